@@ -1,0 +1,105 @@
+"""Engine, sessions and schema upgrades.
+
+SQLite (WAL mode) in the instance folder by default; PostgreSQL through `DATABASE_URL`.
+Every entry point calls `get_engine(url)`, which brings the schema to the newest Alembic revision,
+so every command works on a fresh, empty database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = PROJECT_ROOT / "migrations"
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+_engines: dict[str, Engine] = {}
+
+
+def default_url(instance_path: str | os.PathLike[str] | None = None) -> str:
+    """`DATABASE_URL` if set, else a SQLite file in the instance folder."""
+    if url := os.environ.get("DATABASE_URL"):
+        return normalise_url(url)
+    folder = Path(instance_path or DEFAULT_INSTANCE)
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'appeals.db'}"
+
+
+def normalise_url(url: str) -> str:
+    """Accept `postgres://` and `postgresql://` URLs and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_engine(url: str) -> Engine:
+    """A new engine for `url` with the project's connection settings (no schema work)."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision (creates it on an empty database)."""
+    with engine.begin() as connection:
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The shared, upgraded engine for `url` (default: `default_url()`)."""
+    url = normalise_url(url or default_url())
+    if url not in _engines:
+        engine = create_engine(url)
+        upgrade(engine)
+        _engines[url] = engine
+    return _engines[url]
+
+
+def dispose_engine(url: str) -> None:
+    """Forget and close the engine for `url` (tests drop databases after this)."""
+    engine = _engines.pop(normalise_url(url), None)
+    if engine is not None:
+        engine.dispose()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

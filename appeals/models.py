@@ -1,0 +1,409 @@
+"""All database tables (SQLModel).
+
+Money is `Decimal` in Python and exact in the database: NUMERIC on PostgreSQL, integer cents on
+SQLite (whose NUMERIC is a float), through the `Money` column type. Every schema change gets an
+Alembic revision in `migrations/versions/`; a test checks the migrations match these models.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class ScaledDecimal(sa.types.TypeDecorator):
+    """An exact decimal: NUMERIC where the database has one, a scaled integer on SQLite."""
+
+    impl = sa.Numeric
+    cache_ok = True
+
+    def __init__(self, places: int = 2, digits: int = 14) -> None:
+        super().__init__()
+        self.places = places
+        self.digits = digits
+        self.factor = Decimal(10) ** places
+        self.quantum = Decimal(1).scaleb(-places)
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.BigInteger())
+        return dialect.type_descriptor(sa.Numeric(self.digits, self.places, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = Decimal(value).quantize(self.quantum)
+        if dialect.name == "sqlite":
+            return int(value * self.factor)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(value) / self.factor).quantize(self.quantum)
+        return Decimal(value).quantize(self.quantum)
+
+
+class Money(ScaledDecimal):
+    """Dollars and cents."""
+
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(places=2, digits=14)
+
+
+class Units(ScaledDecimal):
+    """Service units and CAS quantities (real files carry fractional units such as 9.999)."""
+
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(places=3, digits=12)
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC (SQLModel stores aware datetimes)."""
+    return datetime.now(UTC)
+
+
+def money(**kwargs: Any) -> Any:
+    return Field(default=Decimal("0.00"), sa_type=Money, **kwargs)
+
+
+def optional_money(**kwargs: Any) -> Any:
+    return Field(default=None, sa_type=Money, **kwargs)
+
+
+# --- organisation -------------------------------------------------------------------------
+
+
+class Practice(SQLModel, table=True):
+    """A billing entity (payee): the practice whose remittances are imported."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    npi: str = Field(default="", index=True)
+    tax_id: str = Field(default="", index=True)
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    phone: str = ""
+    fax: str = ""
+    email: str = ""
+    signer_name: str = ""
+    signer_title: str = ""
+    logo: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    logo_mime: str = ""
+
+
+class Payer(SQLModel, table=True):
+    """A payer, keyed by its identifier (REF*2U, N104 or TRN03) and name."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    identifier: str = Field(index=True, unique=True)
+    name: str
+    payer_type: str = "commercial"  # medicare | medicare_advantage | medicaid | commercial | other
+    website: str = ""
+    phone: str = ""
+
+
+class PayerAppealAddress(SQLModel, table=True):
+    """Where appeals go for one payer and product line (reviewed data, edited by an admin)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    payer_id: int = Field(foreign_key="payer.id", index=True)
+    product_line: str = "all"
+    department: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    fax: str = ""
+    portal_url: str = ""
+    reviewed_on: date | None = None
+    notes: str = ""
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True)
+    full_name: str = ""
+    email: str = ""
+    password_hash: str
+    role: str = "specialist"  # specialist | manager | admin
+    practice_id: int | None = Field(default=None, foreign_key="practice.id", index=True)
+    active: bool = True
+    session_version: int = 1  # bumped by "log out everywhere" and password resets
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Recent login attempts, for rate limiting per account and per address."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True)
+    address: str = Field(index=True)
+    succeeded: bool = False
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who viewed or changed which record, when. `detail` holds ids and field names, not PHI text."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    action: str  # view | update | create | status | assign | import | letter | login ...
+    entity: str = Field(index=True)  # denial | claim | practice | payer | user | file ...
+    entity_id: int | None = Field(default=None, index=True)
+    detail: str = ""  # JSON
+
+
+# --- remittances ---------------------------------------------------------------------------
+
+
+class RemittanceFile(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    sha256: str = Field(index=True, unique=True)
+    size_bytes: int = 0
+    interchange_control_number: str = ""
+    imported_at: datetime = Field(default_factory=utcnow)
+    imported_by_id: int | None = Field(default=None, foreign_key="user.id")
+    payment_count: int = 0
+    duplicate_payment_count: int = 0
+    claim_count: int = 0
+    line_count: int = 0
+    denial_count: int = 0
+    warning_count: int = 0
+    warnings: str = ""  # JSON list of {segment, code, message}
+
+
+class Payment(SQLModel, table=True):
+    """One ST/SE transaction: the BPR/TRN payment and its payer and payee."""
+
+    __table_args__ = (sa.UniqueConstraint("dedupe_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_id: int = Field(foreign_key="remittancefile.id", index=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    payer_id: int = Field(foreign_key="payer.id", index=True)
+    dedupe_key: str  # payer id + trace number + amount + date: a re-sent payment is posted once
+    transaction_control_number: str = ""
+    handling_code: str = ""
+    amount: Decimal = money()
+    credit_debit: str = ""
+    method: str = ""
+    payment_date: date | None = Field(default=None, index=True)
+    trace_number: str = Field(default="", index=True)
+    trace_originator: str = ""
+    payee_name: str = ""
+    payee_npi: str = ""
+    payee_tax_id: str = ""
+    warnings: str = ""  # JSON
+
+
+class Claim(SQLModel, table=True):
+    """Loop 2100 (CLP) as received in one payment. Patient fields are synthetic in tests and demo."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payment.id", index=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    payer_id: int = Field(foreign_key="payer.id", index=True)
+    patient_control_number: str = Field(index=True)
+    payer_claim_control_number: str = Field(default="", index=True)
+    status: str
+    charge: Decimal = money()
+    paid: Decimal = money()
+    patient_responsibility: Decimal | None = optional_money()
+    filing_indicator: str = ""
+    facility_code: str = ""
+    frequency_code: str = ""
+    patient_last_name: str = ""
+    patient_first_name: str = ""
+    member_id: str = ""
+    insured_last_name: str = ""
+    insured_first_name: str = ""
+    rendering_provider_name: str = ""
+    rendering_provider_npi: str = ""
+    statement_from: date | None = None
+    statement_to: date | None = None
+    received_date: date | None = None
+    service_date: date | None = Field(default=None, index=True)  # first line date or statement from
+    original_reference: str = ""  # REF*F8
+    is_reversal: bool = False
+    reverses_claim_id: int | None = Field(default=None, foreign_key="claim.id")
+    segment: int = 0
+    warnings: str = ""  # JSON
+
+
+class ServiceLine(SQLModel, table=True):
+    """Loop 2110 (SVC)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claim.id", index=True)
+    line_number: int
+    procedure_qualifier: str = "HC"
+    procedure_code: str = Field(index=True)
+    modifiers: str = ""  # space-separated, as billed order
+    description: str = ""
+    original_procedure_code: str = ""
+    original_modifiers: str = ""
+    revenue_code: str = ""
+    units: Decimal = Field(default=Decimal("1"), sa_type=Units)
+    original_units: Decimal | None = Field(default=None, sa_type=Units)
+    charge: Decimal = money()
+    paid: Decimal = money()
+    allowed: Decimal | None = optional_money()
+    service_date: date | None = None
+    service_date_end: date | None = None
+    control_number: str = ""
+    policy_id: str = ""
+    segment: int = 0
+
+
+class Adjustment(SQLModel, table=True):
+    """One CAS triplet, at claim level (line_id null) or line level."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claim.id", index=True)
+    line_id: int | None = Field(default=None, foreign_key="serviceline.id", index=True)
+    group_code: str
+    reason: str = Field(index=True)
+    amount: Decimal = money()
+    quantity: Decimal | None = Field(default=None, sa_type=Units)
+    position: int = 0
+
+
+class Remark(SQLModel, table=True):
+    """A remark code (RARC) from MOA/MIA (claim level) or LQ (line level)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claim.id", index=True)
+    line_id: int | None = Field(default=None, foreign_key="serviceline.id", index=True)
+    code: str = Field(index=True)
+    source: str = ""
+    qualifier: str = "HE"
+
+
+class ProviderAdjustment(SQLModel, table=True):
+    """A PLB reason/amount pair."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payment.id", index=True)
+    provider_id: str = ""
+    fiscal_period_date: date | None = None
+    reason: str
+    reference: str = ""
+    amount: Decimal = money()
+
+
+# --- denials and appeals -------------------------------------------------------------------
+
+
+class Denial(SQLModel, table=True):
+    """One denied service line (or claim, where the claim has no lines) to work."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    payer_id: int = Field(foreign_key="payer.id", index=True)
+    claim_id: int = Field(foreign_key="claim.id", index=True)
+    line_id: int | None = Field(default=None, foreign_key="serviceline.id", index=True)
+    patient_control_number: str = Field(index=True)
+    procedure_code: str = Field(default="", index=True)
+    service_date: date | None = Field(default=None, index=True)
+    denied_on: date | None = Field(default=None, index=True)  # payment date of the remittance
+    group_code: str = ""
+    carc: str = Field(default="", index=True)  # the reason that decided the category
+    carcs: str = ""  # every denial CARC on the line, space-separated
+    rarcs: str = ""  # every RARC on the line (and claim), space-separated
+    category: str = Field(index=True)
+    action: str
+    denied_amount: Decimal = money()
+    status: str = Field(default="new", index=True)
+    assignee_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    appeal_level: int = 1
+    deadline: date | None = Field(default=None, index=True)
+    probability: float | None = None
+    expected_recovery: Decimal | None = optional_money()
+    priority: float = Field(default=0.0, index=True)
+    explanation: str = ""  # JSON: why this priority (factors), shown in the queue
+    findings: str = ""  # JSON: dermatology coding checks
+    recovered_amount: Decimal = money()
+    closed_at: datetime | None = None
+    closed_by_claim_id: int | None = Field(default=None, foreign_key="claim.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Appeal(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    denial_id: int = Field(foreign_key="denial.id", index=True)
+    level: int = 1
+    submitted_on: date | None = None
+    method: str = ""  # mail | fax | portal
+    outcome: str = ""  # won | partial | lost | withdrawn
+    recovered_amount: Decimal = money()
+    closed_on: date | None = None
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Letter(SQLModel, table=True):
+    """A generated appeal letter, kept with the context it was rendered from."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    appeal_id: int | None = Field(default=None, foreign_key="appeal.id", index=True)
+    denial_id: int = Field(foreign_key="denial.id", index=True)
+    template: str
+    version: int = 1
+    context: str = ""  # JSON snapshot
+    docx: bytes = Field(sa_type=sa.LargeBinary)
+    author_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DocumentationFact(SQLModel, table=True):
+    """One clinical fact for a claim's date of service (and procedure), as exported from an EHR."""
+
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "practice_id", "patient_control_number", "service_date", "procedure_code", "field"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id", index=True)
+    patient_control_number: str = Field(index=True)
+    service_date: date | None = None
+    procedure_code: str = ""  # '' applies to every line of the date of service
+    field: str
+    value: str = ""
+    source: str = "app"  # app | csv
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class Note(SQLModel, table=True):
+    """A note or a payer call log on a denial."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    denial_id: int = Field(foreign_key="denial.id", index=True)
+    author_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    kind: str = "note"  # note | call
+    body: str = ""
+    call_date: date | None = None
+    call_person: str = ""
+    call_reference: str = ""

@@ -1,0 +1,68 @@
+"""The web application: factory, database session per request, blueprints."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from appeals import db
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        "appeals",
+        instance_path=os.environ.get("APPEALS_INSTANCE", str(db.DEFAULT_INSTANCE)),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(Path(__file__).parent / "static"),
+    )
+    app.config.from_mapping(
+        SECRET_KEY=None,
+        DATABASE_URL=None,
+        MAX_CONTENT_LENGTH=200 * 1024 * 1024,
+    )
+    app.config.from_prefixed_env("APPEALS")
+    if test_config:
+        app.config.update(test_config)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = db.default_url(app.instance_path)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    app.teardown_appcontext(_close_session)
+    return app
+
+
+def _instance_secret(folder: Path) -> str:
+    """A random secret kept in the instance folder, so sessions survive restarts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def get_engine() -> Engine:
+    from flask import current_app
+
+    return db.get_engine(current_app.config["DATABASE_URL"])
+
+
+def get_session() -> Session:
+    """One session per request (or CLI command), closed on teardown."""
+    if "db_session" not in g:
+        g.db_session = Session(get_engine(), expire_on_commit=False)
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,74 @@
+"""Shared fixtures: one database per test session, emptied after every test.
+
+The database is SQLite in a temporary folder unless `APPEALS_TEST_DATABASE` names a PostgreSQL
+server URL (CI runs the suite once each way). On PostgreSQL the suite creates a database of its
+own on that server and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, SQLModel
+
+from appeals import db
+
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("APPEALS_TEST_DATABASE") or None
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = _postgres_url()
+    if not server:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    name = f"appeals_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(db.normalise_url(server), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(db.normalise_url(server)).set(database=name).render_as_string(False)
+    try:
+        yield url
+    finally:
+        db.dispose_engine(url)
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def empty_database(engine: Engine) -> None:
+    tables = [t for t in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """The upgraded test database, emptied after the test."""
+    engine = db.get_engine(database_url)
+    try:
+        yield engine
+    finally:
+        empty_database(engine)
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
