@@ -327,6 +327,7 @@ class Denial(SQLModel, table=True):
     group_code: str = ""
     carc: str = Field(default="", index=True)  # the reason that decided the category
     carcs: str = ""  # every denial CARC on the line, space-separated
+    rarc: str = Field(default="", index=True)  # the first remark code: the detail of the reason
     rarcs: str = ""  # every RARC on the line (and claim), space-separated
     category: str = Field(index=True)
     action: str

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 10:57:27.424363
+Create Date: 2026-11-27 11:01:35.461208
 """
 
 from collections.abc import Sequence
@@ -316,6 +316,7 @@ def upgrade() -> None:
     sa.Column('group_code', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('carc', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('carcs', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('rarc', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('rarcs', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('category', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -355,6 +356,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_denial_practice_id'), ['practice_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_denial_priority'), ['priority'], unique=False)
         batch_op.create_index(batch_op.f('ix_denial_procedure_code'), ['procedure_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_denial_rarc'), ['rarc'], unique=False)
         batch_op.create_index(batch_op.f('ix_denial_service_date'), ['service_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_denial_status'), ['status'], unique=False)
 
@@ -455,6 +457,7 @@ def downgrade() -> None:
     with op.batch_alter_table('denial', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_denial_status'))
         batch_op.drop_index(batch_op.f('ix_denial_service_date'))
+        batch_op.drop_index(batch_op.f('ix_denial_rarc'))
         batch_op.drop_index(batch_op.f('ix_denial_procedure_code'))
         batch_op.drop_index(batch_op.f('ix_denial_priority'))
         batch_op.drop_index(batch_op.f('ix_denial_practice_id'))

@@ -1,0 +1,19 @@
+"""The `appeals` command: a Flask CLI group whose commands are thin wrappers over the core."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import FlaskGroup
+
+from appeals import create_app
+from appeals.commands import remittances
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True)
+def main() -> None:
+    """Derm Appeals: import 835 remittances, work denials, write appeal letters."""
+
+
+for module in (remittances,):
+    for command in module.COMMANDS:
+        main.add_command(command)

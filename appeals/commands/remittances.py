@@ -1,0 +1,136 @@
+"""`appeals parse`, `appeals import` and `appeals denials`: the 835 side of the command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from appeals import db
+from appeals.grouping import GROUPINGS, group_denials
+from appeals.importer import FileResult, expand_paths, import_file
+from appeals.x12 import X12Error
+from appeals.x12.jsonout import write_json, write_text
+
+
+def engine_from_app():  # type: ignore[no-untyped-def]
+    return db.get_engine(current_app.config["DATABASE_URL"])
+
+
+@click.command("parse")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+def parse_command(file: Path, output: str) -> None:
+    """Print the normalised content of an 835 file (no database)."""
+    try:
+        with open(file, "rb") as handle:
+            writer = write_json if output == "json" else write_text
+            writer(handle, file.name, sys.stdout)
+    except X12Error as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def import_command(paths: tuple[Path, ...]) -> None:
+    """Import 835 files and folders; each file is all-or-nothing and imported once."""
+    engine = engine_from_app()
+    files = expand_paths(paths)
+    if not files:
+        raise click.ClickException("no 835 files found")
+    total = sum(f.stat().st_size for f in files)
+    results: list[FileResult] = []
+    with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
+        for path in files:
+            done = [0]
+
+            def advance(position: int, done: list[int] = done) -> None:
+                bar.update(position - done[0])
+                done[0] = position
+
+            results.append(import_file(engine, path, progress=advance))
+            advance(path.stat().st_size)
+    print_summary(results)
+    if any(r.status == "failed" for r in results):
+        sys.exit(1)
+
+
+def print_summary(results: list[FileResult]) -> None:
+    for r in results:
+        if r.status == "failed":
+            click.echo(f"FAILED     {r.error}", err=True)
+        elif r.status == "duplicate":
+            click.echo(f"already imported  {r.name}")
+        else:
+            extra = f", {r.duplicate_payments} payment(s) already posted" if r.duplicate_payments else ""
+            click.echo(
+                f"imported   {r.name}: {r.payments} payment(s), {r.claims} claims, "
+                f"{r.denials} denials{extra}"
+            )
+    imported = [r for r in results if r.status == "imported"]
+    categories: dict[str, list] = {}
+    for r in imported:
+        for category, (count, dollars) in r.by_category.items():
+            bucket = categories.setdefault(category, [0, Decimal("0.00")])
+            bucket[0] += count
+            bucket[1] += dollars
+    click.echo("")
+    click.echo(
+        f"Files: {len(imported)} imported, "
+        f"{sum(r.status == 'duplicate' for r in results)} already imported, "
+        f"{sum(r.status == 'failed' for r in results)} failed"
+    )
+    click.echo(
+        f"Payments: {sum(r.payments for r in imported)} "
+        f"(duplicates skipped: {sum(r.duplicate_payments for r in imported)})  "
+        f"Claims: {sum(r.claims for r in imported)}  Lines: {sum(r.lines for r in imported)}  "
+        f"Warnings: {sum(r.warnings for r in imported)}"
+    )
+    denied = sum((r.denied_amount for r in imported), Decimal("0.00"))
+    click.echo(f"Denials: {sum(r.denials for r in imported)}  Dollars denied: ${denied:,.2f}")
+    recovered = sum(r.recovered for r in imported)
+    if recovered:
+        amount = sum((r.recovered_amount for r in imported), Decimal("0.00"))
+        click.echo(f"Denials closed by payment: {recovered} (${amount:,.2f})")
+    for category, (count, dollars) in sorted(categories.items(), key=lambda kv: -kv[1][1]):
+        click.echo(f"  {category:<26} {count:>7}  ${dollars:>14,.2f}")
+
+
+@click.command("denials")
+@click.option("--group-by", "by", type=click.Choice(GROUPINGS), default="carc", show_default=True)
+@click.option("--format", "output", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.option("--open-only", is_flag=True, help="Only denials still to work.")
+def denials_command(by: str, output: str, open_only: bool) -> None:
+    """Denials grouped by reason: count, denied dollars and description, largest first."""
+    from sqlmodel import Session
+
+    with Session(engine_from_app()) as session:
+        groups = group_denials(session, by, open_only=open_only)
+    if output == "json":
+        click.echo(json.dumps({"group_by": by, "groups": [g.as_dict() for g in groups]}, indent=2))
+        return
+    if output == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["group", "count", "denied", "recovery_rate", "description"])
+        for g in groups:
+            rate = "" if g.recovery_rate is None else f"{g.recovery_rate:.3f}"
+            writer.writerow([g.key, g.count, g.denied, rate, g.description])
+        return
+    if not groups:
+        click.echo("No denials imported yet. Run `appeals import FILE...` first.")
+        return
+    width = max(12, *(len(g.key) for g in groups))
+    click.echo(f"{'group':<{width}}  {'count':>7}  {'denied':>14}  description")
+    for g in groups:
+        description = g.description if len(g.description) <= 90 else g.description[:87] + "..."
+        click.echo(f"{g.key:<{width}}  {g.count:>7}  ${g.denied:>13,.2f}  {description}")
+    total = sum((g.denied for g in groups), Decimal("0.00"))
+    click.echo(f"{'total':<{width}}  {sum(g.count for g in groups):>7}  ${total:>13,.2f}")
+
+
+COMMANDS = [parse_command, import_command, denials_command]

@@ -1,0 +1,82 @@
+"""Queue priority: expected recovered dollars, raised as the appeal deadline nears.
+
+Until a practice has enough recorded outcomes for the recovery model, the probability is the
+category prior (`data/denial_rules/category_priors.csv`), and the explanation says so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from appeals.denials import category_label, category_priors
+from appeals.models import Denial
+
+OPEN_STATUSES = ("new", "in_progress")
+PRIOR_SOURCE = "category prior (no trained model yet)"
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    probability: float
+    expected_recovery: Decimal
+    priority: float
+    factors: list[str]
+
+    @property
+    def explanation(self) -> str:
+        return json.dumps(self.factors)
+
+
+def urgency(days_left: int | None) -> tuple[float, str]:
+    """A multiplier for deadline urgency, with the words that explain it."""
+    if days_left is None:
+        return 1.0, "no deadline known"
+    if days_left < 0:
+        return 0.0, f"deadline passed {-days_left} days ago"
+    if days_left <= 14:
+        return 1.5, f"{days_left} days left to appeal"
+    if days_left <= 30:
+        return 1.25, f"{days_left} days left to appeal"
+    return 1.0, f"{days_left} days left to appeal"
+
+
+def score(category: str, denied_amount: Decimal, deadline: date | None, today: date) -> Score:
+    prior = category_priors().get(category, category_priors()["other"])
+    expected = (denied_amount * prior).quantize(Decimal("0.01"))
+    multiplier, deadline_words = urgency(None if deadline is None else (deadline - today).days)
+    factors = [
+        f"{category_label(category)}: {prior:.0%} recovered ({PRIOR_SOURCE})",
+        f"${expected} expected of ${denied_amount} denied",
+        deadline_words,
+    ]
+    return Score(float(prior), expected, float(expected) * multiplier, factors)
+
+
+def rescore_open(session: Session, today: date) -> int:
+    """Recompute priority for every open denial (deadline urgency changes daily)."""
+    rows = session.execute(
+        select(Denial.id, Denial.category, Denial.denied_amount, Denial.deadline).where(
+            Denial.status.in_(OPEN_STATUSES)
+        )
+    ).all()
+    values = []
+    for denial_id, category, amount, deadline in rows:
+        s = score(category, amount, deadline, today)
+        values.append(
+            {
+                "id": denial_id,
+                "probability": s.probability,
+                "expected_recovery": s.expected_recovery,
+                "priority": s.priority,
+                "explanation": s.explanation,
+            }
+        )
+    if values:
+        session.execute(update(Denial), values)
+    return len(values)
