@@ -18,6 +18,9 @@ class Issue:
     segment: int
     code: str
     message: str
+    level: str = (
+        "warning"  # "warning": check it; "note": explained, e.g. interest folded into CLP04
+    )
 
 
 @dataclass(slots=True)
@@ -159,6 +162,8 @@ class Claim:
     facility_code: str = ""
     frequency_code: str = ""
     drg_code: str = ""
+    drg_weight: Decimal | None = None
+    discharge_fraction: Decimal | None = None
     patient: Person | None = None
     insured: Person | None = None
     corrected_patient: Person | None = None
@@ -226,6 +231,8 @@ class PaymentHeader:
     production_date: date | None = None
     payer: Party = field(default_factory=lambda: Party("PR"))
     payee: Party = field(default_factory=lambda: Party("PE"))
+    references: list[Reference] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,891 @@
+"""The 835 reader: segments from the tokenizer into `PaymentHeader`, `Claim` and `PaymentEnd` objects.
+
+`iter_remittance` streams, per ST/SE transaction: one `PaymentHeader` (yielded at the first LX,
+CLP, PLB or SE, when BPR/TRN/payer/payee are known), each `Claim` once the next CLP, LX, PLB or SE
+closes it, and one `PaymentEnd` (PLB adjustments, counts, transaction warnings). The `PaymentEnd`
+is held until the next ST or the end of the file so that GE/IEA envelope checks can be added to it.
+
+Decisions (see docs/835-json.md for the output):
+- Malformed input raises `X12Error` (file, segment number, segment id, problem); nothing else escapes.
+- Things that do not add up (balances, counts, control numbers, invalid dates, unknown segments,
+  odd versions) are `Issue`s on the claim or the payment, never silent and never fatal.
+- 4010 (GS08 `004010...`) is refused at the first segment of an 835 transaction after its ST.
+  Empty 835 transactions (ST/SE only) in a 4010 group carry nothing to misread and are returned
+  as empty payments with a warning, so a file mixing 278/837 with empty 835s reads as 0 claims.
+- Transaction sets other than 835 inside a file are skipped; a file with no 835 at all raises.
+- A file starting at ST (no envelope) is read with inferred delimiters and an `Issue`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+from typing import BinaryIO
+
+from appeals.x12.errors import X12Error
+from appeals.x12.model import (
+    Adjustment,
+    Amount,
+    Claim,
+    Contact,
+    Issue,
+    Party,
+    Payment,
+    PaymentEnd,
+    PaymentHeader,
+    Person,
+    Procedure,
+    ProviderAdjustment,
+    Quantity,
+    Reference,
+    Remark,
+    ServiceLine,
+)
+from appeals.x12.tokenizer import Tokenizer
+
+Item = PaymentHeader | Claim | PaymentEnd
+Source = str | os.PathLike[str] | BinaryIO | bytes
+Handler = Callable[[list[str], int], None]
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_GROUPS = frozenset({"CO", "OA", "PI", "PR"})
+_LINE_DATES = frozenset({"472", "150", "151"})
+_ALT_COMPONENT = ">:|^<\\!"
+_PERSON_ROLES = {
+    "QC": "patient",
+    "IL": "insured",
+    "74": "corrected_patient",
+    "82": "rendering_provider",
+    "TT": "crossover_carrier",
+    "PR": "corrected_payer",
+    "GB": "other_subscriber",
+}
+_ENVELOPE = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
+_HEADER_ONLY = frozenset({"BPR", "TRN", "CUR", "N1", "N3", "N4", "RDM"})
+_KNOWN_DETAIL = frozenset({"PER", "TS3", "TS2"})
+
+_number_cache: dict[str, Decimal] = {}
+_date_cache: dict[str, date | None] = {}
+
+
+class _Bad(Exception):
+    """A problem in the current segment; the reader adds file, segment number and id."""
+
+
+def _number(value: str, what: str) -> Decimal:
+    """An X12 decimal (`-12.50`, `100`, `.5`) as Decimal; raises _Bad otherwise."""
+    d = _number_cache.get(value)
+    if d is not None:
+        return d
+    digits = value[1:] if value[:1] == "-" else value
+    if (
+        not digits
+        or len(value) > 20
+        or not digits.isascii()
+        or not digits.replace(".", "", 1).isdigit()
+    ):
+        if not value:
+            raise _Bad(f"{what} is missing")
+        raise _Bad(f"{what} {value[:30]!r} is not a number")
+    d = Decimal(value)
+    if len(_number_cache) > 50_000:
+        _number_cache.clear()
+    _number_cache[value] = d
+    return d
+
+
+def _optional_number(value: str, what: str) -> Decimal | None:
+    return _number(value, what) if value else None
+
+
+def _parse_date(value: str) -> date | None:
+    """CCYYMMDD as a date, None when invalid (the caller warns)."""
+    try:
+        return _date_cache[value]
+    except KeyError:
+        pass
+    result: date | None = None
+    if len(value) == 8 and value.isascii() and value.isdigit():
+        try:
+            result = date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        except ValueError:
+            result = None
+    if len(_date_cache) > 50_000:
+        _date_cache.clear()
+    _date_cache[value] = result
+    return result
+
+
+def _pad(seg: list[str], size: int) -> list[str]:
+    if len(seg) < size:
+        seg.extend([""] * (size - len(seg)))
+    return seg
+
+
+def _valid_id(seg_id: str) -> bool:
+    return 2 <= len(seg_id) <= 3 and seg_id.isascii() and seg_id.isalnum() and seg_id.isupper()
+
+
+class _Reader:
+    """The state machine; `handlers`/`default` are swapped as the transaction advances."""
+
+    def __init__(self, name: str, tokenizer: Tokenizer) -> None:
+        self.name = name
+        self.tokenizer = tokenizer
+        self.out: list[Item] = []
+        # Envelope state.
+        self.isa: list[str] | None = None
+        self.isa_n = 0
+        self.gs: list[str] | None = None
+        self.gs_n = 0
+        self.gs_count = 0
+        self.st_count = 0
+        self.component = ":"
+        self.alt_component = ""
+        self.envelope_notes: list[Issue] = []
+        self.first_foreign: tuple[int, str] | None = None
+        self.transactions = 0
+        # Transaction state.
+        self.st: list[str] = []
+        self.st_n = 0
+        self.header: PaymentHeader | None = None
+        self.header_sent = False
+        self.party: Party | None = None
+        self.claim: Claim | None = None
+        self.line: ServiceLine | None = None
+        self.claim_count = 0
+        self.claims_paid = _ZERO
+        self.plb: list[ProviderAdjustment] = []
+        self.end_warnings: list[Issue] = []
+        self.pending_end: PaymentEnd | None = None
+        self.alt_noted = False
+
+        self.envelope_handlers: dict[str, Handler] = {
+            "ISA": self.isa_,
+            "GS": self.gs_,
+            "ST": self.st_,
+            "GE": self.ge_,
+            "IEA": self.iea_,
+        }
+        self.skip_handlers: dict[str, Handler] = {"SE": self.se_skip}
+        for sid in ("ISA", "GS", "ST", "GE", "IEA"):
+            self.skip_handlers[sid] = self.missing_se
+        self.start_handlers: dict[str, Handler] = {"BPR": self.bpr, "SE": self.se}
+        self.header_handlers: dict[str, Handler] = {
+            "BPR": self.out_of_order,
+            "TRN": self.trn,
+            "CUR": self.cur,
+            "REF": self.header_ref,
+            "DTM": self.header_dtm,
+            "N1": self.n1,
+            "N3": self.n3,
+            "N4": self.n4,
+            "PER": self.per,
+            "RDM": self.ignore,
+            "LX": self.lx,
+            "CLP": self.clp,
+            "PLB": self.plb_,
+            "SE": self.se,
+        }
+        self.detail_handlers: dict[str, Handler] = {
+            "CAS": self.cas,
+            "SVC": self.svc,
+            "DTM": self.dtm,
+            "REF": self.ref,
+            "AMT": self.amt,
+            "QTY": self.qty,
+            "LQ": self.lq,
+            "CLP": self.clp,
+            "NM1": self.nm1,
+            "MOA": self.moa,
+            "MIA": self.mia,
+            "PER": self.ignore,
+            "LX": self.lx,
+            "TS3": self.ignore,
+            "TS2": self.ignore,
+            "PLB": self.plb_,
+            "SE": self.se,
+        }
+        self.plb_handlers: dict[str, Handler] = {"PLB": self.plb_, "SE": self.se}
+        for table in (self.start_handlers, self.header_handlers, self.detail_handlers):
+            for sid in ("ISA", "GS", "ST", "GE", "IEA"):
+                table[sid] = self.missing_se
+        for sid in ("ISA", "GS", "ST", "GE", "IEA"):
+            self.plb_handlers[sid] = self.missing_se
+        for sid in _HEADER_ONLY:
+            self.detail_handlers.setdefault(sid, self.out_of_order)
+        self.handlers = self.envelope_handlers
+        self.default: Handler = self.outside
+
+    # ------------------------------------------------------------------ helpers
+
+    def warn_tx(self, n: int, code: str, message: str, level: str = "warning") -> None:
+        issue = Issue(n, code, message, level)
+        if self.header is not None and not self.header_sent:
+            self.header.warnings.append(issue)
+        else:
+            self.end_warnings.append(issue)
+
+    def warn_claim(self, n: int, code: str, message: str, level: str = "warning") -> None:
+        if self.claim is not None:
+            self.claim.warnings.append(Issue(n, code, message, level))
+        else:
+            self.warn_tx(n, code, message, level)
+
+    def date_or_warn(self, value: str, n: int, what: str, claim: bool) -> date | None:
+        if not value:
+            return None
+        d = _parse_date(value)
+        if d is None:
+            msg = f"{what} {value[:20]!r} is not a valid CCYYMMDD date; read as no date"
+            if claim:
+                self.warn_claim(n, "invalid-date", msg)
+            else:
+                self.warn_tx(n, "invalid-date", msg)
+        return d
+
+    def composite(self, value: str, n: int) -> list[str]:
+        """Split a composite on ISA16, or on another separator the sender used in the data."""
+        comp = self.component
+        if comp in value:
+            return value.split(comp)
+        if (
+            len(value) > 3
+            and value[2] in _ALT_COMPONENT
+            and value[:2].isalpha()
+            and value[2] != comp
+        ):
+            alt = value[2]
+            if not self.alt_noted:
+                self.alt_noted = True
+                self.warn_tx(
+                    n,
+                    "component-separator",
+                    f"composite uses {alt!r} as component separator but ISA16 is {comp!r}",
+                    "note",
+                )
+            return value.split(alt)
+        return [value]
+
+    def procedure(self, value: str, n: int) -> Procedure:
+        parts = self.composite(value, n)
+        return Procedure(
+            parts[0],
+            parts[1] if len(parts) > 1 else "",
+            [m for m in parts[2:6] if m],
+            parts[6] if len(parts) > 6 else "",
+        )
+
+    # ------------------------------------------------------------------ envelope
+
+    def outside(self, seg: list[str], n: int) -> None:
+        if not _valid_id(seg[0]):
+            raise _Bad(f"not a segment: {seg[0][:10]!r}")
+        if seg[0] == "SE":
+            raise _Bad("SE without a matching ST")
+        raise _Bad(f"{seg[0]} outside a transaction (no ST before it)")
+
+    def missing_se(self, seg: list[str], n: int) -> None:
+        raise _Bad(
+            f"{seg[0]} before the SE that closes the transaction started at segment {self.st_n}"
+        )
+
+    def isa_(self, seg: list[str], n: int) -> None:
+        if self.isa is not None:
+            raise _Bad(f"ISA before the IEA closing the interchange at segment {self.isa_n}")
+        if self.gs is not None:
+            raise _Bad("ISA inside a functional group")
+        self.isa = _pad(seg, 17)
+        self.isa_n = n
+        self.gs_count = 0
+        self.component = seg[16][:1] or ":"
+        self.alt_component = ""
+
+    def gs_(self, seg: list[str], n: int) -> None:
+        if self.isa is None and self.tokenizer.envelope:
+            raise _Bad("GS outside an interchange (no ISA)")
+        if self.gs is not None:
+            raise _Bad(f"GS before the GE closing the group at segment {self.gs_n}")
+        self.gs = _pad(seg, 9)
+        self.gs_n = n
+        self.gs_count += 1
+        self.st_count = 0
+
+    def ge_(self, seg: list[str], n: int) -> None:
+        if self.gs is None:
+            raise _Bad("GE without a matching GS")
+        _pad(seg, 3)
+        if seg[1] != str(self.st_count):
+            self.warn_envelope(
+                n,
+                "transaction-count",
+                f"GE01 says {seg[1]!r} transactions, the group has {self.st_count}",
+            )
+        if seg[2] != self.gs[6]:
+            self.warn_envelope(
+                n, "control-number", f"GE02 {seg[2]!r} does not match GS06 {self.gs[6]!r}"
+            )
+        self.gs = None
+
+    def iea_(self, seg: list[str], n: int) -> None:
+        if self.isa is None:
+            raise _Bad("IEA without a matching ISA")
+        if self.gs is not None:
+            raise _Bad(f"IEA before the GE closing the group at segment {self.gs_n}")
+        _pad(seg, 3)
+        if seg[1] != str(self.gs_count):
+            self.warn_envelope(
+                n,
+                "group-count",
+                f"IEA01 says {seg[1]!r} groups, the interchange has {self.gs_count}",
+            )
+        if seg[2] != self.isa[13]:
+            self.warn_envelope(
+                n, "control-number", f"IEA02 {seg[2]!r} does not match ISA13 {self.isa[13]!r}"
+            )
+        self.isa = None
+
+    def warn_envelope(self, n: int, code: str, message: str) -> None:
+        issue = Issue(n, code, message)
+        if self.pending_end is not None:
+            self.pending_end.warnings.append(issue)
+        else:
+            self.envelope_notes.append(issue)
+
+    def flush_end(self) -> None:
+        if self.pending_end is not None:
+            self.out.append(self.pending_end)
+            self.pending_end = None
+
+    def st_(self, seg: list[str], n: int) -> None:
+        if self.gs is None and self.tokenizer.envelope:
+            raise _Bad("ST outside a functional group (no GS)")
+        self.flush_end()
+        _pad(seg, 3)
+        self.st_count += 1
+        self.st = seg
+        self.st_n = n
+        if seg[1] != "835":
+            if self.first_foreign is None:
+                self.first_foreign = (n, seg[1][:10])
+            self.handlers = self.skip_handlers
+            self.default = self.ignore
+            return
+        self.transactions += 1
+        isa = self.isa or [""] * 17
+        gs = self.gs or [""] * 9
+        version = gs[8]
+        self.header = header = PaymentHeader(
+            seg[2],
+            n,
+            interchange_control_number=isa[13],
+            group_control_number=gs[6],
+            sender_id=isa[6].strip(),
+            receiver_id=isa[8].strip(),
+            version=version,
+        )
+        header.warnings.extend(self.tokenizer.notes)
+        self.tokenizer.notes.clear()
+        header.warnings.extend(self.envelope_notes)
+        self.envelope_notes.clear()
+        if self.gs is not None:
+            if gs[1] != "HP":
+                self.warn_tx(
+                    self.gs_n,
+                    "version",
+                    f"GS01 {gs[1][:10]!r} is not HP (health care claim payment)",
+                )
+            if not version.startswith("004010") and not version.startswith("005010X221"):
+                hint = " (ISA12 00401 suggests 4010 content)" if isa[12] == "00401" else ""
+                self.warn_tx(
+                    self.gs_n,
+                    "version",
+                    f"GS08 version {version[:20]!r} is not 005010X221A1{hint}; read as 5010",
+                )
+        self.header_sent = False
+        self.party = None
+        self.claim = None
+        self.line = None
+        self.claim_count = 0
+        self.claims_paid = _ZERO
+        self.plb = []
+        self.end_warnings = []
+        self.alt_noted = False
+        self.handlers = self.start_handlers
+        self.default = self.expect_bpr
+
+    def check_version(self) -> None:
+        if self.gs is not None and self.gs[8].startswith("004010"):
+            raise X12Error(
+                self.name,
+                self.gs_n,
+                "GS",
+                f"GS08 {self.gs[8]!r}: X12 4010 is not supported (only 005010X221A1)",
+            )
+
+    def expect_bpr(self, seg: list[str], n: int) -> None:
+        self.check_version()
+        if not _valid_id(seg[0]):
+            raise _Bad(f"not a segment: {seg[0][:10]!r}")
+        raise _Bad(f"{seg[0]} before BPR: an 835 transaction must start with BPR after ST")
+
+    def se_skip(self, seg: list[str], n: int) -> None:
+        self.handlers = self.envelope_handlers
+        self.default = self.outside
+
+    def ignore(self, seg: list[str], n: int) -> None:
+        return None
+
+    # ------------------------------------------------------------------ header
+
+    def bpr(self, seg: list[str], n: int) -> None:
+        self.check_version()
+        h = self.header
+        assert h is not None
+        _pad(seg, 17)
+        h.handling_code = seg[1]
+        h.payment_amount = _number(seg[2], "BPR02 payment amount")
+        h.credit_debit = seg[3]
+        h.payment_method = seg[4]
+        h.payment_format = seg[5]
+        h.payer_account = seg[9]
+        h.payee_account = seg[15]
+        h.payment_date = self.date_or_warn(seg[16], n, "BPR16 payment date", False)
+        self.handlers = self.header_handlers
+        self.default = self.header_default
+
+    def header_default(self, seg: list[str], n: int) -> None:
+        if not _valid_id(seg[0]):
+            raise _Bad(f"not a segment: {seg[0][:10]!r}")
+        if seg[0] in self.detail_handlers:
+            raise _Bad(f"{seg[0]} before any CLP (claim)")
+        self.warn_tx(n, "unknown-segment", f"unexpected segment {seg[0]} ignored")
+
+    def out_of_order(self, seg: list[str], n: int) -> None:
+        raise _Bad(f"{seg[0]} out of order: it belongs in the header, before the claims")
+
+    def trn(self, seg: list[str], n: int) -> None:
+        h = self.header
+        assert h is not None
+        _pad(seg, 4)
+        h.trace_type, h.trace_number, h.trace_originator = seg[1], seg[2], seg[3]
+
+    def cur(self, seg: list[str], n: int) -> None:
+        assert self.header is not None
+        self.header.currency = _pad(seg, 3)[2]
+
+    def header_ref(self, seg: list[str], n: int) -> None:
+        assert self.header is not None
+        _pad(seg, 3)
+        target = self.party.references if self.party else self.header.references
+        target.append(Reference(seg[1], seg[2]))
+
+    def header_dtm(self, seg: list[str], n: int) -> None:
+        assert self.header is not None
+        _pad(seg, 3)
+        if seg[1] == "405":
+            self.header.production_date = self.date_or_warn(seg[2], n, "DTM*405", False)
+
+    def n1(self, seg: list[str], n: int) -> None:
+        h = self.header
+        assert h is not None
+        _pad(seg, 5)
+        if seg[1] == "PR":
+            party = h.payer
+        elif seg[1] == "PE":
+            party = h.payee
+        else:
+            self.warn_tx(n, "unknown-segment", f"N1 entity {seg[1][:10]!r} ignored")
+            party = Party(seg[1])
+        party.name, party.id_qualifier, party.identifier = seg[2], seg[3], seg[4]
+        self.party = party
+
+    def n3(self, seg: list[str], n: int) -> None:
+        if self.party is None:
+            raise _Bad("N3 before N1")
+        self.party.address.extend(v for v in seg[1:3] if v)
+
+    def n4(self, seg: list[str], n: int) -> None:
+        if self.party is None:
+            raise _Bad("N4 before N1")
+        _pad(seg, 4)
+        self.party.city, self.party.state, self.party.postal_code = seg[1], seg[2], seg[3]
+
+    def per(self, seg: list[str], n: int) -> None:
+        if self.party is None:
+            self.warn_tx(n, "unknown-segment", "PER before N1 ignored")
+            return
+        _pad(seg, 3)
+        numbers = [(seg[i], seg[i + 1]) for i in range(3, len(seg) - 1, 2) if seg[i + 1]]
+        self.party.contacts.append(Contact(seg[1], seg[2], numbers))
+
+    def send_header(self) -> None:
+        if not self.header_sent:
+            assert self.header is not None
+            self.out.append(self.header)
+            self.header_sent = True
+            self.handlers = self.detail_handlers
+            self.default = self.detail_default
+
+    # ------------------------------------------------------------------ detail
+
+    def detail_default(self, seg: list[str], n: int) -> None:
+        if not _valid_id(seg[0]):
+            raise _Bad(f"not a segment: {seg[0][:10]!r}")
+        self.warn_claim(n, "unknown-segment", f"unexpected segment {seg[0]} ignored")
+
+    def lx(self, seg: list[str], n: int) -> None:
+        self.send_header()
+        self.close_claim()
+
+    def clp(self, seg: list[str], n: int) -> None:
+        self.send_header()
+        if self.claim is not None:
+            self.close_claim()
+        _pad(seg, 14)
+        if not seg[1]:
+            raise _Bad("CLP01 patient control number is missing")
+        if not seg[2]:
+            raise _Bad("CLP02 claim status is missing")
+        self.claim = Claim(
+            seg[1],
+            seg[2],
+            _number(seg[3], "CLP03 claim charge"),
+            _number(seg[4], "CLP04 claim payment"),
+            _number(seg[5], "CLP05 patient responsibility") if seg[5] else None,
+            seg[6],
+            seg[7],
+            n,
+            facility_code=seg[8],
+            frequency_code=seg[9],
+            drg_code=seg[11],
+            drg_weight=_number(seg[12], "CLP12 DRG weight") if seg[12] else None,
+            discharge_fraction=_number(seg[13], "CLP13 discharge fraction") if seg[13] else None,
+        )
+        self.line = None
+
+    def close_claim(self) -> None:
+        claim = self.claim
+        if claim is None:
+            return
+        self.claim = None
+        self.line = None
+        n = claim.segment
+        warnings = claim.warnings
+        claim_cas = sum([a.amount for a in claim.adjustments], _ZERO)
+        line_cas = _ZERO
+        for line in claim.lines:
+            adj = sum([a.amount for a in line.adjustments], _ZERO)
+            line_cas += adj
+            if line.charge - adj != line.paid:
+                warnings.append(
+                    Issue(
+                        line.segment,
+                        "line-imbalance",
+                        f"line {line.procedure}: charge {line.charge} - adjustments {adj} "
+                        f"!= paid {line.paid}",
+                    )
+                )
+            if line.service_date is None and line.service_date_end is None:
+                line.service_date = claim.statement_from
+                line.service_date_end = claim.statement_to
+        diff = claim.charge - claim_cas - line_cas - claim.paid
+        if diff:
+            interest = sum([a.amount for a in claim.amounts if a.qualifier == "I"], _ZERO)
+            if claim_cas and line_cas and claim.charge - line_cas == claim.paid:
+                warnings.append(
+                    Issue(
+                        n,
+                        "claim-cas-duplicates-lines",
+                        f"claim-level adjustments {claim_cas} repeat the line adjustments: the "
+                        "claim balances only without them",
+                    )
+                )
+            elif interest and diff == -interest:
+                warnings.append(
+                    Issue(
+                        n,
+                        "interest-in-payment",
+                        f"claim payment includes interest {interest} (AMT*I)",
+                        "note",
+                    )
+                )
+            else:
+                warnings.append(
+                    Issue(
+                        n,
+                        "claim-imbalance",
+                        f"charge {claim.charge} - claim adjustments {claim_cas} - line "
+                        f"adjustments {line_cas} != paid {claim.paid} (off by {diff})",
+                    )
+                )
+        self.claim_count += 1
+        self.claims_paid += claim.paid
+        self.out.append(claim)
+
+    def need_claim(self, seg_id: str) -> Claim:
+        if self.claim is None:
+            raise _Bad(f"{seg_id} before any CLP (claim)")
+        return self.claim
+
+    def cas(self, seg: list[str], n: int) -> None:
+        line = self.line
+        if line is not None:
+            target = line.adjustments
+        else:
+            target = self.need_claim("CAS").adjustments
+        group = seg[1] if len(seg) > 1 else ""
+        if group not in _GROUPS:
+            if not group:
+                raise _Bad("CAS01 group code is missing")
+            self.warn_claim(n, "cas-group", f"CAS group code {group[:10]!r} is not CO/OA/PI/PR")
+        size = len(seg)
+        if size < 4:
+            raise _Bad("CAS needs a reason code and an amount")
+        for i in range(2, size, 3):
+            reason = seg[i]
+            amount = seg[i + 1] if i + 1 < size else ""
+            quantity = seg[i + 2] if i + 2 < size else ""
+            if not reason:
+                if amount or quantity:
+                    raise _Bad(f"CAS{i:02d} reason code is missing for an amount")
+                continue
+            target.append(
+                Adjustment(
+                    group,
+                    reason,
+                    _number(amount, f"CAS{i + 1:02d} adjustment amount"),
+                    _number(quantity, f"CAS{i + 2:02d} quantity") if quantity else None,
+                    n,
+                )
+            )
+
+    def nm1(self, seg: list[str], n: int) -> None:
+        claim = self.need_claim("NM1")
+        _pad(seg, 10)
+        role = _PERSON_ROLES.get(seg[1])
+        if role is None:
+            self.warn_claim(n, "unknown-segment", f"NM1 entity {seg[1][:10]!r} ignored")
+            return
+        setattr(claim, role, Person(seg[1], seg[3], seg[4], seg[5], seg[8], seg[9]))
+
+    def mia(self, seg: list[str], n: int) -> None:
+        claim = self.need_claim("MIA")
+        for i in (5, 20, 21, 22, 23):
+            if i < len(seg) and seg[i]:
+                claim.remarks.append(Remark(seg[i], "MIA"))
+
+    def moa(self, seg: list[str], n: int) -> None:
+        claim = self.need_claim("MOA")
+        for code in seg[3:8]:
+            if code:
+                claim.remarks.append(Remark(code, "MOA"))
+
+    def dtm(self, seg: list[str], n: int) -> None:
+        claim = self.need_claim("DTM")
+        _pad(seg, 3)
+        qual = seg[1]
+        line = self.line
+        if line is not None and qual in _LINE_DATES:
+            d = self.date_or_warn(seg[2], n, f"DTM*{qual}", True)
+            if qual == "151":
+                line.service_date_end = d
+            else:
+                line.service_date = d
+        elif qual == "232":
+            claim.statement_from = self.date_or_warn(seg[2], n, "DTM*232", True)
+        elif qual == "233":
+            claim.statement_to = self.date_or_warn(seg[2], n, "DTM*233", True)
+        elif qual == "050":
+            claim.received_date = self.date_or_warn(seg[2], n, "DTM*050", True)
+        elif qual == "036":
+            claim.coverage_expiration = self.date_or_warn(seg[2], n, "DTM*036", True)
+
+    def ref(self, seg: list[str], n: int) -> None:
+        _pad(seg, 3)
+        line = self.line
+        target = line.references if line is not None else self.need_claim("REF").references
+        target.append(Reference(seg[1], seg[2]))
+
+    def amt(self, seg: list[str], n: int) -> None:
+        _pad(seg, 3)
+        line = self.line
+        target = line.amounts if line is not None else self.need_claim("AMT").amounts
+        target.append(Amount(seg[1], _number(seg[2], f"AMT*{seg[1][:3]} amount")))
+
+    def qty(self, seg: list[str], n: int) -> None:
+        _pad(seg, 3)
+        line = self.line
+        target = line.quantities if line is not None else self.need_claim("QTY").quantities
+        target.append(Quantity(seg[1], _number(seg[2], f"QTY*{seg[1][:3]} quantity")))
+
+    def lq(self, seg: list[str], n: int) -> None:
+        if self.line is None:
+            raise _Bad("LQ outside a service line (no SVC before it)")
+        _pad(seg, 3)
+        if seg[2]:
+            self.line.remarks.append(Remark(seg[2], "LQ", seg[1]))
+
+    def svc(self, seg: list[str], n: int) -> None:
+        claim = self.need_claim("SVC")
+        _pad(seg, 8)
+        line = ServiceLine(
+            self.procedure(seg[1], n),
+            _number(seg[2], "SVC02 line charge"),
+            _number(seg[3], "SVC03 line payment"),
+            _number(seg[5], "SVC05 units") if seg[5] else _ONE,
+            n,
+            seg[4],
+            self.procedure(seg[6], n) if seg[6] else None,
+            _number(seg[7], "SVC07 original units") if seg[7] else None,
+        )
+        claim.lines.append(line)
+        self.line = line
+
+    def plb_(self, seg: list[str], n: int) -> None:
+        self.send_header()
+        self.close_claim()
+        self.handlers = self.plb_handlers
+        self.default = self.after_plb
+        _pad(seg, 5)
+        provider = seg[1]
+        fiscal = self.date_or_warn(seg[2], n, "PLB02 fiscal period date", False)
+        size = len(seg)
+        for i in range(3, size, 2):
+            if not seg[i]:
+                if i + 1 < size and seg[i + 1]:
+                    raise _Bad(f"PLB{i:02d} reason is missing for an amount")
+                continue
+            parts = self.composite(seg[i], n)
+            amount = _number(seg[i + 1] if i + 1 < size else "", f"PLB{i + 1:02d} amount")
+            self.plb.append(
+                ProviderAdjustment(
+                    provider, fiscal, parts[0], ":".join(parts[1:]) if parts[1:] else "", amount, n
+                )
+            )
+
+    def after_plb(self, seg: list[str], n: int) -> None:
+        if not _valid_id(seg[0]):
+            raise _Bad(f"not a segment: {seg[0][:10]!r}")
+        if seg[0] in self.detail_handlers or seg[0] in self.header_handlers:
+            raise _Bad(f"{seg[0]} after PLB: provider adjustments must come last")
+        self.warn_tx(n, "unknown-segment", f"unexpected segment {seg[0]} ignored")
+
+    def se(self, seg: list[str], n: int) -> None:
+        header = self.header
+        assert header is not None
+        if self.handlers is self.start_handlers:
+            self.warn_tx(n, "empty-transaction", "835 transaction with no BPR (ST/SE only)")
+        self.send_header()
+        self.close_claim()
+        _pad(seg, 3)
+        count = n - self.st_n + 1
+        if seg[1] != str(count):
+            self.warn_tx(
+                n,
+                "segment-count",
+                f"SE01 says {seg[1][:12]!r} segments, the transaction has {count}",
+            )
+        if seg[2] != self.st[2]:
+            self.warn_tx(
+                n, "control-number", f"SE02 {seg[2][:12]!r} does not match ST02 {self.st[2][:12]!r}"
+            )
+        plb_total = sum([p.amount for p in self.plb], _ZERO)
+        if (
+            self.handlers is not self.start_handlers
+            and header.payment_amount != (self.claims_paid - plb_total)
+            and not any(w.code == "empty-transaction" for w in header.warnings)
+        ):
+            self.warn_tx(
+                n,
+                "payment-imbalance",
+                f"BPR02 {header.payment_amount} != claim payments {self.claims_paid} - "
+                f"provider adjustments {plb_total}",
+            )
+        self.pending_end = PaymentEnd(
+            self.plb, self.claim_count, self.claims_paid, self.end_warnings
+        )
+        self.header = None
+        self.handlers = self.envelope_handlers
+        self.default = self.outside
+
+    # ------------------------------------------------------------------ end of file
+
+    def finish(self, n: int, last_id: str) -> None:
+        if self.handlers is not self.envelope_handlers:
+            raise X12Error(
+                self.name,
+                n,
+                last_id,
+                f"truncated file: the transaction started at segment {self.st_n} has no SE",
+            )
+        if self.gs is not None:
+            raise X12Error(
+                self.name,
+                n,
+                last_id,
+                f"truncated file: the group started at segment {self.gs_n} has no GE",
+            )
+        if self.isa is not None:
+            raise X12Error(
+                self.name,
+                n,
+                last_id,
+                f"truncated file: the interchange started at segment {self.isa_n} has no IEA",
+            )
+        self.flush_end()
+        if not self.transactions:
+            if self.first_foreign is not None:
+                seg_n, kind = self.first_foreign
+                raise X12Error(
+                    self.name,
+                    seg_n,
+                    "ST",
+                    f"transaction set {kind!r} is not an 835 and the file has no 835 transaction",
+                )
+            raise X12Error(self.name, n, last_id, "no 835 transaction (ST*835) in the file")
+
+
+def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
+    """Stream an 835 file: per transaction a PaymentHeader, its Claims, then a PaymentEnd."""
+    if isinstance(source, bytes | bytearray):
+        source = io.BytesIO(source)
+    tokenizer = Tokenizer(source, name)
+    reader = _Reader(tokenizer.name, tokenizer)
+    out = reader.out
+    n = 0
+    seg: list[str] = [""]
+    try:
+        for batch in tokenizer:
+            for seg in batch:
+                n += 1
+                reader.handlers.get(seg[0], reader.default)(seg, n)
+                if out:
+                    yield from out
+                    out.clear()
+    except _Bad as exc:
+        raise X12Error(tokenizer.name, n, seg[0][:3], str(exc)) from None
+    reader.finish(n, seg[0][:3])
+    yield from out
+
+
+def read_payments(source: Source, name: str | None = None) -> list[Payment]:
+    """The whole file as a list of `Payment` (one per ST/SE): for small files and tests."""
+    payments: list[Payment] = []
+    current: Payment | None = None
+    for item in iter_remittance(source, name):
+        if isinstance(item, PaymentHeader):
+            current = Payment(item, warnings=list(item.warnings))
+            payments.append(current)
+        elif isinstance(item, Claim):
+            assert current is not None
+            current.claims.append(item)
+        else:
+            assert current is not None
+            current.provider_adjustments = item.provider_adjustments
+            current.warnings.extend(item.warnings)
+    return payments
