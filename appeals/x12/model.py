@@ -36,7 +36,7 @@ class Adjustment:
 
 @dataclass(slots=True)
 class Remark:
-    """A RARC (or NCPDP reject code) with where it came from: MOA, MIA or LQ (with LQ01 qualifier)."""
+    """A RARC (or NCPDP reject code) and where it came from: MOA, MIA or LQ (with LQ01)."""
 
     code: str
     source: str

@@ -1,4 +1,4 @@
-"""The 835 reader: segments from the tokenizer into `PaymentHeader`, `Claim` and `PaymentEnd` objects.
+"""The 835 reader: segments from the tokenizer into PaymentHeader, Claim and PaymentEnd objects.
 
 `iter_remittance` streams, per ST/SE transaction: one `PaymentHeader` (yielded at the first LX,
 CLP, PLB or SE, when BPR/TRN/payer/payee are known), each `Claim` once the next CLP, LX, PLB or SE
@@ -6,7 +6,8 @@ closes it, and one `PaymentEnd` (PLB adjustments, counts, transaction warnings).
 is held until the next ST or the end of the file so that GE/IEA envelope checks can be added to it.
 
 Decisions (see docs/835-json.md for the output):
-- Malformed input raises `X12Error` (file, segment number, segment id, problem); nothing else escapes.
+- Malformed input raises `X12Error` (file, segment number, segment id, problem); no other
+  exception escapes.
 - Things that do not add up (balances, counts, control numbers, invalid dates, unknown segments,
   odd versions) are `Issue`s on the claim or the payment, never silent and never fatal.
 - 4010 (GS08 `004010...`) is refused at the first segment of an 835 transaction after its ST.
@@ -634,10 +635,7 @@ class _Reader:
 
     def cas(self, seg: list[str], n: int) -> None:
         line = self.line
-        if line is not None:
-            target = line.adjustments
-        else:
-            target = self.need_claim("CAS").adjustments
+        target = line.adjustments if line is not None else self.need_claim("CAS").adjustments
         group = seg[1] if len(seg) > 1 else ""
         if group not in _GROUPS:
             if not group:

@@ -1,10 +1,10 @@
 """Streaming X12 tokenizer: bytes in, batches of segments (lists of element strings) out.
 
-The file is read in chunks (1 MiB by default) and decoded as UTF-8 with invalid bytes replaced, so any
-byte sequence decodes. Delimiters come from each ISA segment (element separator = ISA character 3,
-component separator = the character after the 16th element separator, terminator = the one after
-that), so unpadded ISA segments and several interchanges with different delimiters work. CR, LF,
-tabs and spaces around segments are dropped; a newline may itself be the terminator.
+The file is read in chunks (1 MiB by default) and decoded as UTF-8 with invalid bytes replaced, so
+any byte sequence decodes. Delimiters come from each ISA segment (element separator = ISA
+character 3, component separator = the character after the 16th element separator, terminator =
+the one after that), so unpadded ISA segments and several interchanges with different delimiters
+work. CR, LF, tabs and spaces around segments are dropped; a newline may be the terminator.
 
 A file that starts at `ST` (no ISA envelope) is accepted with inferred delimiters: element separator
 = the character after `ST`, terminator = the first punctuation or newline after the ST control
@@ -89,7 +89,7 @@ class Tokenizer:
             yield from self._batches(self._stream)
 
     def _read(self, stream: BinaryIO, decoder: codecs.IncrementalDecoder) -> str | None:
-        """The next decoded chunk, '' at end of file after the decoder is flushed, None when done."""
+        """The next decoded chunk, None at end of file."""
         try:
             data = stream.read(CHUNK_SIZE)
         except OSError as exc:
