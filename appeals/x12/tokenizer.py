@@ -124,8 +124,15 @@ class Tokenizer:
                     elif buf.startswith("ST") and len(buf) > 3 and _is_delimiter(buf[2]):
                         delims = self._bare_st_delimiters(buf)
                     else:
+                        head = buf[:3].split("*", 1)[0]
+                        seg_id = (
+                            head if head.isascii() and head.isalnum() and head.isupper() else ""
+                        )
                         raise X12Error(
-                            self.name, 1, "", "not an X12 file: it must start with an ISA segment"
+                            self.name,
+                            1,
+                            seg_id,
+                            "not an X12 interchange: the file must start with an ISA segment",
                         )
                     first = False
                 else:
@@ -179,9 +186,15 @@ class Tokenizer:
                 buf = ""
             elif eof:
                 buf = ""
-            if ("ISA" + elem) in full:
-                for i, seg in enumerate(segs):
-                    if seg[0] != "ISA":
+            if (
+                (term + "ISA") in full
+                or "\nISA" in full
+                or " ISA" in full
+                or "\tISA" in full
+                or full.startswith("ISA")
+            ):
+                for i, part in enumerate(parts):
+                    if part[:3] != "ISA" or len(part) < 4 or part[3].isalnum():
                         continue
                     if i == 0 and skip_isa:
                         continue
