@@ -1,0 +1,186 @@
+"""The letter context schema: every field a letter template may use, with its meaning.
+
+Documented for people in docs/letter-context.md (a test keeps the two in step). Templates read
+dotted paths such as `practice.name`; `lines[].denied` is a field of each item of `lines`;
+`doc.<field>` are the documentation fields (DocumentationFact.field) a letter argues from.
+"""
+
+from __future__ import annotations
+
+# Documentation fields (DocumentationFact.field): what the letters argue from. Keys are the
+# field names stored in the database and used as `doc.<field>` in templates.
+DOC_FIELDS: dict[str, str] = {
+    "patient_dob": "Patient's date of birth (the 835 does not carry it)",
+    "group_number": "Insurance group number",
+    "provider_credentials": "Rendering provider's credentials, e.g. MD, FAAD",
+    "diagnosis": "Diagnosis codes with descriptions, as specific as the record supports",
+    "clinical_summary": "Findings from the visit note that justify the service",
+    "lesion_site": "Anatomic location of each lesion treated",
+    "lesion_size": "Size of the lesion (excised diameter for excisions)",
+    "lesion_count": "Number of lesions treated",
+    "symptoms": "Symptoms and signs: bleeding, itching, pain, inflammation, irritation",
+    "duration": "How long the lesion has been present and how it changed",
+    "functional_impairment": "Function affected: vision, orifice, recurrent trauma from location",
+    "malignancy_concern": "Why malignancy was suspected (features, history)",
+    "pathology": "Pathology result with accession number and date",
+    "prior_treatment": "Treatment tried before this service and its result",
+    "photos": "Photographs taken and enclosed (what they show)",
+    "risk_if_untreated": "Consequence of not treating",
+    "policy_reference": "The payer policy or LCD the service meets, e.g. LCD L34200",
+    "modifier": "The modifier that applies to the denied line, e.g. 25, XS, RT",
+    "modifier_rationale": "Why that modifier applies, from the note",
+    "em_problem": "For modifier 25: the separate problem the E/M addressed",
+    "distinct_sites": "Each procedure with its own lesion or site (bundling, modifier 59/XS)",
+    "global_period": "Earlier procedure and its global period, for modifiers 24/58/79",
+    "urgency_reason": "Why the service could not wait for prior authorization",
+    "authorization_number": "Authorization or retro-authorization reference number",
+    "retro_requested_on": "Date retrospective authorization was requested",
+    "original_submission_date": "Date the claim was first submitted",
+    "submission_proof": "Proof of timely submission: clearinghouse or payer acceptance report",
+    "filing_limit": "The payer's filing limit, e.g. 90 days from the date of service",
+    "delay_reason": "Circumstances of any delay (good cause)",
+    "distinguishing_facts": "Why the service is not a duplicate: site, lesion, time or date",
+    "original_claim_number": "The earlier claim number the payer matched or that was filed first",
+    "prior_appeal_date": "Date the first-level appeal was submitted",
+    "prior_appeal_reference": "Reference number of the first-level appeal decision",
+    "prior_decision": "What the first-level decision said",
+    "new_evidence": "Evidence added for this level",
+    "enclosures": "Enclosures, one per line (replaces the default list)",
+    "additional_notes": "Any further paragraph to include before the closing",
+}
+
+
+# Every field a template may use. Dotted paths; `lines[].x` is a field of each item of `lines`.
+CONTEXT_SCHEMA: dict[str, str] = {
+    "today": "Date of the letter, e.g. 'March 3, 2026'",
+    "logo": "Practice logo image (InlineImage) or empty when the practice has none",
+    "practice.name": "Practice (billing entity) name",
+    "practice.npi": "Practice group NPI",
+    "practice.tax_id": "Practice tax identification number",
+    "practice.address_line1": "Street address",
+    "practice.address_line2": "Suite or second address line",
+    "practice.city_state_zip": "City, state and ZIP on one line",
+    "practice.phone": "Practice phone",
+    "practice.fax": "Practice fax",
+    "practice.email": "Practice e-mail",
+    "provider.name": "Rendering provider name (from the claim)",
+    "provider.npi": "Rendering provider NPI",
+    "provider.credentials": "Rendering provider credentials (doc.provider_credentials)",
+    "signer.name": "Who signs the letter (practice signer, else the rendering provider)",
+    "signer.title": "Signer's title",
+    "payer.name": "Payer name",
+    "payer.identifier": "Payer identifier",
+    "payer.type": "medicare | medicare_advantage | medicaid | commercial | other",
+    "payer.is_medicare": "True for Medicare fee-for-service",
+    "appeal_address.product_line": "Product line the address applies to ('all' by default)",
+    "appeal_address.department": "Department or attention line",
+    "appeal_address.address_line1": "Appeal mailing address, first line",
+    "appeal_address.address_line2": "Appeal mailing address, second line",
+    "appeal_address.city_state_zip": "Appeal address city, state and ZIP",
+    "appeal_address.fax": "Appeals fax number",
+    "appeal_address.portal_url": "Appeals portal address",
+    "patient.name": "Patient name, first then last",
+    "patient.first_name": "Patient first name",
+    "patient.last_name": "Patient last name",
+    "patient.dob": "Date of birth (doc.patient_dob)",
+    "patient.member_id": "Member (subscriber) ID",
+    "patient.group_number": "Group number (doc.group_number)",
+    "claim.number": "Payer claim control number (ICN, CLP07)",
+    "claim.patient_control_number": "The practice's claim / account number (CLP01)",
+    "claim.dates_of_service": "Dates of service of the denied lines, e.g. '03/14/2026'",
+    "claim.denied_on": "Date of the remittance that denied the lines",
+    "claim.charge": "Total billed on the claim",
+    "claim.paid": "Total paid on the claim",
+    "lines": "The denied service lines (list)",
+    "lines[].line_number": "Line number within the claim",
+    "lines[].date": "Date of service of the line",
+    "lines[].procedure_code": "CPT/HCPCS code",
+    "lines[].modifiers": "Modifiers as billed, e.g. '25' or '59 RT' (empty when none)",
+    "lines[].units": "Units billed",
+    "lines[].description": "Procedure description when the remittance gives one",
+    "lines[].charge": "Billed amount",
+    "lines[].allowed": "Allowed amount (empty when not given)",
+    "lines[].paid": "Paid amount",
+    "lines[].denied": "Denied amount under appeal",
+    "lines[].reason_codes": "Denial reason codes on the line, e.g. 'CO-50 N115'",
+    "total_denied": "Sum of the denied amounts under appeal",
+    "total_billed": "Sum of the billed amounts of the denied lines",
+    "reasons": "Denial reasons (CARC) quoted with descriptions (list)",
+    "reasons[].label": "Group and code, e.g. 'CO-50'",
+    "reasons[].code": "CARC code",
+    "reasons[].group": "Group code (CO, PR, OA, PI)",
+    "reasons[].description": "CARC description from the official list",
+    "remarks": "Remark codes (RARC) with descriptions (list)",
+    "remarks[].code": "RARC code",
+    "remarks[].description": "RARC description from the official list",
+    "category": "Denial category key, e.g. medical_necessity",
+    "denial_ids": "Ids of the denials (lines) this letter covers",
+    "appeal.level": "Appeal level (1, 2, ...)",
+    "appeal.level_name": "Name of the level for this payer, e.g. 'Redetermination'",
+    "appeal.request": "What the letter asks for, e.g. 'a redetermination'",
+    "appeal.deadline": "Last day to file at this level (empty when unknown)",
+    "correction.billed_line": "The denied line as billed, e.g. '99213 (no modifier)'",
+    "correction.corrected_line": "The line with the modifier applied, e.g. '99213-25'",
+    "correction.guidance": "The CPT/NCCI rule for doc.modifier",
+    "citations": "Coding references from the denial's findings (list)",
+    "citations[]": "One coding reference (text)",
+    "enclosures": "Enclosures (list): doc.enclosures, else a default list from the facts given",
+    "enclosures[]": "One enclosure (text)",
+    **{f"doc.{name}": label for name, label in DOC_FIELDS.items()},
+}
+
+
+# Fields every letter needs whatever its template says.
+COMMON_REQUIRED: tuple[str, ...] = (
+    "practice.name",
+    "patient.name",
+    "patient.member_id",
+    "claim.number",
+    "signer.name",
+)
+
+
+MODIFIER_GUIDANCE: dict[str, str] = {
+    "25": "Modifier 25 identifies a significant, separately identifiable evaluation and "
+    "management service by the same physician on the day of a procedure. A minor procedure's "
+    "payment includes the decision to perform it and routine pre- and post-procedure care; an "
+    "E/M service beyond that work is separately payable under CPT and the NCCI Policy Manual, "
+    "and a different diagnosis is not required.",
+    "59": "Modifier 59 identifies a procedure distinct or independent from another performed the "
+    "same day: a different session, a different procedure or surgery, a different site or organ "
+    "system, a separate incision or excision, or a separate lesion. NCCI allows the column-two "
+    "code of an edit pair with modifier indicator 1 to be paid when 59 applies.",
+    "XS": "Modifier XS (separate structure) identifies a service performed on a separate organ or "
+    "structure, such as a different lesion or anatomic site. It is the more specific form of "
+    "modifier 59 that CMS introduced for this situation and overrides the NCCI edit in the same "
+    "way.",
+    "XE": "Modifier XE (separate encounter) identifies a service performed at a separate encounter "
+    "on the same date. It is the more specific form of modifier 59 for separate sessions.",
+    "XP": "Modifier XP (separate practitioner) identifies a service performed by a different "
+    "practitioner. It is the more specific form of modifier 59 for that situation.",
+    "XU": "Modifier XU (unusual non-overlapping service) identifies a service that does not "
+    "overlap the usual components of the main service. It is the more specific form of "
+    "modifier 59.",
+    "RT": "Modifier RT identifies the right side of the body. Laterality modifiers show that "
+    "services on the left and right are different procedures and are preferred to 59 where they "
+    "apply.",
+    "LT": "Modifier LT identifies the left side of the body. Laterality modifiers show that "
+    "services on the left and right are different procedures and are preferred to 59 where they "
+    "apply.",
+    "76": "Modifier 76 reports a repeat procedure by the same physician on the same day. It tells "
+    "the claim system that the second service is a separate, necessary repetition and not a "
+    "duplicate submission.",
+    "77": "Modifier 77 reports a repeat procedure by another physician on the same day.",
+    "79": "Modifier 79 reports a procedure unrelated to an earlier procedure whose global period "
+    "is still running. The unrelated procedure is not part of the earlier global package and is "
+    "paid in full; a new global period begins.",
+    "58": "Modifier 58 reports a staged or related procedure in the global period: planned at the "
+    "time of the first procedure, more extensive than it, or therapy following a diagnostic "
+    "procedure, such as re-excision for a positive margin.",
+    "24": "Modifier 24 reports an E/M service during a postoperative period that is unrelated to "
+    "the original procedure, and so outside its global package.",
+}
+
+
+def field_label(path: str) -> str:
+    return CONTEXT_SCHEMA.get(path, path)

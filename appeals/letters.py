@@ -1,0 +1,694 @@
+"""Appeal letters: choose a template, build its context, render the .docx, store it.
+
+Templates are Word documents with docxtpl tags in `letter_templates/` (defaults) and optionally in
+a practice's instance folder, whose copies override the defaults by name. Every field a template
+may use is listed in `CONTEXT_SCHEMA` (documented in docs/letter-context.md); each template
+declares the fields it requires in `templates.json`. Values are rendered with autoescape on, so
+user text such as `O'Brien & <Sons>` or `{{ }}` appears exactly as typed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
+from jinja2 import TemplateSyntaxError
+from sqlmodel import Session, select
+
+from appeals import audit, codes
+from appeals.deadlines import payer_type_for
+from appeals.letter_schema import COMMON_REQUIRED, CONTEXT_SCHEMA, DOC_FIELDS, MODIFIER_GUIDANCE
+from appeals.letter_schema import field_label as field_label
+from appeals.letter_templates import (
+    BUILTIN_FOLDER,
+    LetterError,
+    Problem,
+    TemplateInfo,
+    available_templates,
+    check_templates,
+    jinja_env,
+    template_folders,
+    template_info,
+    template_source,
+    used_fields,
+)
+from appeals.models import (
+    Adjustment,
+    Appeal,
+    Claim,
+    Denial,
+    DocumentationFact,
+    Letter,
+    Payer,
+    PayerAppealAddress,
+    Practice,
+    ServiceLine,
+)
+
+__all__ = [
+    "BUILTIN_FOLDER",
+    "CONTEXT_SCHEMA",
+    "DOC_FIELDS",
+    "LetterError",
+    "MissingFields",
+    "Problem",
+    "TemplateInfo",
+    "available_templates",
+    "build_context",
+    "check_templates",
+    "choose_template",
+    "generate_letter",
+    "missing_fields",
+    "render",
+    "render_batch_zip",
+    "template_folders",
+    "template_info",
+    "template_source",
+    "used_fields",
+]
+
+DEFAULT_TEMPLATE = "medical_necessity"
+SECOND_LEVEL_TEMPLATE = "second_level"
+
+
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+_INVALID_XML = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class MissingFields(LetterError):
+    """Required context fields are empty."""
+
+    def __init__(self, template: str, fields: Sequence[str]) -> None:
+        self.template = template
+        self.fields = list(fields)
+        listed = "; ".join(f"{name} ({field_label(name)})" for name in self.fields)
+        super().__init__(f"{template}: missing required fields: {listed}")
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+def _findings(denial: Denial) -> list[dict[str, Any]]:
+    """The denial's findings JSON as a list of dicts (it may hold one dict or a list)."""
+    if not denial.findings:
+        return []
+    try:
+        value = json.loads(denial.findings)
+    except ValueError:
+        return []
+    if isinstance(value, dict):
+        inner = value.get("findings")
+        return [v for v in inner if isinstance(v, dict)] if isinstance(inner, list) else [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, dict)]
+    return []
+
+
+def choose_template(denial: Denial, folders: Sequence[Path] | None = None) -> str:
+    """The template for a denial: second level, then a finding's `letter`, then the category."""
+    templates = available_templates(folders)
+    if denial.appeal_level >= 2 and SECOND_LEVEL_TEMPLATE in templates:
+        return SECOND_LEVEL_TEMPLATE
+    for finding in _findings(denial):
+        letter = finding.get("letter")
+        if isinstance(letter, str) and letter in templates:
+            return letter
+    for info in templates.values():
+        if denial.category in info.categories:
+            return info.name
+    return DEFAULT_TEMPLATE
+
+
+# --- context -------------------------------------------------------------------------------
+
+
+def _money(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.2f}"
+
+
+def _date(value: date | None) -> str:
+    return value.strftime("%m/%d/%Y") if value else ""
+
+
+def _long_date(value: date) -> str:
+    return f"{_MONTHS[value.month - 1]} {value.day}, {value.year}"
+
+
+def _units(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    text = f"{value.normalize():f}"
+    return text
+
+
+def _join(parts: Iterable[str], sep: str = ", ") -> str:
+    return sep.join(p for p in parts if p)
+
+
+def _city_state_zip(city: str, state: str, postal_code: str) -> str:
+    return _join([city, _join([state, postal_code], " ")])
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for value in values:
+        if value:
+            seen.setdefault(value, None)
+    return list(seen)
+
+
+LEVEL_NAMES: dict[str, tuple[tuple[str, str], ...]] = {
+    "medicare": (
+        ("Redetermination (first-level appeal)", "a redetermination"),
+        ("Reconsideration by the Qualified Independent Contractor", "a reconsideration"),
+        ("Hearing before an Administrative Law Judge", "a hearing"),
+    ),
+    "medicare_advantage": (
+        ("Plan reconsideration (first-level appeal)", "reconsideration"),
+        ("Independent review (second-level appeal)", "independent review"),
+    ),
+    "default": (
+        ("First-level appeal", "reconsideration"),
+        ("Second-level appeal", "a second-level review"),
+    ),
+}
+
+
+def _level(payer_type: str, level: int) -> tuple[str, str]:
+    names = LEVEL_NAMES.get(payer_type, LEVEL_NAMES["default"])
+    return names[min(level, len(names)) - 1]
+
+
+def _load_denials(session: Session, denial_ids: Sequence[int]) -> list[Denial]:
+    if not denial_ids:
+        raise LetterError("no denials given")
+    rows = {d.id: d for d in session.exec(select(Denial).where(sa.column("id").in_(denial_ids)))}
+    missing = [i for i in denial_ids if i not in rows]
+    if missing:
+        raise LetterError(f"no denial with id {', '.join(map(str, missing))}")
+    denials = [rows[i] for i in _unique_ids(denial_ids)]
+    if len({d.claim_id for d in denials}) > 1:
+        raise LetterError("one letter covers denied lines of one claim; these span several claims")
+    return denials
+
+
+def _unique_ids(ids: Sequence[int]) -> list[int]:
+    return list(dict.fromkeys(ids))
+
+
+def _appeal_address(
+    session: Session, payer_id: int, product_lines: Sequence[str]
+) -> PayerAppealAddress | None:
+    rows = session.exec(
+        select(PayerAppealAddress).where(PayerAppealAddress.payer_id == payer_id)
+    ).all()
+    by_line = {row.product_line: row for row in rows}
+    for line in (*product_lines, "all"):
+        if line in by_line:
+            return by_line[line]
+    return rows[0] if rows else None
+
+
+def documentation(
+    session: Session, claim: Claim, lines: Sequence[ServiceLine | None]
+) -> dict[str, str]:
+    """Documentation facts for the claim's dates of service: claim-wide first, then per line."""
+    dates = _unique_ids([ln.service_date or claim.service_date for ln in lines if ln])
+    dates = [d for d in dates if d] or [claim.service_date]
+    procedures = _unique([ln.procedure_code for ln in lines if ln])
+    query = select(DocumentationFact).where(
+        DocumentationFact.practice_id == claim.practice_id,
+        DocumentationFact.patient_control_number == claim.patient_control_number,
+    )
+    facts = [
+        f
+        for f in session.exec(query)
+        if (f.service_date in dates or f.service_date is None)
+        and (f.procedure_code == "" or f.procedure_code in procedures)
+    ]
+    general = {f.field: f.value for f in facts if f.procedure_code == "" and f.value}
+    specific: dict[str, list[str]] = {}
+    for code in procedures:
+        for f in facts:
+            if f.procedure_code == code and f.value:
+                specific.setdefault(f.field, []).append(f.value)
+    merged = dict(general)
+    for name, values in specific.items():
+        merged[name] = "; ".join(_unique(values))
+    return merged
+
+
+def _reasons(
+    denials: Sequence[Denial], adjustments: Sequence[Adjustment]
+) -> tuple[list[dict[str, str]], dict[int, list[str]]]:
+    groups: dict[tuple[int | None, str], str] = {
+        (a.line_id, a.reason): a.group_code for a in adjustments
+    }
+    reasons: dict[str, dict[str, str]] = {}
+    per_denial: dict[int, list[str]] = {}
+    for denial in denials:
+        labels = []
+        for code in denial.carcs.split() or ([denial.carc] if denial.carc else []):
+            group = (
+                groups.get((denial.line_id, code)) or groups.get((None, code)) or denial.group_code
+            )
+            label = f"{group}-{code}" if group else code
+            labels.append(label)
+            reasons.setdefault(
+                label,
+                {
+                    "label": label,
+                    "code": code,
+                    "group": group,
+                    "description": codes.describe_carc(code),
+                },
+            )
+        per_denial[denial.id or 0] = labels + denial.rarcs.split()
+    return list(reasons.values()), per_denial
+
+
+def _correction(first: dict[str, str], modifier: str) -> dict[str, str]:
+    token = modifier.strip().split()[0].upper().lstrip("-") if modifier.strip() else ""
+    billed_mods = first["modifiers"].split()
+    code = first["procedure_code"]
+    billed = f"{code}-{'-'.join(billed_mods)}" if billed_mods else f"{code} (no modifier)"
+    corrected_mods = billed_mods + ([token] if token and token not in billed_mods else [])
+    corrected = f"{code}-{'-'.join(corrected_mods)}" if corrected_mods else code
+    guidance = MODIFIER_GUIDANCE.get(token, "")
+    if token and not guidance:
+        guidance = f"Modifier {token} describes the circumstances documented below."
+    return {"billed_line": billed, "corrected_line": corrected, "guidance": guidance}
+
+
+def _enclosures(doc: Mapping[str, str], template: str) -> list[str]:
+    """doc.enclosures when given, else the documents this letter relies on (never invented)."""
+    if doc.get("enclosures", "").strip():
+        return [line.strip(" -•\t") for line in doc["enclosures"].splitlines() if line.strip()]
+    items = [
+        "Remittance advice (EOB) showing the denial",
+        "Office and procedure notes for the date(s) of service",
+    ]
+    if doc.get("pathology"):
+        items.append("Pathology report")
+    if doc.get("photos"):
+        items.append("Clinical photographs")
+    if template == "timely_filing" and doc.get("submission_proof"):
+        items.append("Proof of timely submission (acceptance report)")
+    if template == "prior_authorization" and (
+        doc.get("authorization_number") or doc.get("retro_requested_on")
+    ):
+        items.append("Authorization request and the plan's reference")
+    if template == SECOND_LEVEL_TEMPLATE:
+        items.append("First-level appeal and the payer's decision")
+    return items
+
+
+def build_context(
+    session: Session,
+    denial_ids: Sequence[int],
+    overrides: Mapping[str, str] | None = None,
+    today: date | None = None,
+    template: str | None = None,
+    folders: Sequence[Path] | None = None,
+) -> dict[str, Any]:
+    """Everything a letter may show for one or more denied lines of one claim (plain values).
+
+    `overrides` are documentation fields (with or without the `doc.` prefix) entered for this
+    letter; they replace stored documentation facts. `template` (default: the one chosen for
+    the first denial) only decides the default enclosures.
+    """
+    denials = _load_denials(session, denial_ids)
+    first = denials[0]
+    template = template or choose_template(first, folders)
+    claim = session.get(Claim, first.claim_id)
+    practice = session.get(Practice, first.practice_id)
+    payer = session.get(Payer, first.payer_id)
+    if claim is None or practice is None or payer is None:
+        raise LetterError(f"denial {first.id} lacks its claim, practice or payer")
+    line_rows = {
+        row.id: row
+        for row in session.exec(select(ServiceLine).where(ServiceLine.claim_id == claim.id))
+    }
+    adjustments = session.exec(select(Adjustment).where(Adjustment.claim_id == claim.id)).all()
+    reasons, reason_codes = _reasons(denials, adjustments)
+    remarks = [
+        {"code": code, "description": codes.describe_rarc(code)}
+        for code in _unique(code for d in denials for code in d.rarcs.split())
+    ]
+    denied_lines = [line_rows.get(d.line_id) if d.line_id else None for d in denials]
+
+    doc = {name: "" for name in DOC_FIELDS}
+    doc.update(documentation(session, claim, denied_lines))
+    for key, value in (overrides or {}).items():
+        name = key.removeprefix("doc.")
+        if name in DOC_FIELDS:
+            doc[name] = str(value).strip()
+
+    lines = []
+    for denial, row in zip(denials, denied_lines, strict=True):
+        service_date = (row.service_date if row else None) or denial.service_date
+        lines.append(
+            {
+                "line_number": str(row.line_number) if row else "",
+                "date": _date(service_date),
+                "procedure_code": row.procedure_code if row else denial.procedure_code,
+                "modifiers": row.modifiers if row else "",
+                "units": _units(row.units) if row else "",
+                "description": row.description if row else "",
+                "charge": _money(row.charge if row else claim.charge),
+                "allowed": _money(row.allowed) if row else "",
+                "paid": _money(row.paid if row else claim.paid),
+                "denied": _money(denial.denied_amount),
+                "reason_codes": " ".join(reason_codes.get(denial.id or 0, [])),
+            }
+        )
+    service_dates = sorted(
+        _unique_ids(
+            [
+                (row.service_date if row else None) or d.service_date or claim.service_date
+                for d, row in zip(denials, denied_lines, strict=True)
+            ]
+        ),
+        key=lambda d: d or date.min,
+    )
+    payer_type = payer_type_for(claim.filing_indicator) if claim.filing_indicator else ""
+    payer_type = payer_type or payer.payer_type
+    level = max(d.appeal_level for d in denials)
+    level_name, request = _level(payer_type, level)
+    deadlines = [d.deadline for d in denials if d.deadline]
+    address = _appeal_address(
+        session, payer.id or 0, [claim.filing_indicator, payer_type, payer.payer_type]
+    )
+    patient = _join([claim.patient_first_name, claim.patient_last_name], " ")
+    citations = _unique(
+        str(f["cite"]) for d in denials for f in _findings(d) if isinstance(f.get("cite"), str)
+    )
+    return {
+        "today": _long_date(today or date.today()),
+        "logo": "",
+        "practice": {
+            "name": practice.name,
+            "npi": practice.npi,
+            "tax_id": practice.tax_id,
+            "address_line1": practice.address_line1,
+            "address_line2": practice.address_line2,
+            "city_state_zip": _city_state_zip(practice.city, practice.state, practice.postal_code),
+            "phone": practice.phone,
+            "fax": practice.fax,
+            "email": practice.email,
+        },
+        "provider": {
+            "name": claim.rendering_provider_name,
+            "npi": claim.rendering_provider_npi,
+            "credentials": doc["provider_credentials"],
+        },
+        "signer": {
+            "name": practice.signer_name or claim.rendering_provider_name,
+            "title": practice.signer_title if practice.signer_name else doc["provider_credentials"],
+        },
+        "payer": {
+            "name": payer.name,
+            "identifier": payer.identifier,
+            "type": payer_type,
+            "is_medicare": payer_type == "medicare",
+        },
+        "appeal_address": {
+            "product_line": address.product_line if address else "",
+            "department": (address.department if address else "") or "Appeals Department",
+            "address_line1": address.address_line1 if address else "",
+            "address_line2": address.address_line2 if address else "",
+            "city_state_zip": (
+                _city_state_zip(address.city, address.state, address.postal_code) if address else ""
+            ),
+            "fax": address.fax if address else "",
+            "portal_url": address.portal_url if address else "",
+        },
+        "patient": {
+            "name": patient,
+            "first_name": claim.patient_first_name,
+            "last_name": claim.patient_last_name,
+            "dob": doc["patient_dob"],
+            "member_id": claim.member_id,
+            "group_number": doc["group_number"],
+        },
+        "claim": {
+            "number": claim.payer_claim_control_number,
+            "patient_control_number": claim.patient_control_number,
+            "dates_of_service": _join(_date(d) for d in service_dates),
+            "denied_on": _date(first.denied_on),
+            "charge": _money(claim.charge),
+            "paid": _money(claim.paid),
+        },
+        "lines": lines,
+        "total_denied": _money(sum((d.denied_amount for d in denials), Decimal("0.00"))),
+        "total_billed": _money(sum((row.charge for row in denied_lines if row), Decimal("0.00"))),
+        "reasons": reasons,
+        "remarks": remarks,
+        "category": first.category,
+        "appeal": {
+            "level": level,
+            "level_name": level_name,
+            "request": request,
+            "deadline": _date(min(deadlines)) if deadlines else "",
+        },
+        "correction": _correction(lines[0], doc["modifier"]),
+        "citations": citations,
+        "enclosures": _enclosures(doc, template),
+        "doc": doc,
+        "denial_ids": [d.id for d in denials],
+    }
+
+
+def _lookup(context: Mapping[str, Any], path: str) -> Any:
+    value: Any = context
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def missing_fields(
+    template: str, context: Mapping[str, Any], folders: Sequence[Path] | None = None
+) -> list[str]:
+    """Required fields (common and the template's own) that are empty in `context`."""
+    info = template_info(template, folders)
+    missing = []
+    for path in (*COMMON_REQUIRED, *info.required):
+        value = _lookup(context, path)
+        if value is None or (isinstance(value, str | list | dict) and not value):
+            missing.append(path)
+    if not context.get("lines"):
+        missing.append("lines")
+    return _unique(missing)
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+@cache
+def _template_bytes(path: Path, mtime_ns: int) -> bytes:
+    return path.read_bytes()
+
+
+def _clean(value: Any) -> Any:
+    """Strip characters XML cannot hold; keep newlines (docxtpl turns them into line breaks)."""
+    if isinstance(value, str):
+        return _INVALID_XML.sub("", value.replace("\r\n", "\n").replace("\t", " "))
+    if isinstance(value, Mapping):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def render(
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    folders: Sequence[Path] | None = None,
+    logo: bytes | None = None,
+) -> bytes:
+    """The filled .docx for `template` (autoescape on) as bytes."""
+    info = template_info(template, folders)
+    assert info.path is not None
+    source = _template_bytes(info.path, info.path.stat().st_mtime_ns)
+    document = DocxTemplate(io.BytesIO(source))
+    values = _clean(dict(context))
+    if logo:
+        values["logo"] = InlineImage(document, io.BytesIO(logo), height=Mm(18))
+    try:
+        document.render(values, jinja_env=jinja_env(), autoescape=True)
+    except TemplateSyntaxError as exc:
+        raise LetterError(
+            f"{template}: template error on line {exc.lineno}: {exc.message}"
+        ) from exc
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in a letter snapshot")
+
+
+def snapshot(context: Mapping[str, Any]) -> str:
+    """The context as JSON (Decimals and dates as strings)."""
+    return json.dumps(context, default=_json_default, sort_keys=True)
+
+
+def _appeal_for(session: Session, denial: Denial, user_id: int | None) -> Appeal:
+    """The open appeal at the denial's level, created when there is none."""
+    appeal = session.exec(
+        select(Appeal)
+        .where(Appeal.denial_id == denial.id, Appeal.level == denial.appeal_level)
+        .where(Appeal.outcome == "")
+        .order_by(sa.desc(sa.column("id")))
+    ).first()
+    if appeal is None:
+        appeal = Appeal(denial_id=denial.id or 0, level=denial.appeal_level, created_by_id=user_id)
+        session.add(appeal)
+        session.flush()
+    return appeal
+
+
+def next_version(session: Session, denial_id: int, template: str) -> int:
+    latest = session.exec(
+        select(sa.func.max(Letter.version)).where(
+            Letter.denial_id == denial_id, Letter.template == template
+        )
+    ).one()
+    return int(latest or 0) + 1
+
+
+def generate_letter(
+    session: Session,
+    denial_ids: Sequence[int],
+    template: str | None = None,
+    user_id: int | None = None,
+    *,
+    overrides: Mapping[str, str] | None = None,
+    folders: Sequence[Path] | None = None,
+    today: date | None = None,
+) -> Letter:
+    """Render and store a letter for denied lines of one claim; raises MissingFields.
+
+    The letter belongs to the first denial's appeal; every denial covered gets an open appeal at
+    its level. Earlier letters are kept: the version counts per denial and template.
+    """
+    denials = _load_denials(session, denial_ids)
+    name = template or choose_template(denials[0], folders)
+    context = build_context(session, denial_ids, overrides, today, name, folders)
+    missing = missing_fields(name, context, folders)
+    if missing:
+        raise MissingFields(name, missing)
+    practice = session.get(Practice, denials[0].practice_id)
+    docx = render(name, context, folders=folders, logo=practice.logo if practice else None)
+    appeals = [_appeal_for(session, denial, user_id) for denial in denials]
+    primary = denials[0]
+    letter = Letter(
+        appeal_id=appeals[0].id,
+        denial_id=primary.id or 0,
+        template=name,
+        version=next_version(session, primary.id or 0, name),
+        context=snapshot(context),
+        docx=docx,
+        author_id=user_id,
+    )
+    session.add(letter)
+    session.flush()
+    for denial in denials:
+        audit.record(
+            session,
+            user_id,
+            "letter",
+            "denial",
+            denial.id,
+            {"letter_id": letter.id, "template": name, "version": letter.version},
+        )
+    return letter
+
+
+def letter_filename(letter: Letter, context: Mapping[str, Any] | None = None) -> str:
+    """A file name without patient names: claim number, template, denial and version."""
+    ctx = context if context is not None else json.loads(letter.context or "{}")
+    claim = _lookup(ctx, "claim.number") or _lookup(ctx, "claim.patient_control_number") or "claim"
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(claim))[:40]
+    return f"{safe}-{letter.template}-d{letter.denial_id}-v{letter.version}.docx"
+
+
+def render_batch_zip(
+    session: Session,
+    denial_ids: Sequence[int],
+    user_id: int | None = None,
+    *,
+    folders: Sequence[Path] | None = None,
+    today: date | None = None,
+) -> tuple[bytes, list[tuple[int, list[str]]]]:
+    """One letter per claim and template for the selected denials, zipped.
+
+    Denials whose letter lacks required fields are skipped and returned with those fields; the
+    zip also lists them in SKIPPED.txt.
+    """
+    denials = _load_many(session, denial_ids)
+    groups: dict[tuple[int, str], list[int]] = {}
+    for denial in denials:
+        name = choose_template(denial, folders)
+        groups.setdefault((denial.claim_id, name), []).append(denial.id or 0)
+    skipped: list[tuple[int, list[str]]] = []
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for (_claim_id, name), ids in groups.items():
+            try:
+                letter = generate_letter(session, ids, name, user_id, folders=folders, today=today)
+            except MissingFields as exc:
+                skipped.extend((denial_id, exc.fields) for denial_id in ids)
+                continue
+            archive.writestr(letter_filename(letter), letter.docx)
+        if skipped:
+            lines = [f"denial {i}: missing {', '.join(fields)}" for i, fields in skipped]
+            archive.writestr("SKIPPED.txt", "\n".join(lines) + "\n")
+    return buffer.getvalue(), skipped
+
+
+def _load_many(session: Session, denial_ids: Sequence[int]) -> list[Denial]:
+    ids = _unique_ids(denial_ids)
+    rows = {d.id: d for d in session.exec(select(Denial).where(sa.column("id").in_(ids)))}
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        raise LetterError(f"no denial with id {', '.join(map(str, missing))}")
+    return [rows[i] for i in ids]
+
+
+# --- checking templates --------------------------------------------------------------------

@@ -1,0 +1,584 @@
+"""Appeal letters: template choice, context, rendering, storage, batch zip and template checks."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import zipfile
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import docx
+import pytest
+from docxtpl import DocxTemplate
+from sqlmodel import Session, select
+
+from appeals import letters
+from appeals.models import (
+    Adjustment,
+    Appeal,
+    AuditEvent,
+    Claim,
+    Denial,
+    DocumentationFact,
+    Letter,
+    Payer,
+    PayerAppealAddress,
+    Payment,
+    Practice,
+    RemittanceFile,
+    ServiceLine,
+)
+
+TODAY = date(2026, 4, 2)
+
+# Documentation that satisfies every template's requirements.
+FULL_DOC = {
+    "diagnosis": "L82.0 Inflamed seborrheic keratosis",
+    "clinical_summary": "6 mm erythematous, crusted papule on the left cheek; bleeds when shaving.",
+    "lesion_site": "Left cheek",
+    "lesion_size": "0.6 cm",
+    "symptoms": "Bleeding and itching for 3 months",
+    "modifier": "25",
+    "modifier_rationale": "The E/M addressed worsening psoriasis, separate from the biopsy.",
+    "em_problem": "plaque psoriasis flare needing a change of therapy",
+    "urgency_reason": "Rapidly growing lesion suspicious for squamous cell carcinoma.",
+    "distinct_sites": "11102 on the left cheek; 17000 on the right temple.",
+    "original_submission_date": "01/20/2026",
+    "submission_proof": "Clearinghouse acceptance report batch 55120 dated 01/20/2026",
+    "distinguishing_facts": "Second biopsy of a separate lesion on the back.",
+    "prior_appeal_date": "02/10/2026",
+    "prior_decision": "Upheld: documentation did not support necessity.",
+}
+
+
+@dataclass
+class World:
+    practice: Practice
+    payer: Payer
+    claim: Claim
+    lines: list[ServiceLine]
+    denials: list[Denial]
+
+
+def make_world(
+    session: Session,
+    *,
+    first_name: str = "Jane",
+    last_name: str = "Doe",
+    category: str = "medical_necessity",
+    carc: str = "50",
+    rarcs: str = "N115",
+    appeal_level: int = 1,
+    findings: str = "",
+    filing_indicator: str = "MB",
+    logo: bytes | None = None,
+    claim_number: str = "ICN-2026-0001",
+) -> World:
+    """A practice, Medicare payer with an appeal address, a claim with two denied lines."""
+    practice = session.exec(select(Practice)).first() or Practice(
+        name="Lakeside Dermatology",
+        npi="1234567893",
+        tax_id="12-3456789",
+        address_line1="100 Main St",
+        address_line2="Suite 2",
+        city="Columbus",
+        state="OH",
+        postal_code="43004",
+        phone="614-555-0100",
+        signer_name="Ana Ruiz",
+        signer_title="Billing Manager",
+        logo=logo,
+    )
+    known = session.exec(select(Payer)).first()
+    payer = known or Payer(identifier="15004", name="CGS Medicare J15", payer_type="medicare")
+    session.add_all([practice, payer])
+    session.flush()
+    if known is None:
+        session.add(
+            PayerAppealAddress(
+                payer_id=payer.id,
+                product_line="medicare",
+                department="Redeterminations",
+                address_line1="PO Box 20018",
+                city="Nashville",
+                state="TN",
+                postal_code="37202",
+                fax="615-555-0199",
+            )
+        )
+    remittance = RemittanceFile(name="era.835", sha256=f"sha-{claim_number}")
+    session.add(remittance)
+    session.flush()
+    payment = Payment(
+        file_id=remittance.id,
+        practice_id=practice.id,
+        payer_id=payer.id,
+        dedupe_key=f"p-{claim_number}",
+        amount=Decimal("0.00"),
+        payment_date=date(2026, 3, 20),
+    )
+    session.add(payment)
+    session.flush()
+    claim = Claim(
+        payment_id=payment.id,
+        practice_id=practice.id,
+        payer_id=payer.id,
+        patient_control_number=f"PCN-{claim_number}",
+        payer_claim_control_number=claim_number,
+        status="4",
+        charge=Decimal("385.00"),
+        paid=Decimal("0.00"),
+        filing_indicator=filing_indicator,
+        patient_first_name=first_name,
+        patient_last_name=last_name,
+        member_id="1EG4TE5MK73",
+        rendering_provider_name="Dr. Maya Chen",
+        rendering_provider_npi="1098765432",
+        service_date=date(2026, 3, 2),
+    )
+    session.add(claim)
+    session.flush()
+    lines = [
+        ServiceLine(
+            claim_id=claim.id,
+            line_number=1,
+            procedure_code="99213",
+            charge=Decimal("135.00"),
+            service_date=date(2026, 3, 2),
+        ),
+        ServiceLine(
+            claim_id=claim.id,
+            line_number=2,
+            procedure_code="11102",
+            modifiers="59",
+            charge=Decimal("250.00"),
+            service_date=date(2026, 3, 2),
+        ),
+    ]
+    session.add_all(lines)
+    session.flush()
+    denials = []
+    for line in lines:
+        session.add(
+            Adjustment(
+                claim_id=claim.id, line_id=line.id, group_code="CO", reason=carc, amount=line.charge
+            )
+        )
+        denial = Denial(
+            practice_id=practice.id,
+            payer_id=payer.id,
+            claim_id=claim.id,
+            line_id=line.id,
+            patient_control_number=claim.patient_control_number,
+            procedure_code=line.procedure_code,
+            service_date=line.service_date,
+            denied_on=date(2026, 3, 20),
+            group_code="CO",
+            carc=carc,
+            carcs=carc,
+            rarcs=rarcs,
+            category=category,
+            action="appeal",
+            denied_amount=line.charge,
+            appeal_level=appeal_level,
+            deadline=date(2026, 7, 23),
+            findings=findings,
+        )
+        session.add(denial)
+        denials.append(denial)
+    session.flush()
+    session.commit()
+    return World(practice, payer, claim, lines, denials)
+
+
+def add_facts(session: Session, world: World, facts: dict[str, str], procedure: str = "") -> None:
+    for field, value in facts.items():
+        session.add(
+            DocumentationFact(
+                practice_id=world.practice.id,
+                patient_control_number=world.claim.patient_control_number,
+                service_date=world.claim.service_date,
+                procedure_code=procedure,
+                field=field,
+                value=value,
+            )
+        )
+    session.commit()
+
+
+def docx_text(data: bytes) -> str:
+    document = docx.Document(io.BytesIO(data))
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts.extend(cell.text for cell in row.cells)
+    for section in document.sections:
+        parts.extend(p.text for p in section.footer.paragraphs)
+    return "\n".join(parts)
+
+
+# --- templates and choice ------------------------------------------------------------------
+
+
+def test_every_letter_kind_has_a_template_and_metadata() -> None:
+    names = set(letters.available_templates())
+    assert {
+        "medical_necessity",
+        "modifier_correction",
+        "cosmetic_vs_medical",
+        "prior_authorization",
+        "bundling",
+        "timely_filing",
+        "duplicate",
+        "second_level",
+    } <= names
+
+
+def test_the_built_in_templates_pass_the_check() -> None:
+    assert letters.check_templates() == []
+
+
+def test_every_template_field_is_in_the_documented_schema() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "letter-context.md").read_text()
+    for info in letters.available_templates().values():
+        assert info.path is not None
+        variables = DocxTemplate(str(info.path)).get_undeclared_template_variables()
+        tops = {key.split(".")[0].split("[")[0] for key in letters.CONTEXT_SCHEMA}
+        assert variables <= tops, (info.name, variables - tops)
+        for path in letters.used_fields(letters.template_source(info.path)):
+            assert path in letters.CONTEXT_SCHEMA or any(
+                k.startswith(path + ".") or k.startswith(path + "[]")
+                for k in letters.CONTEXT_SCHEMA
+            ), (info.name, path)
+    for key in letters.CONTEXT_SCHEMA:
+        assert f"`{key}`" in doc, f"{key} is not documented in docs/letter-context.md"
+
+
+@pytest.mark.parametrize(
+    ("category", "level", "findings", "expected"),
+    [
+        ("medical_necessity", 1, "", "medical_necessity"),
+        ("coding_modifier", 1, "", "modifier_correction"),
+        ("noncovered_cosmetic", 1, "", "cosmetic_vs_medical"),
+        ("authorization_precert", 1, "", "prior_authorization"),
+        ("bundling_ncci", 1, "", "bundling"),
+        ("timely_filing", 1, "", "timely_filing"),
+        ("duplicate", 1, "", "duplicate"),
+        ("coordination_of_benefits", 1, "", "medical_necessity"),
+        ("medical_necessity", 2, "", "second_level"),
+        ("medical_necessity", 1, json.dumps([{"letter": "bundling"}]), "bundling"),
+        ("medical_necessity", 1, json.dumps({"letter": "nonexistent"}), "medical_necessity"),
+    ],
+)
+def test_it_chooses_the_template_from_level_findings_and_category(
+    category: str, level: int, findings: str, expected: str
+) -> None:
+    denial = Denial(
+        practice_id=1,
+        payer_id=1,
+        claim_id=1,
+        patient_control_number="X",
+        category=category,
+        action="appeal",
+        appeal_level=level,
+        findings=findings,
+    )
+    assert letters.choose_template(denial) == expected
+
+
+# --- context -------------------------------------------------------------------------------
+
+
+def test_context_holds_the_claim_lines_codes_and_documentation(session: Session) -> None:
+    world = make_world(
+        session, findings=json.dumps([{"cite": "NCCI: biopsy of a separate lesion"}])
+    )
+    add_facts(session, world, {"diagnosis": "L82.1 Other SK", "symptoms": "itching"})
+    add_facts(session, world, {"diagnosis": "D48.5 Neoplasm of uncertain behavior"}, "11102")
+    ids = [d.id for d in world.denials]
+    context = letters.build_context(session, ids, {"doc.symptoms": "bleeding"}, today=TODAY)
+    assert context["today"] == "April 2, 2026"
+    assert context["claim"]["number"] == "ICN-2026-0001"
+    assert context["claim"]["dates_of_service"] == "03/02/2026"
+    assert [line["procedure_code"] for line in context["lines"]] == ["99213", "11102"]
+    assert context["lines"][1]["modifiers"] == "59"
+    assert context["lines"][1]["denied"] == "$250.00"
+    assert context["total_denied"] == "$385.00"
+    assert context["reasons"] == [
+        {
+            "label": "CO-50",
+            "code": "50",
+            "group": "CO",
+            "description": letters.codes.describe_carc("50"),
+        }
+    ]
+    assert "medical necessity" in context["reasons"][0]["description"].lower()
+    assert context["remarks"][0]["code"] == "N115"
+    assert context["remarks"][0]["description"]
+    assert context["doc"]["diagnosis"] == "D48.5 Neoplasm of uncertain behavior"
+    assert context["doc"]["symptoms"] == "bleeding"
+    assert context["payer"]["is_medicare"] is True
+    assert context["appeal"]["request"] == "a redetermination"
+    assert context["appeal_address"]["address_line1"] == "PO Box 20018"
+    assert context["citations"] == ["NCCI: biopsy of a separate lesion"]
+    assert context["signer"]["name"] == "Ana Ruiz"
+    json.dumps(context)  # plain values only
+
+
+def test_a_letter_covers_lines_of_one_claim_only(session: Session) -> None:
+    first = make_world(session, claim_number="A1")
+    second = make_world(session, claim_number="B2")
+    with pytest.raises(letters.LetterError, match="one claim"):
+        letters.build_context(session, [first.denials[0].id, second.denials[0].id])
+    with pytest.raises(letters.LetterError, match="no denial"):
+        letters.build_context(session, [999_999])
+
+
+def test_the_modifier_correction_names_the_corrected_line(session: Session) -> None:
+    world = make_world(session, category="coding_modifier", carc="4")
+    context = letters.build_context(session, [world.denials[0].id], {"modifier": "25"})
+    assert context["correction"]["billed_line"] == "99213 (no modifier)"
+    assert context["correction"]["corrected_line"] == "99213-25"
+    assert "separately identifiable" in context["correction"]["guidance"]
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("template", sorted(letters.available_templates()))
+def test_each_template_renders_a_word_document_with_the_claim_facts(
+    session: Session, template: str
+) -> None:
+    world = make_world(session)
+    context = letters.build_context(session, [d.id for d in world.denials], FULL_DOC, today=TODAY)
+    assert letters.missing_fields(template, context) == []
+    text = docx_text(letters.render(template, context))
+    assert "ICN-2026-0001" in text
+    assert letters.codes.describe_carc("50") in text
+    assert "$385.00" in text and "$250.00" in text and "$135.00" in text
+    assert "Lakeside Dermatology" in text and "Jane Doe" in text and "1EG4TE5MK73" in text
+    assert "PO Box 20018" in text
+    assert "{{" not in text and "{%" not in text
+
+
+def test_user_text_is_escaped_and_shown_as_typed(session: Session) -> None:
+    world = make_world(session, first_name="Liam", last_name="O'Brien & <Sons>")
+    note = "Patient said {{ 7*7 }} and {% if x %}; size <1 cm & growing"
+    doc = dict(FULL_DOC, clinical_summary=note, diagnosis="L82.0\nline two")
+    context = letters.build_context(session, [world.denials[0].id], doc, today=TODAY)
+    data = letters.render("medical_necessity", context)
+    text = docx_text(data)
+    assert "Liam O'Brien & <Sons>" in text
+    assert note in text
+    assert "49" not in text.replace("1234567893", "")
+    assert "L82.0\nline two" in text  # a newline becomes a line break
+
+
+def test_a_letter_with_a_logo_embeds_the_image(session: Session) -> None:
+    png = (Path(__file__).resolve().parents[2] / "appeals" / "web" / "static").glob("*.png")
+    logo = next(iter(png), None)
+    data = logo.read_bytes() if logo else _tiny_png()
+    world = make_world(session, logo=data)
+    letter = letters.generate_letter(session, [world.denials[0].id], overrides=FULL_DOC)
+    with zipfile.ZipFile(io.BytesIO(letter.docx)) as archive:
+        assert any(name.startswith("word/media/") for name in archive.namelist())
+
+
+def _tiny_png() -> bytes:
+    import base64
+
+    return base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+
+
+def test_missing_required_fields_are_listed(session: Session) -> None:
+    world = make_world(session, category="noncovered_cosmetic", carc="96")
+    with pytest.raises(letters.MissingFields) as caught:
+        letters.generate_letter(session, [world.denials[0].id])
+    assert caught.value.template == "cosmetic_vs_medical"
+    assert caught.value.fields == ["doc.diagnosis", "doc.lesion_site", "doc.symptoms"]
+    assert "doc.symptoms (Symptoms and signs" in str(caught.value)
+    assert session.exec(select(Letter)).all() == []
+
+
+# --- storage -------------------------------------------------------------------------------
+
+
+def test_generating_stores_versions_with_a_snapshot_and_an_appeal(session: Session) -> None:
+    world = make_world(session)
+    add_facts(
+        session,
+        world,
+        {"diagnosis": "C44.311 BCC of nose", "clinical_summary": "Biopsy-proven BCC"},
+    )
+    ids = [d.id for d in world.denials]
+    first = letters.generate_letter(session, ids, user_id=None, today=TODAY)
+    second = letters.generate_letter(session, ids, user_id=None, today=TODAY)
+    other = letters.generate_letter(session, ids, "duplicate", overrides=FULL_DOC)
+    session.commit()
+    assert (first.version, second.version, other.version) == (1, 2, 1)
+    assert first.template == "medical_necessity" and first.denial_id == ids[0]
+    snapshot = json.loads(first.context)
+    assert snapshot["total_denied"] == "$385.00"
+    assert snapshot["claim"]["number"] == "ICN-2026-0001"
+    appeals = session.exec(select(Appeal)).all()
+    assert sorted(a.denial_id for a in appeals) == sorted(ids)
+    assert {a.level for a in appeals} == {1}
+    assert first.appeal_id == second.appeal_id == other.appeal_id
+    assert len(session.exec(select(Letter)).all()) == 3
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "letter")).all()
+    assert len(events) == 6
+    assert "Doe" not in "".join(e.detail for e in events)
+    docx.Document(io.BytesIO(second.docx))
+
+
+def test_a_second_level_denial_gets_a_second_level_appeal(session: Session) -> None:
+    world = make_world(session, appeal_level=2)
+    letter = letters.generate_letter(session, [world.denials[0].id], overrides=FULL_DOC)
+    assert letter.template == "second_level"
+    appeal = session.get(Appeal, letter.appeal_id)
+    assert appeal is not None and appeal.level == 2
+    text = docx_text(letter.docx)
+    assert "Qualified Independent Contractor" in text
+    assert "02/10/2026" in text
+
+
+def test_the_batch_zip_skips_and_lists_denials_with_missing_fields(session: Session) -> None:
+    ready = make_world(session, claim_number="READY-1")
+    add_facts(session, ready, {"diagnosis": "L57.0", "clinical_summary": "Hyperkeratotic AKs"})
+    lacking = make_world(session, claim_number="LACK-2", category="timely_filing", carc="29")
+    ids = [d.id for d in ready.denials] + [lacking.denials[0].id]
+    data, skipped = letters.render_batch_zip(session, ids, None, today=TODAY)
+    assert skipped == [
+        (lacking.denials[0].id, ["doc.original_submission_date", "doc.submission_proof"])
+    ]
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert len([n for n in names if n.endswith(".docx")]) == 1
+        assert names[0].startswith("READY-1-medical_necessity-")
+        assert "Doe" not in "".join(names)
+        assert f"denial {lacking.denials[0].id}" in archive.read("SKIPPED.txt").decode()
+        text = docx_text(archive.read(names[0]))
+    assert "READY-1" in text and "99213" in text and "11102" in text
+
+
+# --- checking templates --------------------------------------------------------------------
+
+
+def _edited_copy(source: Path, target: Path, old: str, new: str) -> None:
+    """Copy a template, replacing text in its body (as a practice would in Word)."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "word/document.xml":
+                text = data.decode()
+                assert old in text
+                data = text.replace(old, new, 1).encode()
+            dst.writestr(item, data)
+
+
+def test_the_check_finds_unknown_fields_and_syntax_errors(tmp_path: Path) -> None:
+    builtin = letters.BUILTIN_FOLDER
+    _edited_copy(
+        builtin / "duplicate.docx",
+        tmp_path / "duplicate.docx",
+        "{{ doc.distinguishing_facts }}",
+        "{{ doc.distinguishing_facts }} {{ patient.favourite_colour }}",
+    )
+    _edited_copy(
+        builtin / "bundling.docx",
+        tmp_path / "bundling.docx",
+        "{{ doc.distinct_sites }}",
+        "{{ doc.distinct_sites }} {% if doc.modifier %}",
+    )
+    shutil.copy(builtin / "timely_filing.docx", tmp_path / "my_custom.docx")
+    problems = {
+        (p.template, p.field, p.message.split(" (")[0]) for p in letters.check_templates(tmp_path)
+    }
+    assert ("duplicate", "patient.favourite_colour", "unknown field") in problems
+    assert any(t == "bundling" and m.startswith("Jinja syntax error") for t, _, m in problems)
+    assert ("my_custom", "", "not declared in templates.json") in problems
+    assert not any(t == "duplicate" and f != "patient.favourite_colour" for t, f, _ in problems)
+
+
+def test_the_check_reports_required_fields_that_are_unknown_or_unused(tmp_path: Path) -> None:
+    shutil.copy(letters.BUILTIN_FOLDER / "duplicate.docx", tmp_path / "duplicate.docx")
+    (tmp_path / "templates.json").write_text(
+        json.dumps(
+            {
+                "templates": [
+                    {
+                        "name": "duplicate",
+                        "title": "Duplicate",
+                        "categories": ["duplicate"],
+                        "required": ["doc.no_such_field", "doc.pathology"],
+                    }
+                ]
+            }
+        )
+    )
+    problems = {(p.field, p.message) for p in letters.check_templates(tmp_path)}
+    assert ("doc.no_such_field", "required field is not in the context schema") in problems
+    assert ("doc.pathology", "required field is not used by the template") in problems
+
+
+def test_a_practice_copy_overrides_the_default_by_name(session: Session, tmp_path: Path) -> None:
+    _edited_copy(
+        letters.BUILTIN_FOLDER / "medical_necessity.docx",
+        tmp_path / "medical_necessity.docx",
+        "To the appeals reviewer:",
+        "Dear colleagues at the plan:",
+    )
+    world = make_world(session)
+    folders = letters.template_folders(tmp_path)
+    letter = letters.generate_letter(
+        session, [world.denials[0].id], overrides=FULL_DOC, folders=folders
+    )
+    assert "Dear colleagues at the plan:" in docx_text(letter.docx)
+    assert letters.template_info("medical_necessity", folders).required == (
+        "doc.diagnosis",
+        "doc.clinical_summary",
+    )
+
+
+# --- PDF through LibreOffice ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_rendered_letter_converts_to_pdf_with_libreoffice(
+    session: Session, tmp_path: Path
+) -> None:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        if os.environ.get("CI"):
+            pytest.fail("LibreOffice (soffice) must be installed in CI")
+        pytest.skip("LibreOffice is not installed")
+    world = make_world(session, last_name="O'Brien & <Sons>")
+    letter = letters.generate_letter(session, [d.id for d in world.denials], overrides=FULL_DOC)
+    source = tmp_path / "letter.docx"
+    source.write_bytes(letter.docx)
+    profile = tmp_path / "profile"
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    pdf = (tmp_path / "letter.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 5000
