@@ -574,11 +574,9 @@ def check_excision_code(ctx: Context) -> list[Finding]:
     fam = tables.family(billed)
     if fam not in EXCISION_FAMILIES and fam != "shave":
         return []
-    pathology = ctx.docs.get("pathology", "").strip().lower()
-    if fam in EXCISION_FAMILIES and pathology == "malignant":
-        fam = "excision_malignant"
-    elif fam in EXCISION_FAMILIES and pathology in ("benign", "uncertain", "premalignant"):
-        fam = "excision_benign"
+    pathology = tables.pathology_kind(ctx.docs.get("pathology", ""))
+    if fam in EXCISION_FAMILIES and pathology:
+        fam = f"excision_{pathology}"
     place = tables.site(ctx.docs.get("site", ""))
     diameter, missing = _excised_diameter(ctx, fam)
     if place is None:

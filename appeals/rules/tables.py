@@ -217,3 +217,28 @@ def indications_in(text: str) -> list[str]:
         if any(not m.group("neg") for m in pattern.finditer(text)):
             found.append(name)
     return found
+
+
+MALIGNANT = re.compile(r"malignan|carcinoma|melanoma|in situ|lentigo maligna|\bBCC\b|\bSCC\b", re.I)
+BENIGN = re.compile(
+    r"benign|nevus|nevi|keratosis|cyst|lipoma|dermatofibroma|uncertain|dysplas|atypical|wart",
+    re.I,
+)
+NEGATED_MALIGNANCY = re.compile(
+    r"\b(?:no|negative for|without|not)\b(?:\W+\w+){0,3}?\W+(?:malignan|carcinoma|melanoma)",
+    re.I,
+)
+
+
+def pathology_kind(text: str) -> str:
+    """'malignant', 'benign' or '' (unknown) from a free-text pathology result.
+
+    Malignant includes in-situ disease, which is coded with the malignant excision codes;
+    uncertain behaviour and dysplasia count as benign, as CPT's benign excision codes say.
+    """
+    cleaned = NEGATED_MALIGNANCY.sub(" ", text)
+    if MALIGNANT.search(cleaned):
+        return "malignant"
+    if BENIGN.search(text) or NEGATED_MALIGNANCY.search(text):
+        return "benign"
+    return ""
