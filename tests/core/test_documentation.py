@@ -374,3 +374,25 @@ def test_the_commands_are_registered() -> None:
 
     assert main.get_command(None, "findings") is findings_command  # type: ignore[arg-type]
     assert main.get_command(None, "documentation") is documentation_group  # type: ignore[arg-type]
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "documentation-csv.md"
+
+
+def test_the_csv_format_page_lists_every_field_and_site() -> None:
+    from appeals.documentation import FIELDS
+    from appeals.rules import tables
+
+    text = DOC.read_text(encoding="utf-8")
+    assert [f.name for f in FIELDS if f"| `{f.name}` |" not in text] == []
+    assert [s for s in tables.sites() if f"`{s}`" not in text] == []
+
+
+def test_the_csv_format_page_example_is_valid() -> None:
+    import csv
+    import io
+
+    block = DOC.read_text(encoding="utf-8").split("```")[1]
+    rows = list(csv.DictReader(io.StringIO(block.strip())))
+    assert len(rows) == 7
+    assert [validate_field(r["field"], r["value"]) for r in rows] == [None] * 7
