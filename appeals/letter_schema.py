@@ -7,17 +7,17 @@ dotted paths such as `practice.name`; `lines[].denied` is a field of each item o
 
 from __future__ import annotations
 
-# Documentation fields (DocumentationFact.field): what the letters argue from. Keys are the
-# field names stored in the database and used as `doc.<field>` in templates.
+from appeals.documentation import FIELDS as FACT_FIELDS
+
+# The letters' own free-text documentation fields. Together with the structured fields the
+# coding checks use (`appeals.documentation.FIELDS`: diagnosis, site, laterality, sizes, ...)
+# they are the `doc.<field>` values; all are stored as DocumentationFact rows.
 DOC_FIELDS: dict[str, str] = {
     "patient_dob": "Patient's date of birth (the 835 does not carry it)",
     "group_number": "Insurance group number",
     "provider_credentials": "Rendering provider's credentials, e.g. MD, FAAD",
     "diagnosis": "Diagnosis codes with descriptions, as specific as the record supports",
     "clinical_summary": "Findings from the visit note that justify the service",
-    "lesion_site": "Anatomic location of each lesion treated",
-    "lesion_size": "Size of the lesion (excised diameter for excisions)",
-    "lesion_count": "Number of lesions treated",
     "symptoms": "Symptoms and signs: bleeding, itching, pain, inflammation, irritation",
     "duration": "How long the lesion has been present and how it changed",
     "functional_impairment": "Function affected: vision, orifice, recurrent trauma from location",
@@ -29,11 +29,9 @@ DOC_FIELDS: dict[str, str] = {
     "policy_reference": "The payer policy or LCD the service meets, e.g. LCD L34200",
     "modifier": "The modifier that applies to the denied line, e.g. 25, XS, RT",
     "modifier_rationale": "Why that modifier applies, from the note",
-    "em_problem": "For modifier 25: the separate problem the E/M addressed",
     "distinct_sites": "Each procedure with its own lesion or site (bundling, modifier 59/XS)",
     "global_period": "Earlier procedure and its global period, for modifiers 24/58/79",
     "urgency_reason": "Why the service could not wait for prior authorization",
-    "authorization_number": "Authorization or retro-authorization reference number",
     "retro_requested_on": "Date retrospective authorization was requested",
     "original_submission_date": "Date the claim was first submitted",
     "submission_proof": "Proof of timely submission: clearinghouse or payer acceptance report",
@@ -122,11 +120,29 @@ CONTEXT_SCHEMA: dict[str, str] = {
     "correction.billed_line": "The denied line as billed, e.g. '99213 (no modifier)'",
     "correction.corrected_line": "The line with the modifier applied, e.g. '99213-25'",
     "correction.guidance": "The CPT/NCCI rule for doc.modifier",
-    "citations": "Coding references from the denial's findings (list)",
-    "citations[]": "One coding reference (text)",
+    "lines[].location": "Laterality and site of the line's lesion, e.g. 'left cheek'",
+    "lines[].diagnosis": "The line's diagnosis codes with their meaning",
+    "lesion.location": "Laterality and site of the lesion(s), e.g. 'left cheek' (doc.site)",
+    "lesion.size": "Diameter, e.g. '0.6 cm (excised diameter 1.0 cm)' (doc.lesion_size_cm)",
+    "diagnosis_text": "doc.diagnosis codes with their meaning, e.g. 'L82.0 (inflamed "
+    "seborrheic keratosis)'",
+    "citations": "Facts the coding checks cite for this denial, as 'label: value' (list)",
+    "citations[]": "One cited fact (text)",
     "enclosures": "Enclosures (list): doc.enclosures, else a default list from the facts given",
     "enclosures[]": "One enclosure (text)",
+    **{f"doc.{f.name}": f"{f.label}{f' ({f.help})' if f.help else ''}" for f in FACT_FIELDS},
     **{f"doc.{name}": label for name, label in DOC_FIELDS.items()},
+}
+
+# Derived fields and the documentation fields they are made from: a template that shows
+# `lesion.location` uses `doc.site`, so a template may require `doc.site` and show the former.
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "lesion.location": ("doc.site", "doc.laterality"),
+    "lesion.size": ("doc.lesion_size_cm", "doc.excised_diameter_cm"),
+    "diagnosis_text": ("doc.diagnosis",),
+    "patient.dob": ("doc.patient_dob",),
+    "patient.group_number": ("doc.group_number",),
+    "provider.credentials": ("doc.provider_credentials",),
 }
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from docxtpl import DocxTemplate
 from jinja2 import Environment, TemplateSyntaxError, nodes
 
-from appeals.letter_schema import CONTEXT_SCHEMA
+from appeals.letter_schema import CONTEXT_SCHEMA, DERIVED_FROM
 
 BUILTIN_FOLDER = Path(__file__).resolve().parent.parent / "letter_templates"
 
@@ -209,6 +209,7 @@ def check_templates(folder: Path | str | None = None) -> list[Problem]:
                 Problem(name, "", f"Jinja syntax error (line {exc.lineno}): {exc.message}")
             )
             continue
+        used |= {source for path in used for source in DERIVED_FROM.get(path, ())}
         for path in sorted(used):
             if not _known(path):
                 problems.append(Problem(name, path, "unknown field (not in the context schema)"))

@@ -26,7 +26,7 @@ from docxtpl import DocxTemplate, InlineImage
 from jinja2 import TemplateSyntaxError
 from sqlmodel import Session, select
 
-from appeals import audit, codes
+from appeals import audit, codes, documentation
 from appeals.deadlines import payer_type_for
 from appeals.letter_schema import COMMON_REQUIRED, CONTEXT_SCHEMA, DOC_FIELDS, MODIFIER_GUIDANCE
 from appeals.letter_schema import field_label as field_label
@@ -48,13 +48,13 @@ from appeals.models import (
     Appeal,
     Claim,
     Denial,
-    DocumentationFact,
     Letter,
     Payer,
     PayerAppealAddress,
     Practice,
     ServiceLine,
 )
+from appeals.rules import tables
 
 __all__ = [
     "BUILTIN_FOLDER",
@@ -236,33 +236,99 @@ def _appeal_address(
     return rows[0] if rows else None
 
 
-def documentation(
+def line_facts(
     session: Session, claim: Claim, lines: Sequence[ServiceLine | None]
-) -> dict[str, str]:
-    """Documentation facts for the claim's dates of service: claim-wide first, then per line."""
-    dates = _unique_ids([ln.service_date or claim.service_date for ln in lines if ln])
-    dates = [d for d in dates if d] or [claim.service_date]
-    procedures = _unique([ln.procedure_code for ln in lines if ln])
-    query = select(DocumentationFact).where(
-        DocumentationFact.practice_id == claim.practice_id,
-        DocumentationFact.patient_control_number == claim.patient_control_number,
-    )
-    facts = [
-        f
-        for f in session.exec(query)
-        if (f.service_date in dates or f.service_date is None)
-        and (f.procedure_code == "" or f.procedure_code in procedures)
-    ]
-    general = {f.field: f.value for f in facts if f.procedure_code == "" and f.value}
-    specific: dict[str, list[str]] = {}
-    for code in procedures:
-        for f in facts:
-            if f.procedure_code == code and f.value:
-                specific.setdefault(f.field, []).append(f.value)
-    merged = dict(general)
-    for name, values in specific.items():
-        merged[name] = "; ".join(_unique(values))
-    return merged
+) -> list[dict[str, str]]:
+    """Documentation facts per denied line (a claim-level denial gets the date-wide facts)."""
+    rows = [line for line in lines if line is not None]
+    by_line = documentation.facts_for_lines(session, claim, rows) if rows else {}
+    date_wide: dict[str, str] | None = None
+    result = []
+    for line in lines:
+        if line is not None:
+            result.append(by_line.get(line.id or 0, {}))
+            continue
+        if date_wide is None:
+            facts = (
+                documentation.facts_for_date(
+                    session, claim.practice_id, claim.patient_control_number, claim.service_date
+                )
+                if claim.service_date
+                else []
+            )
+            date_wide = {f.field: f.value for f in facts if not f.procedure_code}
+        result.append(date_wide)
+    return result
+
+
+def merge_facts(per_line: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """One value per field for the letter: the lines' distinct values joined with '; '."""
+    values: dict[str, list[str]] = {}
+    for facts in per_line:
+        for name, value in facts.items():
+            if value and value.strip():
+                values.setdefault(name, []).append(value.strip())
+    return {name: "; ".join(_unique(found)) for name, found in values.items()}
+
+
+def _location(facts: Mapping[str, str]) -> str:
+    site = facts.get("site", "").replace("_", " ").strip()
+    side = facts.get("laterality", "").strip()
+    return " ".join(p for p in (side, site) if p and p != "midline") if site else ""
+
+
+def _size(facts: Mapping[str, str]) -> str:
+    size, excised = facts.get("lesion_size_cm", ""), facts.get("excised_diameter_cm", "")
+    if not excised:
+        return f"{size} cm" if size else ""
+    excised_text = f"excised diameter {excised} cm"
+    return f"{size} cm ({excised_text})" if size else excised_text
+
+
+def _diagnosis_text(codes_text: str) -> str:
+    parts = []
+    for code in re.split(r"[\s,;]+", codes_text.strip()):
+        if not code:
+            continue
+        known = tables.diagnosis(code) if documentation.ICD10.match(code.upper()) else None
+        parts.append(f"{code} ({known.meaning})" if known else code)
+    return "; ".join(parts)
+
+
+def _distinct_sites(denials: Sequence[Denial]) -> str:
+    """'11102 was performed on the left cheek; 17000 on the right temple', from the checks."""
+    sentences = []
+    for denial in denials:
+        for finding in _findings(denial):
+            cite = finding.get("cite")
+            if not isinstance(cite, dict) or not cite.get("bundled_with"):
+                continue
+            mine, other = cite.get("site_of_denied_line", ""), cite.get("site_of_other_line", "")
+            if not mine or not other or "not documented" in mine + other or mine == other:
+                continue
+            code = cite.get("procedure") or denial.procedure_code
+            sentences.append(
+                f"{code} was performed on the {mine}; {cite['bundled_with']} on the {other}."
+            )
+    return " ".join(_unique(sentences))
+
+
+def _citations(denials: Sequence[Denial]) -> list[str]:
+    """The facts the coding checks cite, as 'label: value', without what the letter shows."""
+    labels = documentation.fields()
+    shown = {"procedure", "denial_codes", "modifiers"}
+    found = []
+    for denial in denials:
+        for finding in _findings(denial):
+            cite = finding.get("cite")
+            if not isinstance(cite, dict):
+                continue
+            for key, value in cite.items():
+                if key in shown or not str(value).strip():
+                    continue
+                label = labels[key].label if key in labels else key.replace("_", " ").capitalize()
+                found.append(f"{label}: {value}")
+    return _unique(found)
 
 
 def _reasons(
@@ -364,15 +430,16 @@ def build_context(
     ]
     denied_lines = [line_rows.get(d.line_id) if d.line_id else None for d in denials]
 
-    doc = {name: "" for name in DOC_FIELDS}
-    doc.update(documentation(session, claim, denied_lines))
+    per_line = line_facts(session, claim, denied_lines)
+    doc = {name: "" for name in documentation.fields()}
+    doc.update(merge_facts(per_line))
     for key, value in (overrides or {}).items():
         name = key.removeprefix("doc.")
-        if name in DOC_FIELDS:
+        if name in doc:
             doc[name] = str(value).strip()
 
     lines = []
-    for denial, row in zip(denials, denied_lines, strict=True):
+    for denial, row, facts in zip(denials, denied_lines, per_line, strict=True):
         service_date = (row.service_date if row else None) or denial.service_date
         lines.append(
             {
@@ -387,6 +454,8 @@ def build_context(
                 "paid": _money(row.paid if row else claim.paid),
                 "denied": _money(denial.denied_amount),
                 "reason_codes": " ".join(reason_codes.get(denial.id or 0, [])),
+                "location": _location(facts),
+                "diagnosis": _diagnosis_text(facts.get("diagnosis", "")),
             }
         )
     service_dates = sorted(
@@ -407,9 +476,15 @@ def build_context(
         session, payer.id or 0, [claim.filing_indicator, payer_type, payer.payer_type]
     )
     patient = _join([claim.patient_first_name, claim.patient_last_name], " ")
-    citations = _unique(
-        str(f["cite"]) for d in denials for f in _findings(d) if isinstance(f.get("cite"), str)
+    doc["distinct_sites"] = doc["distinct_sites"] or _distinct_sites(denials)
+    overridden = {k.removeprefix("doc.") for k in overrides or {}}
+    location = (
+        _location(doc)
+        if overridden & {"site", "laterality"}
+        else "; ".join(_unique(_location(f) for f in per_line))
     )
+    size = _size(doc) if overridden & {"lesion_size_cm", "excised_diameter_cm"} else ""
+    size = size or "; ".join(_unique(_size(f) for f in per_line))
     return {
         "today": _long_date(today or date.today()),
         "logo": "",
@@ -479,7 +554,9 @@ def build_context(
             "deadline": _date(min(deadlines)) if deadlines else "",
         },
         "correction": _correction(lines[0], doc["modifier"]),
-        "citations": citations,
+        "lesion": {"location": location, "size": size},
+        "diagnosis_text": _diagnosis_text(doc["diagnosis"]),
+        "citations": _citations(denials),
         "enclosures": _enclosures(doc, template),
         "doc": doc,
         "denial_ids": [d.id for d in denials],

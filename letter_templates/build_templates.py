@@ -210,7 +210,7 @@ def _reasons(document: DocumentObject) -> None:
 
 def _citations(document: DocumentObject) -> None:
     _add(document, "{%p if citations %}")
-    _add(document, "Coding references that apply to this claim:")
+    _add(document, "Facts from the record that bear on this denial:")
     _add(document, "{%p for cite in citations %}")
     _add(document, "{{ cite }}", "List Bullet")
     _add(document, "{%p endfor %}")
@@ -304,13 +304,13 @@ LETTERS: tuple[Letter, ...] = (
             "The service was reasonable and necessary for the diagnosis and treatment of the "
             "patient's condition, and the record for the date of service documents why. "
             f"{TREATING} recorded:",
-            [("Diagnosis: ", True), ("{{ doc.diagnosis }}", False)],
+            [("Diagnosis: ", True), ("{{ diagnosis_text }}", False)],
             [("Clinical findings: ", True), ("{{ doc.clinical_summary }}", False)],
-            "{%p if doc.lesion_site %}",
+            "{%p if lesion.location or lesion.size or doc.lesion_count %}",
             [
                 ("Lesion: ", True),
                 (
-                    "{{ doc.lesion_site }}{% if doc.lesion_size %}, {{ doc.lesion_size }}"
+                    "{{ lesion.location }}{% if lesion.size %}, {{ lesion.size }}"
                     "{% endif %}{% if doc.lesion_count %}, {{ doc.lesion_count }} lesion(s)"
                     "{% endif %}",
                     False,
@@ -341,9 +341,8 @@ LETTERS: tuple[Letter, ...] = (
             "{%p if doc.risk_if_untreated %}",
             "Withholding the service would not have been safe: {{ doc.risk_if_untreated }}",
             "{%p endif %}",
-            "The denial does not identify any documentation element that is missing. The "
-            "enclosed records answer the reason given; we ask that a reviewer read them against "
-            "the criteria rather than rely on the automated edit.",
+            "The enclosed records answer the reason given. We ask that a reviewer read them "
+            "against the coverage criteria rather than rely on an automated edit.",
         ],
     ),
     Letter(
@@ -361,12 +360,12 @@ LETTERS: tuple[Letter, ...] = (
                 ("{{ correction.guidance }}", False),
             ],
             [("What the record shows. ", True), ("{{ doc.modifier_rationale }}", False)],
-            "{%p if doc.em_problem %}",
+            "{%p if doc.em_reason %}",
             [
                 ("Separately identifiable problem. ", True),
                 (
                     "At the same visit {{ provider.name }} evaluated and managed "
-                    "{{ doc.em_problem }}. The work of deciding on and preparing for the "
+                    "{{ doc.em_reason }}. The work of deciding on and preparing for the "
                     "procedure is part of the procedure's payment and was not counted toward "
                     "the E/M level; the E/M service billed stands on its own without it. A "
                     "different diagnosis is not required for modifier 25, but here the problems "
@@ -382,7 +381,7 @@ LETTERS: tuple[Letter, ...] = (
             [("Global period. ", True), ("{{ doc.global_period }}", False)],
             "{%p endif %}",
             "{%p if doc.diagnosis %}",
-            [("Diagnosis for the line. ", True), ("{{ doc.diagnosis }}", False)],
+            [("Diagnosis for the line. ", True), ("{{ diagnosis_text }}", False)],
             "{%p endif %}",
             "The corrected line is {{ correction.corrected_line }}. If {{ payer.name }} requires "
             "this correction as a corrected claim (frequency code 7) or a reopening rather than "
@@ -397,7 +396,8 @@ LETTERS: tuple[Letter, ...] = (
         opening=[
             REQUEST,
             "The service was denied as cosmetic. It was not: the lesion was removed because of "
-            "{% if doc.malignancy_concern %}clinical concern for malignancy and {% endif %}the "
+            "{% if doc.malignancy_concern or doc.suspicion_of_malignancy == 'yes' %}clinical "
+            "concern for malignancy and {% endif %}the "
             "symptoms documented below, not to change the patient's appearance.",
         ],
         argument=[
@@ -408,24 +408,39 @@ LETTERS: tuple[Letter, ...] = (
             "vision or an orifice, has changed, or looks suspicious for malignancy. "
             "{% if doc.policy_reference %}{{ doc.policy_reference }} lists these criteria. "
             "{% endif %}The record for this lesion meets them:",
-            [("Diagnosis: ", True), ("{{ doc.diagnosis }}", False)],
+            [("Diagnosis: ", True), ("{{ diagnosis_text }}", False)],
             [
                 ("Location: ", True),
                 (
-                    "{{ doc.lesion_site }}{% if doc.lesion_size %}, measuring "
-                    "{{ doc.lesion_size }}{% endif %}",
+                    "{{ lesion.location }}{% if lesion.size %}, measuring "
+                    "{{ lesion.size }}{% endif %}",
                     False,
                 ),
             ],
             [("Symptoms and signs: ", True), ("{{ doc.symptoms }}", False)],
-            "{%p if doc.duration %}",
-            [("Duration and change: ", True), ("{{ doc.duration }}", False)],
+            "{%p if doc.duration or doc.growth_or_change == 'yes' %}",
+            [
+                ("Duration and change: ", True),
+                (
+                    "{{ doc.duration }}{% if doc.growth_or_change == 'yes' %}"
+                    "{% if doc.duration %}; {% endif %}the lesion had recently grown or changed"
+                    "{% endif %}",
+                    False,
+                ),
+            ],
             "{%p endif %}",
             "{%p if doc.functional_impairment %}",
             [("Functional impairment: ", True), ("{{ doc.functional_impairment }}", False)],
             "{%p endif %}",
-            "{%p if doc.malignancy_concern %}",
-            [("Concern for malignancy: ", True), ("{{ doc.malignancy_concern }}", False)],
+            "{%p if doc.malignancy_concern or doc.suspicion_of_malignancy == 'yes' %}",
+            [
+                ("Concern for malignancy: ", True),
+                (
+                    "{{ doc.malignancy_concern or 'the lesion was clinically suspicious for "
+                    "malignancy' }}",
+                    False,
+                ),
+            ],
             "{%p endif %}",
             "{%p if doc.pathology %}",
             [("Pathology: ", True), ("{{ doc.pathology }}", False)],
@@ -436,12 +451,11 @@ LETTERS: tuple[Letter, ...] = (
             "{%p if doc.photos %}",
             [("Photographs: ", True), ("{{ doc.photos }}", False)],
             "{%p endif %}",
-            "The diagnosis code reflects the symptomatic state of the lesion (for example, an "
-            "inflamed seborrheic keratosis is L82.0, not L82.1), and the note documents the "
-            "symptoms for this lesion specifically. Where several lesions were treated, each was "
-            "documented separately. A removal that meets the policy's medical criteria is a "
-            "covered service whatever the lesion's benign nature; the cosmetic exclusion applies "
-            "only to removal for appearance.",
+            "The note documents the symptoms of this lesion specifically"
+            "{% if 'L82.0' in doc.diagnosis %}, and the diagnosis, L82.0 (inflamed seborrheic "
+            "keratosis), records its symptomatic state{% endif %}. A removal that meets the "
+            "policy's medical criteria is a covered service even though the lesion is benign; "
+            "the cosmetic exclusion applies only to removal for appearance.",
         ],
     ),
     Letter(
@@ -459,7 +473,7 @@ LETTERS: tuple[Letter, ...] = (
             [("Why the service could not wait. ", True), ("{{ doc.urgency_reason }}", False)],
             [("Clinical findings. ", True), ("{{ doc.clinical_summary }}", False)],
             "{%p if doc.diagnosis %}",
-            [("Diagnosis. ", True), ("{{ doc.diagnosis }}", False)],
+            [("Diagnosis. ", True), ("{{ diagnosis_text }}", False)],
             "{%p endif %}",
             "{%p if doc.pathology %}",
             [("Pathology. ", True), ("{{ doc.pathology }}", False)],
@@ -492,7 +506,7 @@ LETTERS: tuple[Letter, ...] = (
             [("Clinical findings. ", True), ("{{ doc.clinical_summary }}", False)],
             "{%p endif %}",
             "{%p if doc.diagnosis %}",
-            [("Diagnoses. ", True), ("{{ doc.diagnosis }}", False)],
+            [("Diagnoses. ", True), ("{{ diagnosis_text }}", False)],
             "{%p endif %}",
             "National Correct Coding Initiative procedure-to-procedure edits bundle two codes "
             "only when both are performed on the same lesion or anatomic site. When the "
@@ -555,8 +569,8 @@ LETTERS: tuple[Letter, ...] = (
             "The repeated service is identified with modifier {{ doc.modifier }}, which tells "
             "the claim system that the service is distinct from the first.",
             "{%p endif %}",
-            "{%p if doc.lesion_site %}",
-            [("Sites treated. ", True), ("{{ doc.lesion_site }}", False)],
+            "{%p if lesion.location %}",
+            [("Sites treated. ", True), ("{{ lesion.location }}", False)],
             "{%p endif %}",
             "A duplicate edit compares the patient, date, code and amount; it cannot see that "
             "the same code was performed on a different lesion, at a different site or at a "
@@ -579,7 +593,7 @@ LETTERS: tuple[Letter, ...] = (
             [("The earlier decision. ", True), ("{{ doc.prior_decision }}", False)],
             [("Why it should be reversed. ", True), ("{{ doc.clinical_summary }}", False)],
             "{%p if doc.diagnosis %}",
-            [("Diagnosis. ", True), ("{{ doc.diagnosis }}", False)],
+            [("Diagnosis. ", True), ("{{ diagnosis_text }}", False)],
             "{%p endif %}",
             "{%p if doc.new_evidence %}",
             [("Additional evidence. ", True), ("{{ doc.new_evidence }}", False)],

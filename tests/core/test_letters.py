@@ -39,14 +39,15 @@ TODAY = date(2026, 4, 2)
 
 # Documentation that satisfies every template's requirements.
 FULL_DOC = {
-    "diagnosis": "L82.0 Inflamed seborrheic keratosis",
+    "diagnosis": "L82.0",
     "clinical_summary": "6 mm erythematous, crusted papule on the left cheek; bleeds when shaving.",
-    "lesion_site": "Left cheek",
-    "lesion_size": "0.6 cm",
+    "site": "cheek",
+    "laterality": "left",
+    "lesion_size_cm": "0.6",
     "symptoms": "Bleeding and itching for 3 months",
     "modifier": "25",
     "modifier_rationale": "The E/M addressed worsening psoriasis, separate from the biopsy.",
-    "em_problem": "plaque psoriasis flare needing a change of therapy",
+    "em_reason": "plaque psoriasis flare needing a change of therapy",
     "urgency_reason": "Rapidly growing lesion suspicious for squamous cell carcinoma.",
     "distinct_sites": "11102 on the left cheek; 17000 on the right temple.",
     "original_submission_date": "01/20/2026",
@@ -296,11 +297,12 @@ def test_it_chooses_the_template_from_level_findings_and_category(
 
 
 def test_context_holds_the_claim_lines_codes_and_documentation(session: Session) -> None:
-    world = make_world(
-        session, findings=json.dumps([{"cite": "NCCI: biopsy of a separate lesion"}])
+    cite = {"procedure": "11102", "bundled_with": "17000", "site_of_denied_line": "left cheek"}
+    world = make_world(session, findings=json.dumps([{"rule_id": "ncci", "cite": cite}]))
+    add_facts(session, world, {"diagnosis": "L82.1", "symptoms": "itching"})
+    add_facts(
+        session, world, {"diagnosis": "D48.5", "site": "cheek", "laterality": "left"}, "11102"
     )
-    add_facts(session, world, {"diagnosis": "L82.1 Other SK", "symptoms": "itching"})
-    add_facts(session, world, {"diagnosis": "D48.5 Neoplasm of uncertain behavior"}, "11102")
     ids = [d.id for d in world.denials]
     context = letters.build_context(session, ids, {"doc.symptoms": "bleeding"}, today=TODAY)
     assert context["today"] == "April 2, 2026"
@@ -321,12 +323,16 @@ def test_context_holds_the_claim_lines_codes_and_documentation(session: Session)
     assert "medical necessity" in context["reasons"][0]["description"].lower()
     assert context["remarks"][0]["code"] == "N115"
     assert context["remarks"][0]["description"]
-    assert context["doc"]["diagnosis"] == "D48.5 Neoplasm of uncertain behavior"
+    assert context["doc"]["diagnosis"] == "L82.1; D48.5"
+    assert context["lines"][0]["diagnosis"] == "L82.1 (other seborrheic keratosis (SK NOS))"
+    assert context["lines"][1]["location"] == "left cheek"
+    assert context["lesion"]["location"] == "left cheek"
     assert context["doc"]["symptoms"] == "bleeding"
     assert context["payer"]["is_medicare"] is True
     assert context["appeal"]["request"] == "a redetermination"
     assert context["appeal_address"]["address_line1"] == "PO Box 20018"
-    assert context["citations"] == ["NCCI: biopsy of a separate lesion"]
+    assert "Bundled with: 17000" in context["citations"]
+    assert not any(c.startswith("Procedure") for c in context["citations"])
     assert context["signer"]["name"] == "Ana Ruiz"
     json.dumps(context)  # plain values only
 
@@ -370,14 +376,14 @@ def test_each_template_renders_a_word_document_with_the_claim_facts(
 def test_user_text_is_escaped_and_shown_as_typed(session: Session) -> None:
     world = make_world(session, first_name="Liam", last_name="O'Brien & <Sons>")
     note = "Patient said {{ 7*7 }} and {% if x %}; size <1 cm & growing"
-    doc = dict(FULL_DOC, clinical_summary=note, diagnosis="L82.0\nline two")
+    doc = dict(FULL_DOC, clinical_summary=note, symptoms="bleeds\nitches")
     context = letters.build_context(session, [world.denials[0].id], doc, today=TODAY)
     data = letters.render("medical_necessity", context)
     text = docx_text(data)
     assert "Liam O'Brien & <Sons>" in text
     assert note in text
     assert "49" not in text.replace("1234567893", "")
-    assert "L82.0\nline two" in text  # a newline becomes a line break
+    assert "bleeds\nitches" in text  # a newline becomes a line break
 
 
 def test_a_letter_with_a_logo_embeds_the_image(session: Session) -> None:
@@ -403,7 +409,7 @@ def test_missing_required_fields_are_listed(session: Session) -> None:
     with pytest.raises(letters.MissingFields) as caught:
         letters.generate_letter(session, [world.denials[0].id])
     assert caught.value.template == "cosmetic_vs_medical"
-    assert caught.value.fields == ["doc.diagnosis", "doc.lesion_site", "doc.symptoms"]
+    assert caught.value.fields == ["doc.diagnosis", "doc.site", "doc.symptoms"]
     assert "doc.symptoms (Symptoms and signs" in str(caught.value)
     assert session.exec(select(Letter)).all() == []
 
@@ -416,7 +422,7 @@ def test_generating_stores_versions_with_a_snapshot_and_an_appeal(session: Sessi
     add_facts(
         session,
         world,
-        {"diagnosis": "C44.311 BCC of nose", "clinical_summary": "Biopsy-proven BCC"},
+        {"diagnosis": "C44.311", "clinical_summary": "Biopsy-proven BCC"},
     )
     ids = [d.id for d in world.denials]
     first = letters.generate_letter(session, ids, user_id=None, today=TODAY)
