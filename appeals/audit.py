@@ -1,0 +1,129 @@
+"""The audit trail: who viewed or changed which record, and when.
+
+`detail` carries ids, field names and code values (statuses, categories), never patient text:
+the trail is shown to managers and may be exported, so it must stay free of PHI.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from appeals.models import AuditEvent, User
+
+ACTIONS: dict[str, str] = {
+    "view": "viewed",
+    "update": "edited",
+    "create": "created",
+    "status": "changed status",
+    "assign": "assigned",
+    "note": "added a note",
+    "call": "logged a payer call",
+    "import": "imported",
+    "export": "exported",
+    "login": "logged in",
+    "logout": "logged out",
+    "logout_all": "logged out everywhere",
+    "disable": "disabled",
+    "enable": "enabled",
+    "reset_password": "reset the password of",
+    "letter": "generated a letter for",
+}
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    event: AuditEvent
+    username: str
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        return parse_detail(self.event.detail)
+
+    @property
+    def label(self) -> str:
+        return ACTIONS.get(self.event.action, self.event.action)
+
+
+def record(
+    session: Session,
+    user_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add one event to the session (committed with the change it describes)."""
+    event = AuditEvent(
+        user_id=user_id,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        detail=json.dumps(detail, sort_keys=True, default=str) if detail else "",
+    )
+    session.add(event)
+    return event
+
+
+def parse_detail(text: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _rows(session: Session, query: Any) -> list[AuditRow]:
+    return [AuditRow(event, username or "system") for event, username in session.exec(query).all()]
+
+
+def history(session: Session, entity: str, entity_ids: Sequence[int]) -> list[AuditRow]:
+    """Events about these records, newest first."""
+    if not entity_ids:
+        return []
+    query = (
+        select(AuditEvent, User.username)
+        .join(User, User.id == AuditEvent.user_id, isouter=True)
+        .where(AuditEvent.entity == entity, AuditEvent.entity_id.in_(list(entity_ids)))  # type: ignore[union-attr]
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())  # type: ignore[attr-defined,union-attr]
+    )
+    return _rows(session, query)
+
+
+def recent(
+    session: Session,
+    *,
+    user_id: int | None = None,
+    user_ids: Sequence[int] | None = None,
+    entity: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditRow]:
+    """The newest events matching the filters; page with `before_id` (the last id shown)."""
+    query = select(AuditEvent, User.username).join(
+        User, User.id == AuditEvent.user_id, isouter=True
+    )
+    if user_id is not None:
+        query = query.where(AuditEvent.user_id == user_id)
+    if user_ids is not None:
+        query = query.where(AuditEvent.user_id.in_(list(user_ids)))  # type: ignore[union-attr]
+    if entity:
+        query = query.where(AuditEvent.entity == entity)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)  # type: ignore[operator]
+    query = query.order_by(sa.desc(AuditEvent.id)).limit(limit)
+    return _rows(session, query)

@@ -1,0 +1,525 @@
+"""The denial queue as queries: filters parsed from URL arguments, sorting, keyset paging, CSV rows.
+
+No Flask here: the web layer hands over `request.args` (anything with `getlist`) and the user's
+practice. Paging is keyset ("seek") paging on (sort value, id), so a page deep in the list costs
+what the first page costs. Nullable sort columns (deadline, denial date) are read in two index-
+friendly phases: the rows with a value first, then the rows without one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlmodel import Session, select
+
+from appeals.denials import action_label, category_label
+from appeals.models import Claim, Denial, Money, Payer, ServiceLine, User
+from appeals.workflow import OPEN_STATUSES, STATUSES
+from appeals.workflow import label as status_label
+
+PAGE_SIZES = (25, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 50
+NO_RARC = "none"
+GROUP_CODES = ("CO", "OA", "PI", "PR", "CR")
+
+
+class Args(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def getlist(self, key: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class SortSpec:
+    key: str
+    label: str
+    column: InstrumentedAttribute[Any]
+    descending: bool
+    nullable: bool
+
+    def parse(self, text: str) -> Any:
+        if self.key == "priority":
+            return float(text)
+        if self.key == "amount":
+            return Decimal(text)
+        return date.fromisoformat(text)
+
+
+SORTS: dict[str, SortSpec] = {
+    spec.key: spec
+    for spec in (
+        SortSpec("priority", "Priority", Denial.priority, True, False),  # type: ignore[arg-type]
+        SortSpec("deadline", "Deadline", Denial.deadline, False, True),  # type: ignore[arg-type]
+        SortSpec("amount", "Denied amount", Denial.denied_amount, True, False),  # type: ignore[arg-type]
+        SortSpec("age", "Age (oldest first)", Denial.denied_on, False, True),  # type: ignore[arg-type]
+    )
+}
+
+
+def _codes(values: Sequence[str]) -> list[str]:
+    """Split 'CO-16, 197 n350' style input into upper-case codes (group prefixes dropped)."""
+    codes: list[str] = []
+    for value in values:
+        for part in re.split(r"[\s,;]+", value.strip()):
+            part = part.upper()
+            if "-" in part and part.split("-", 1)[0] in {"CO", "OA", "PI", "PR", "CR"}:
+                part = part.split("-", 1)[1]
+            if part and part not in codes:
+                codes.append(part[:10])
+    return codes
+
+
+@dataclass
+class QueueFilters:
+    """Everything that picks and orders the queue's rows; round-trips through URL arguments."""
+
+    payer: list[int] = field(default_factory=list)
+    category: list[str] = field(default_factory=list)
+    group: list[str] = field(default_factory=list)  # adjustment group code: CO, PR, OA, PI
+    carc: list[str] = field(default_factory=list)
+    rarc: list[str] = field(default_factory=list)
+    procedure: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)  # empty = every open status
+    assignee: str = ""  # "" anyone | "me" | "none" | a user id
+    due_within: int | None = None  # days until the deadline
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    date_from: date | None = None  # date of service
+    date_to: date | None = None
+    q: str = ""
+    sort: str = "priority"
+    size: int = DEFAULT_PAGE_SIZE
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_args(cls, args: Args) -> QueueFilters:
+        """Parse URL arguments; bad values are dropped and explained in `errors`."""
+        f = cls()
+        errors: dict[str, str] = {}
+        for text in args.getlist("payer"):
+            if text.strip().isdigit():
+                f.payer.append(int(text))
+            elif text.strip():
+                errors["payer"] = "Unknown payer."
+        f.category = [c for c in args.getlist("category") if c]
+        f.group = [g for g in _codes(args.getlist("group")) if g in GROUP_CODES]
+        f.carc = _codes(args.getlist("carc"))
+        f.rarc = [NO_RARC if c == NO_RARC.upper() else c for c in _codes(args.getlist("rarc"))]
+        f.procedure = _codes(args.getlist("procedure"))
+        f.status = [s for s in args.getlist("status") if s in STATUSES or s == "all"]
+        assignee = (args.get("assignee") or "").strip()
+        f.assignee = assignee if assignee in {"", "me", "none"} or assignee.isdigit() else ""
+        f.due_within = _int(args.get("due_within"), "due_within", errors, minimum=0)
+        f.amount_min = _money(args.get("amount_min"), "amount_min", errors)
+        f.amount_max = _money(args.get("amount_max"), "amount_max", errors)
+        if f.amount_min is not None and f.amount_max is not None and f.amount_min > f.amount_max:
+            errors["amount_max"] = "The maximum is below the minimum."
+            f.amount_max = None
+        f.date_from = _date(args.get("date_from"), "date_from", errors)
+        f.date_to = _date(args.get("date_to"), "date_to", errors)
+        if f.date_from and f.date_to and f.date_from > f.date_to:
+            errors["date_to"] = "The end date is before the start date."
+            f.date_to = None
+        f.q = (args.get("q") or "").strip()[:100]
+        sort = args.get("sort") or "priority"
+        f.sort = sort if sort in SORTS else "priority"
+        size = _int(args.get("size"), "size", errors, minimum=1)
+        f.size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+        f.errors = errors
+        return f
+
+    def to_args(self, **changes: Any) -> list[tuple[str, str]]:
+        """URL arguments for these filters (defaults left out), with `changes` applied."""
+        f = replace(self, **changes) if changes else self
+        default = QueueFilters()
+        pairs: list[tuple[str, str]] = []
+        for spec in fields(f):
+            if spec.name == "errors":
+                continue
+            value = getattr(f, spec.name)
+            if value == getattr(default, spec.name) or value is None:
+                continue
+            if isinstance(value, list):
+                pairs.extend((spec.name, str(v)) for v in value)
+            else:
+                pairs.append((spec.name, str(value)))
+        return pairs
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        if "all" in self.status:
+            return tuple(STATUSES)
+        return tuple(self.status) or OPEN_STATUSES
+
+    @property
+    def active(self) -> bool:
+        """Whether anything beyond the default view is selected."""
+        ignore = {"sort", "size"}
+        return any(name not in ignore for name, _ in self.to_args())
+
+
+def _int(text: Any, name: str, errors: dict[str, str], minimum: int = 0) -> int | None:
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        errors[name] = "Enter a whole number."
+        return None
+    if value < minimum:
+        errors[name] = f"Enter {minimum} or more."
+        return None
+    return value
+
+
+def _money(text: Any, name: str, errors: dict[str, str]) -> Decimal | None:
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        value = Decimal(str(text).strip().replace("$", "").replace(",", ""))
+    except InvalidOperation:
+        errors[name] = "Enter an amount such as 125.00."
+        return None
+    if not value.is_finite() or value < 0:
+        errors[name] = "Enter an amount of 0 or more."
+        return None
+    return value.quantize(Decimal("0.01"))
+
+
+def _date(text: Any, name: str, errors: dict[str, str]) -> date | None:
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        return date.fromisoformat(str(text).strip())
+    except ValueError:
+        errors[name] = "Enter a date as YYYY-MM-DD."
+        return None
+
+
+# --- query building ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: the practice scope (None = every practice) and the user id for "me"."""
+
+    user_id: int | None
+    practice_id: int | None
+
+
+def _prefix(column: Any, text: str) -> Any:
+    """`column` starts with `text`, written as a range so an index can serve it."""
+    upper = text[:-1] + chr(ord(text[-1]) + 1)
+    return sa.and_(column >= text, column < upper)
+
+
+def _search(q: str) -> Any:
+    """Patient name ("last", "last, first"), account number or payer claim number."""
+    text = q.strip()
+    account = {text, text.upper()}
+    conditions = [_prefix(Denial.patient_control_number, a) for a in account]
+    claims = [_prefix(Claim.payer_claim_control_number, a) for a in account]
+    last, _, first = (part.strip().lower() for part in text.partition(","))
+    if last:
+        name = _prefix(sa.func.lower(Claim.patient_last_name), last)
+        if first:
+            name = sa.and_(name, _prefix(sa.func.lower(Claim.patient_first_name), first))
+        claims.append(name)
+    conditions.append(Denial.claim_id.in_(select(Claim.id).where(sa.or_(*claims))))  # type: ignore[attr-defined]
+    return sa.or_(*conditions)
+
+
+def conditions(filters: QueueFilters, viewer: Viewer, today: date) -> list[Any]:
+    """WHERE conditions on `Denial` for these filters, scoped to what the viewer may see."""
+    where: list[Any] = []
+    if viewer.practice_id is not None:
+        where.append(Denial.practice_id == viewer.practice_id)
+    statuses = filters.statuses
+    if set(statuses) != set(STATUSES):
+        where.append(Denial.status.in_(statuses))  # type: ignore[attr-defined]
+    if filters.payer:
+        where.append(Denial.payer_id.in_(filters.payer))  # type: ignore[attr-defined]
+    if filters.category:
+        where.append(Denial.category.in_(filters.category))  # type: ignore[attr-defined]
+    if filters.group:
+        where.append(Denial.group_code.in_(filters.group))  # type: ignore[attr-defined]
+    # Reason codes match the CARC that decided the category and its first remark, as the
+    # reason groups count them, so a group's link shows exactly the group's rows.
+    if filters.carc:
+        where.append(Denial.carc.in_(filters.carc))  # type: ignore[attr-defined]
+    if filters.rarc:
+        where.append(Denial.rarc.in_(["" if c == NO_RARC else c for c in filters.rarc]))  # type: ignore[attr-defined]
+    if filters.procedure:
+        where.append(Denial.procedure_code.in_(filters.procedure))  # type: ignore[attr-defined]
+    if filters.assignee == "me":
+        where.append(Denial.assignee_id == viewer.user_id)
+    elif filters.assignee == "none":
+        where.append(Denial.assignee_id.is_(None))  # type: ignore[union-attr]
+    elif filters.assignee:
+        where.append(Denial.assignee_id == int(filters.assignee))
+    if filters.due_within is not None:
+        where.append(Denial.deadline <= today + timedelta(days=filters.due_within))  # type: ignore[operator]
+    if filters.amount_min is not None:
+        where.append(Denial.denied_amount >= filters.amount_min)
+    if filters.amount_max is not None:
+        where.append(Denial.denied_amount <= filters.amount_max)
+    if filters.date_from is not None:
+        where.append(Denial.service_date >= filters.date_from)  # type: ignore[operator]
+    if filters.date_to is not None:
+        where.append(Denial.service_date <= filters.date_to)  # type: ignore[operator]
+    if filters.q:
+        where.append(_search(filters.q))
+    return where
+
+
+# --- keyset paging ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the sorted list: the sort value (None in the no-value tail) and the id."""
+
+    value: Any
+    id: int
+
+    def encode(self) -> str:
+        return f"{'' if self.value is None else self.value}~{self.id}"
+
+    @classmethod
+    def decode(cls, text: str | None, spec: SortSpec) -> Cursor | None:
+        if not text or "~" not in text:
+            return None
+        value, _, ident = text.rpartition("~")
+        try:
+            return cls(spec.parse(value) if value else None, int(ident))
+        except (ValueError, InvalidOperation):
+            return None
+
+
+@dataclass
+class Page:
+    ids: list[int]
+    next: Cursor | None
+    prev: Cursor | None
+
+
+def _ordered(spec: SortSpec, where: list[Any], reverse: bool) -> tuple[Any, Any]:
+    """Selects of (value, id) for the rows with a sort value and for the rows without one."""
+    descending = spec.descending != reverse
+    col, ident = spec.column, Denial.id
+    order = (col.desc(), ident.desc()) if descending else (col.asc(), ident.asc())  # type: ignore[union-attr,attr-defined]
+    valued = select(col, ident).where(*where)
+    if spec.nullable:
+        valued = valued.where(col.is_not(None))
+    valued = valued.order_by(*order)
+    tail = None
+    if spec.nullable:
+        tail_order = ident.desc() if reverse else ident.asc()  # type: ignore[union-attr,attr-defined]
+        tail = select(col, ident).where(*where, col.is_(None)).order_by(tail_order)
+    return valued, tail
+
+
+def _after(spec: SortSpec, cursor: Cursor, reverse: bool) -> Any:
+    """Rows strictly beyond `cursor` in the reading direction (valued part only)."""
+    descending = spec.descending != reverse
+    value = sa.literal(cursor.value, type_=spec.column.type)
+    pair, bound = sa.tuple_(spec.column, Denial.id), sa.tuple_(value, sa.literal(cursor.id))
+    return pair < bound if descending else pair > bound
+
+
+def page(
+    session: Session,
+    filters: QueueFilters,
+    viewer: Viewer,
+    today: date,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+) -> Page:
+    """One page of denial ids in queue order, with cursors for the next and previous pages."""
+    spec = SORTS[filters.sort]
+    where = conditions(filters, viewer, today)
+    reverse = bool(before) and not after
+    cursor = Cursor.decode(before if reverse else after, spec)
+    limit = filters.size + 1
+    valued, tail = _ordered(spec, where, reverse)
+    rows: list[tuple[Any, int]] = []
+    # Reading forwards the valued rows come first, then the tail; backwards the other way round.
+    in_tail = cursor is not None and cursor.value is None
+    phases: list[tuple[str, Any]] = [("valued", valued), ("tail", tail)]
+    if reverse:
+        phases.reverse()
+    started = cursor is None
+    for name, query in phases:
+        if query is None:
+            continue
+        if not started:
+            if (name == "tail") != in_tail:
+                continue
+            started = True
+            if name == "tail":
+                assert cursor is not None
+                query = query.where(Denial.id < cursor.id if reverse else Denial.id > cursor.id)
+            elif cursor is not None:
+                query = query.where(_after(spec, cursor, reverse))
+        rows.extend(session.exec(query.limit(limit - len(rows))).all())
+        if len(rows) >= limit:
+            break
+    more = len(rows) > filters.size
+    rows = rows[: filters.size]
+    if reverse:
+        rows.reverse()
+    first = Cursor(rows[0][0], rows[0][1]) if rows else None
+    last = Cursor(rows[-1][0], rows[-1][1]) if rows else None
+    if reverse:
+        return Page(
+            [r[1] for r in rows], next=last if rows else cursor, prev=first if more else None
+        )
+    return Page([r[1] for r in rows], next=last if more else None, prev=first if cursor else None)
+
+
+def count(session: Session, filters: QueueFilters, viewer: Viewer, today: date) -> int:
+    where = conditions(filters, viewer, today)
+    return int(session.exec(select(sa.func.count()).select_from(Denial).where(*where)).one())
+
+
+def total_denied(session: Session, filters: QueueFilters, viewer: Viewer, today: date) -> Decimal:
+    where = conditions(filters, viewer, today)
+    total = sa.type_coerce(sa.func.coalesce(sa.func.sum(Denial.denied_amount), 0), Money())
+    return session.exec(select(total).where(*where)).one() or Decimal("0.00")
+
+
+# --- rows for display and export --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    denial: Denial
+    patient_last_name: str
+    patient_first_name: str
+    claim_number: str
+    payer_name: str
+    modifiers: str
+    assignee: str
+
+    @property
+    def patient(self) -> str:
+        return ", ".join(p for p in (self.patient_last_name, self.patient_first_name) if p)
+
+    @property
+    def procedure(self) -> str:
+        return " ".join(p for p in (self.denial.procedure_code, self.modifiers) if p)
+
+
+def _row_select() -> Any:
+    return (
+        select(
+            Denial,
+            Claim.patient_last_name,
+            Claim.patient_first_name,
+            Claim.payer_claim_control_number,
+            Payer.name,
+            ServiceLine.modifiers,
+            User.username,
+        )
+        .join(Claim, Claim.id == Denial.claim_id)
+        .join(Payer, Payer.id == Denial.payer_id)
+        .join(ServiceLine, ServiceLine.id == Denial.line_id, isouter=True)
+        .join(User, User.id == Denial.assignee_id, isouter=True)
+    )
+
+
+def _to_row(values: Sequence[Any]) -> QueueRow:
+    denial, last, first, number, payer, modifiers, assignee = values
+    return QueueRow(denial, last, first, number, payer, modifiers or "", assignee or "")
+
+
+def rows_for(session: Session, ids: Sequence[int]) -> list[QueueRow]:
+    """Display rows for these ids, in the given order."""
+    if not ids:
+        return []
+    found = {
+        r.denial.id: r
+        for r in map(_to_row, session.exec(_row_select().where(Denial.id.in_(ids))).all())  # type: ignore[union-attr]
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def all_rows(
+    session: Session, filters: QueueFilters, viewer: Viewer, today: date, batch: int = 1000
+) -> Iterator[QueueRow]:
+    """Every row matching the filters in queue order (for export), fetched page by page."""
+    after: str | None = None
+    filters = replace(filters, size=batch)
+    while True:
+        result = page(session, filters, viewer, today, after=after)
+        yield from rows_for(session, result.ids)
+        if result.next is None:
+            return
+        after = result.next.encode()
+
+
+def scoped_denials(session: Session, viewer: Viewer, ids: Sequence[int]) -> list[Denial]:
+    """The denials with these ids that the viewer may see (others are silently left out)."""
+    query = select(Denial).where(Denial.id.in_(list(ids)))  # type: ignore[union-attr]
+    if viewer.practice_id is not None:
+        query = query.where(Denial.practice_id == viewer.practice_id)
+    return list(session.exec(query.order_by(Denial.id)).all())
+
+
+# --- export -------------------------------------------------------------------------------
+
+CSV_HEADER = (
+    "denial_id",
+    "patient",
+    "account",
+    "payer_claim_number",
+    "date_of_service",
+    "payer",
+    "procedure",
+    "carc",
+    "rarcs",
+    "category",
+    "recommended_action",
+    "denied_amount",
+    "probability",
+    "expected_recovery",
+    "priority",
+    "deadline",
+    "days_left",
+    "status",
+    "assignee",
+)
+
+
+def csv_values(row: QueueRow, today: date) -> list[str]:
+    """One export line; money as exact decimal strings."""
+    d = row.denial
+    days = "" if d.deadline is None else str((d.deadline - today).days)
+    return [
+        str(d.id),
+        row.patient,
+        d.patient_control_number,
+        row.claim_number,
+        d.service_date.isoformat() if d.service_date else "",
+        row.payer_name,
+        row.procedure,
+        " ".join(c for c in (d.carcs or d.carc).split() if c),
+        d.rarcs,
+        category_label(d.category),
+        action_label(d.action),
+        f"{d.denied_amount:.2f}",
+        "" if d.probability is None else f"{d.probability:.3f}",
+        "" if d.expected_recovery is None else f"{d.expected_recovery:.2f}",
+        f"{d.priority:.2f}",
+        d.deadline.isoformat() if d.deadline else "",
+        days,
+        status_label(d.status),
+        row.assignee,
+    ]

@@ -1,0 +1,114 @@
+"""The status workflow of a denial: statuses, allowed moves, and audited changes.
+
+new → in progress → appealed / corrected claim sent / billed patient / written off
+    → won / partial / lost.
+A closed denial can be reopened (back to in progress); every change is recorded in the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlmodel import Session
+
+from appeals import audit
+from appeals.models import Denial, User, utcnow
+
+STATUSES: dict[str, str] = {
+    "new": "New",
+    "in_progress": "In progress",
+    "appealed": "Appealed",
+    "corrected_claim_sent": "Corrected claim sent",
+    "billed_patient": "Billed patient",
+    "written_off": "Written off",
+    "won": "Won",
+    "partial": "Partially won",
+    "lost": "Lost",
+}
+
+# "Open" means still to be worked (the queue's default view, the importer's and ranking's "open").
+OPEN_STATUSES: tuple[str, ...] = ("new", "in_progress")
+# Worked and waiting for the payer or patient; a later remittance may close them.
+PENDING_STATUSES: tuple[str, ...] = ("appealed", "corrected_claim_sent", "billed_patient")
+CLOSED_STATUSES: tuple[str, ...] = ("written_off", "won", "partial", "lost")
+
+_WORKING = ("appealed", "corrected_claim_sent", "billed_patient", "written_off")
+_OUTCOMES = ("won", "partial", "lost")
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "new": ("in_progress", *_WORKING),
+    "in_progress": ("new", *_WORKING),
+    "appealed": ("in_progress", *_OUTCOMES),
+    "corrected_claim_sent": ("in_progress", *_OUTCOMES),
+    "billed_patient": ("in_progress", *_OUTCOMES),
+    "written_off": ("in_progress",),
+    "won": ("in_progress",),
+    "partial": ("in_progress", "appealed"),
+    "lost": ("in_progress", "appealed"),
+}
+
+
+class TransitionError(ValueError):
+    """A status change the workflow does not allow (message is safe to show)."""
+
+
+def label(status: str) -> str:
+    return STATUSES.get(status, status.replace("_", " ").capitalize())
+
+
+def is_open(status: str) -> bool:
+    return status in OPEN_STATUSES
+
+
+def allowed(current: str) -> tuple[str, ...]:
+    """Statuses a denial in `current` may move to (unknown statuses may be reopened)."""
+    return TRANSITIONS.get(current, ("in_progress",))
+
+
+def change_status(session: Session, denial: Denial, new_status: str, user_id: int | None) -> bool:
+    """Move the denial to `new_status` and audit it. Returns False when already there."""
+    if new_status not in STATUSES:
+        raise TransitionError(f"Unknown status {new_status!r}.")
+    old = denial.status
+    if new_status == old:
+        return False
+    if new_status not in allowed(old):
+        raise TransitionError(
+            f"A denial that is {label(old).lower()} cannot become {label(new_status).lower()}."
+        )
+    denial.status = new_status
+    denial.updated_at = utcnow()
+    if new_status not in CLOSED_STATUSES:
+        denial.closed_at = None
+    elif denial.closed_at is None:
+        denial.closed_at = utcnow()
+    session.add(denial)
+    audit.record(session, user_id, "status", "denial", denial.id, {"from": old, "to": new_status})
+    return True
+
+
+def assign(session: Session, denial: Denial, assignee: User | None, user_id: int | None) -> bool:
+    """Give the denial to `assignee` (None = unassign) and audit it. Returns False if unchanged."""
+    new_id = assignee.id if assignee else None
+    if denial.assignee_id == new_id:
+        return False
+    old_id = denial.assignee_id
+    denial.assignee_id = new_id
+    denial.updated_at = utcnow()
+    session.add(denial)
+    audit.record(session, user_id, "assign", "denial", denial.id, {"from": old_id, "to": new_id})
+    return True
+
+
+def bulk_change_status(
+    session: Session, denials: Iterable[Denial], new_status: str, user_id: int | None
+) -> tuple[int, list[str]]:
+    """Change each denial that allows it; returns (changed count, messages for the refused)."""
+    changed = 0
+    refused: list[str] = []
+    for denial in denials:
+        try:
+            changed += change_status(session, denial, new_status, user_id)
+        except TransitionError as error:
+            refused.append(f"Denial {denial.id}: {error}")
+    return changed, refused
