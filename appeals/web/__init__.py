@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from appeals import db
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+csrf = CSRFProtect()
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -36,7 +38,44 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     app.teardown_appcontext(_close_session)
+    _init_web(app)
     return app
+
+
+def _init_web(app: Flask) -> None:
+    """Extensions, the security gate and the blueprints (imported here: they use get_session)."""
+    from appeals.web import (
+        admin,
+        auth,
+        denials,
+        documentation,
+        errors,
+        format,
+        htmx,
+        imports,
+        queue,
+        reasons,
+        security,
+    )
+
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    csrf.init_app(app)
+    modules = (
+        security,
+        errors,
+        format,
+        htmx,
+        auth,
+        queue,
+        denials,
+        documentation,
+        reasons,
+        imports,
+    )
+    for module in (*modules, admin):
+        module.init_app(app)
 
 
 def _instance_secret(folder: Path) -> str:

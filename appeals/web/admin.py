@@ -1,0 +1,142 @@
+"""Administration: user accounts (admins) and the audit trail (managers and admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, request
+from sqlmodel import select
+
+from appeals import audit, users
+from appeals.models import AuditEvent, Practice, User
+from appeals.web import get_session
+from appeals.web.auth import me, role_required
+from appeals.web.htmx import is_htmx, render_page_or_partial
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+AUDIT_PAGE = 100
+
+
+def _users_context(**extra: Any) -> dict[str, Any]:
+    db = get_session()
+    practices = db.exec(select(Practice).order_by(Practice.name)).all()
+    return {
+        "users": db.exec(select(User).order_by(User.username)).all(),
+        "practices": {p.id: p.name for p in practices},
+        "roles": users.ROLES,
+        "form": {},
+        "errors": {},
+        "new_password": None,
+        **extra,
+    }
+
+
+@bp.get("/users")
+@role_required("admin")
+def users_page() -> Response:
+    """Every account, with the form to add one."""
+    return render_page_or_partial("admin/users.html", "admin/users.html", **_users_context())
+
+
+@bp.post("/users")
+@role_required("admin")
+def user_create() -> Response:
+    """Add an account; errors are shown beside the fields."""
+    db = get_session()
+    form = {k: request.form.get(k, "") for k in ("username", "full_name", "role", "practice_id")}
+    practice = form["practice_id"]
+    try:
+        user = users.create_user(
+            db,
+            form["username"],
+            request.form.get("password", ""),
+            role=form["role"],
+            practice_id=int(practice) if practice.isdigit() else None,
+            full_name=form["full_name"],
+        )
+    except users.UserError as error:
+        db.rollback()
+        context = _users_context(form=form, errors={_field_of(str(error)): str(error)})
+        return render_page_or_partial("admin/users.html", "admin/users.html", 422, **context)
+    audit.record(db, me().id, "create", "user", user.id, {"role": user.role})
+    db.commit()
+    context = _users_context(message=f"Created {user.username}.")
+    return render_page_or_partial("admin/users.html", "admin/users.html", **context)
+
+
+def _field_of(message: str) -> str:
+    lowered = message.lower()
+    for name in ("password", "role", "practice"):
+        if name in lowered or (name == "password" and "characters" in lowered):
+            return "practice_id" if name == "practice" else name
+    return "username"
+
+
+@bp.post("/users/<int:user_id>/<operation>")
+@role_required("admin")
+def user_action(user_id: int, operation: str) -> Response:
+    """Disable, enable or reset the password of an account (the new password is shown once)."""
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None:
+        abort(404)
+    new_password = None
+    if operation == "disable":
+        if user.id == me().id:
+            abort(400)
+        users.set_active(db, user, False)
+    elif operation == "enable":
+        users.set_active(db, user, True)
+    elif operation == "reset-password":
+        new_password = users.reset_password(db, user)
+    else:
+        abort(404)
+    audit.record(db, me().id, operation.replace("-", "_"), "user", user.id)
+    db.commit()
+    context = _users_context(new_password=new_password, reset_user=user.username)
+    if is_htmx():
+        return render_page_or_partial(
+            "admin/_user_row.html", "admin/_user_row.html", u=user, **context
+        )
+    return render_page_or_partial("admin/users.html", "admin/users.html", **context)
+
+
+@bp.get("/audit")
+@role_required("manager")
+def audit_page() -> Response:
+    """The audit trail, newest first, filtered by user, record type or action."""
+    db = get_session()
+    user_id = request.args.get("user", "")
+    before = request.args.get("before", "")
+    people = select(User.id, User.username).order_by(User.username)
+    practice = me().practice_id
+    if practice is not None:
+        people = people.where(User.practice_id == practice)
+    people_rows = db.exec(people).all()
+    allowed_ids = {i for i, _ in people_rows}
+    chosen = int(user_id) if user_id.isdigit() and int(user_id) in allowed_ids else None
+    rows = audit.recent(
+        db,
+        user_id=chosen,
+        entity=request.args.get("entity") or None,
+        action=request.args.get("action") or None,
+        before_id=int(before) if before.isdigit() else None,
+        limit=AUDIT_PAGE,
+        # A practice manager sees what the practice's own staff did.
+        user_ids=sorted(allowed_ids) if practice is not None else None,
+    )
+    entities = db.exec(select(AuditEvent.entity).distinct()).all()
+    return render_page_or_partial(
+        "admin/audit.html",
+        "admin/_audit_rows.html",
+        rows=rows,
+        people=people_rows,
+        chosen=chosen,
+        entities=sorted(entities),
+        actions=audit.ACTIONS,
+        more=len(rows) == AUDIT_PAGE,
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,81 @@
+"""Jinja filters and globals: money, dates, code descriptions and labels."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+
+from appeals import codes, workflow
+from appeals.denials import action_label, category_label
+
+
+def money(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.2f}"
+
+
+def day(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%m/%d/%Y")
+
+
+def when(value: datetime | None, zone: str = "UTC") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(zone)).strftime("%m/%d/%Y %H:%M")
+
+
+def percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.0%}"
+
+
+def days_left(deadline: date | None, today: date) -> int | None:
+    return None if deadline is None else (deadline - today).days
+
+
+def json_list(text: str) -> list[Any]:
+    """A JSON list column (explanation, findings); anything else reads as empty."""
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+def codes_of(text: str) -> list[str]:
+    return [c for c in (text or "").split() if c]
+
+
+def csrf_field() -> Markup:
+    """The hidden CSRF input for forms posted without htmx (htmx sends the header instead)."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(generate_csrf())
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        money=money,
+        day=day,
+        when=when,
+        percent=percent,
+        json_list=json_list,
+        codes=codes_of,
+        category=category_label,
+        action=action_label,
+        status=workflow.label,
+        carc=codes.describe_carc,
+        rarc=codes.describe_rarc,
+        group_code=lambda code: codes.group(code).description,
+    )
+    app.jinja_env.globals.update(days_left=days_left, csrf_field=csrf_field)

@@ -1,0 +1,104 @@
+"""Uploading 835 files in the browser: per-file outcome, progress while importing, history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, request, url_for
+from sqlmodel import select
+from werkzeug.utils import secure_filename
+
+from appeals.models import Payment, RemittanceFile, User
+from appeals.web import get_session
+from appeals.web.auth import me
+from appeals.web.htmx import is_htmx, render_page_or_partial, trigger
+from appeals.web.jobs import ImportJob, JobFile, JobRegistry
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+MAX_FILES = 50
+
+
+def registry() -> JobRegistry:
+    return current_app.extensions["import_jobs"]  # type: ignore[no-any-return]
+
+
+def history(limit: int = 50) -> list[tuple[RemittanceFile, str]]:
+    """Recent imported files the user's practice appears in, newest first."""
+    query = (
+        select(RemittanceFile, User.username)
+        .join(User, User.id == RemittanceFile.imported_by_id, isouter=True)
+        .order_by(sa.desc(RemittanceFile.imported_at), sa.desc(RemittanceFile.id))
+        .limit(limit)
+    )
+    practice = me().practice_id
+    if practice is not None:
+        files = select(Payment.file_id).where(Payment.practice_id == practice)
+        query = query.where(RemittanceFile.id.in_(files))  # type: ignore[union-attr]
+    return [(f, name or "command line") for f, name in get_session().exec(query).all()]
+
+
+def get_job_for_user(job_id: str) -> ImportJob:
+    job = registry().get(job_id)
+    if job is None or (job.user_id != me().id and not me().can("admin")):
+        abort(404)
+    return job
+
+
+@bp.get("/")
+def index() -> Response:
+    """The upload form and the import history."""
+    return render_page_or_partial(
+        "imports/index.html", "imports/_history.html", files=history(), job=None
+    )
+
+
+@bp.post("/")
+def upload() -> Response:
+    """Save the uploaded files and import them in the background."""
+    uploads = [f for f in request.files.getlist("files") if f.filename]
+    if not uploads:
+        return _refuse("Choose one or more 835 files to upload.")
+    if len(uploads) > MAX_FILES:
+        return _refuse(f"Upload at most {MAX_FILES} files at a time.")
+    job = registry().new_job(me().id)
+    for number, upload in enumerate(uploads):
+        name = Path(upload.filename or "upload.835").name[:200]
+        path = job.folder / f"{number:03d}-{secure_filename(name) or 'upload'}"
+        upload.save(path)
+        job.files.append(JobFile(name=name, path=path, size=path.stat().st_size))
+    registry().start(job)
+    if not is_htmx():
+        return redirect(url_for("imports.job", job_id=job.id), 303)
+    return render_page_or_partial("imports/_job.html", "imports/_job.html", job=job)
+
+
+def _refuse(message: str) -> Response:
+    if not is_htmx():
+        flash(message, "error")
+        return redirect(url_for("imports.index"), 303)
+    return render_page_or_partial(
+        "imports/_job.html", "imports/_job.html", status=422, job=None, error=message
+    )
+
+
+@bp.get("/jobs/<job_id>")
+def job(job_id: str) -> Response:
+    """Progress and per-file outcome of an upload (polled until done)."""
+    current = get_job_for_user(job_id)
+    response = render_page_or_partial(
+        "imports/index.html", "imports/_job.html", job=current, files=history()
+    )
+    return trigger(response, "imports-changed") if current.done and is_htmx() else response
+
+
+@bp.context_processor
+def _context() -> dict[str, Any]:
+    return {"max_mb": (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)}
+
+
+def init_app(app: Flask) -> None:
+    folder = Path(app.config.get("UPLOAD_FOLDER") or Path(app.instance_path) / "uploads")
+    app.extensions["import_jobs"] = JobRegistry(folder, app.config["DATABASE_URL"])
+    app.register_blueprint(bp)

@@ -1,0 +1,197 @@
+"""The prioritized denial queue: filters in the URL, keyset pages, bulk actions, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, Response, abort, flash, redirect, request, url_for
+from sqlmodel import select
+from werkzeug.datastructures import MultiDict
+
+from appeals import audit, queue, workflow
+from appeals.denials import ACTIONS, CATEGORIES
+from appeals.models import Denial, Payer, User
+from appeals.web import get_session
+from appeals.web.auth import me
+from appeals.web.htmx import is_htmx, render_page_or_partial, trigger
+
+bp = Blueprint("queue", __name__)
+
+
+def today() -> date:
+    return date.today()
+
+
+def queue_url(
+    filters: queue.QueueFilters,
+    endpoint: str = "queue.index",
+    extra: dict[str, str] | None = None,
+    **changes: Any,
+) -> str:
+    """A URL for these filters (the bookmarkable state of the view), plus `extra` arguments."""
+    query = urlencode(filters.to_args(**changes) + list((extra or {}).items()))
+    return url_for(endpoint) + (f"?{query}" if query else "")
+
+
+def choices() -> dict[str, Any]:
+    """Options for the filter and bulk-action controls, limited to the user's practice."""
+    db = get_session()
+    viewer = me().viewer
+    payers = select(Payer.id, Payer.name).order_by(Payer.name)
+    people = select(User.id, User.username).where(User.active).order_by(User.username)
+    if viewer.practice_id is not None:
+        payer_ids = select(Denial.payer_id).where(Denial.practice_id == viewer.practice_id)
+        payers = payers.where(Payer.id.in_(payer_ids.distinct()))  # type: ignore[union-attr]
+        people = people.where(
+            sa.or_(User.practice_id == viewer.practice_id, User.practice_id.is_(None))  # type: ignore[union-attr]
+        )
+    return {
+        "payers": db.exec(payers).all(),
+        "people": db.exec(people).all(),
+        "categories": CATEGORIES,
+        "actions": ACTIONS,
+        "statuses": workflow.STATUSES,
+        "open_statuses": workflow.OPEN_STATUSES,
+        "sorts": queue.SORTS,
+        "page_sizes": queue.PAGE_SIZES,
+    }
+
+
+def _render(filters: queue.QueueFilters, status: int = 200) -> Response:
+    db = get_session()
+    result = queue.page(
+        db,
+        filters,
+        me().viewer,
+        today(),
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+    )
+    rows = queue.rows_for(db, result.ids)
+    return render_page_or_partial(
+        "queue/index.html",
+        "queue/_results.html",
+        status=status,
+        filters=filters,
+        rows=rows,
+        page=result,
+        today=today(),
+        queue_url=queue_url,
+        **choices(),
+    )
+
+
+@bp.get("/")
+def home() -> Response:
+    """The queue is the home page."""
+    return redirect(url_for("queue.index"))
+
+
+@bp.get("/queue")
+def index() -> Response:
+    """The queue page, or its results table for htmx (filters, search, paging)."""
+    return _render(queue.QueueFilters.from_args(request.args))
+
+
+@bp.get("/queue/count")
+def count() -> Response:
+    """How many denials and dollars match the filters (loaded after the table)."""
+    db = get_session()
+    filters = queue.QueueFilters.from_args(request.args)
+    viewer = me().viewer
+    return render_page_or_partial(
+        "queue/_count.html",
+        "queue/_count.html",
+        total=queue.count(db, filters, viewer, today()),
+        dollars=queue.total_denied(db, filters, viewer, today()),
+    )
+
+
+@bp.get("/queue/export.csv")
+def export() -> Response:
+    """Exactly the filtered rows (every page), as CSV."""
+    db = get_session()
+    filters = queue.QueueFilters.from_args(request.args)
+    viewer = me().viewer
+    detail = {
+        "filters": sorted({k for k, _ in filters.to_args()} - {"q"}),
+        "search": bool(filters.q),
+    }
+    audit.record(db, viewer.user_id, "export", "queue", None, detail)
+    db.commit()
+    day = today()
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(queue.CSV_HEADER)
+        for row in queue.all_rows(db, filters, viewer, day):
+            writer.writerow(queue.csv_values(row, day))
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    response = Response(lines(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="denials-{day}.csv"'
+    return response
+
+
+@bp.post("/queue/bulk")
+def bulk() -> Response:
+    """Assign or change the status of the checked denials, then show the same view again."""
+    db = get_session()
+    user = me()
+    view = MultiDict(parse_qsl(request.form.get("view", "")))
+    filters = queue.QueueFilters.from_args(view)
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    denials = queue.scoped_denials(db, user.viewer, ids)
+    operation = request.form.get("operation", "")
+    if not denials:
+        flash("Select at least one denial first.", "warning")
+    elif operation == "assign":
+        assignee = _assignee(request.form.get("assignee", ""))
+        changed = sum(workflow.assign(db, d, assignee, user.id) for d in denials)
+        flash(f"Assigned {changed} of {len(denials)} selected denials.", "success")
+    elif operation == "status":
+        new_status = request.form.get("status", "")
+        if new_status not in workflow.STATUSES:
+            abort(400)
+        changed, refused = workflow.bulk_change_status(db, denials, new_status, user.id)
+        label = workflow.label(new_status).lower()
+        flash(f"Marked {changed} of {len(denials)} selected denials {label}.", "success")
+        for message in refused[:5]:
+            flash(message, "warning")
+    else:
+        abort(400)
+    db.commit()
+    if not is_htmx():
+        return redirect(queue_url(filters), 303)
+    return trigger(_render(filters), "queue-changed")
+
+
+def _assignee(value: str) -> User | None:
+    """The user to assign to: 'me', 'none', or an id of a user the current user may assign to."""
+    if value == "none":
+        return None
+    ident = me().id if value == "me" else int(value) if value.isdigit() else None
+    user = get_session().get(User, ident) if ident is not None else None
+    practice = me().practice_id
+    if (
+        user is None
+        or not user.active
+        or (practice is not None and user.practice_id not in (None, practice))
+    ):
+        abort(400)
+    return user
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,48 @@
+// Small behaviours htmx does not cover. Loaded as a file: the CSP allows no inline script.
+(function () {
+  "use strict";
+
+  function showError(message) {
+    var box = document.getElementById("flashes");
+    if (!box) return;
+    var p = document.createElement("p");
+    p.className = "flash flash-error";
+    p.setAttribute("role", "alert");
+    p.textContent = message;
+    box.replaceChildren(p);
+  }
+
+  // "Select all" checks every row checkbox of the same form.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!(box instanceof HTMLInputElement) || !box.dataset.selectAll) return;
+    var form = box.form || box.closest("form");
+    if (!form) return;
+    form.querySelectorAll('input[type=checkbox][name="' + box.dataset.selectAll + '"]').forEach(function (row) {
+      row.checked = box.checked;
+    });
+  });
+
+  // Upload progress for the 835 upload form.
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var bar = document.getElementById("upload-progress");
+    if (!bar || !event.detail.lengthComputable) return;
+    bar.hidden = false;
+    bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+  });
+  document.addEventListener("htmx:afterRequest", function () {
+    var bar = document.getElementById("upload-progress");
+    if (bar) { bar.hidden = true; bar.value = 0; }
+  });
+
+  // Errors htmx does not swap (403, 404, 500...): show the server's message in the flash area.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var message = doc.querySelector(".flash, article p");
+    showError(message ? message.textContent.trim() : "The request failed (" + xhr.status + ").");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showError("The server could not be reached. Check the connection and try again.");
+  });
+})();
