@@ -1,0 +1,238 @@
+"""`generate()`: simulate the practice; write its 835 files, appeals.csv and documentation.csv."""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from appeals.synth.engine import ClaimResult, ProviderAdjustment, Simulation
+from appeals.synth.params import Params, PayerParams, load_params
+from appeals.synth.people import choose_payers, make_patients, make_providers
+from appeals.synth.writer import Envelope, render
+
+ZERO = Decimal("0")
+APPEAL_COLUMNS = (
+    "patient_control_number",
+    "payer_claim_control_number",
+    "payer_id",
+    "date_of_service",
+    "procedure",
+    "line_control_number",
+    "adjustment",
+    "remark_codes",
+    "denied_amount",
+    "denial_date",
+    "category",
+    "route",
+    "level",
+    "date_appealed",
+    "deadline",
+    "outcome",
+    "decision_date",
+    "recovered_amount",
+)
+DOCUMENTATION_COLUMNS = ("patient_control_number", "date_of_service", "procedure", "field", "value")
+
+
+@dataclass(frozen=True, slots=True)
+class SynthSummary:
+    """What one run produced: counts and dollars (Decimal)."""
+
+    out_dir: Path
+    seed: int
+    start: date
+    end: date
+    files: int
+    claims: int
+    lines: int
+    remitted_claims: int
+    remitted_lines: int
+    denied_lines: int
+    denials: int
+    appeals: int
+    won_appeals: int
+    charges: Decimal
+    payments: Decimal
+    denied_amount: Decimal
+    recovered_amount: Decimal
+
+    @property
+    def line_denial_rate(self) -> float:
+        """Denied lines over the lines that have had a first remittance."""
+        return self.denied_lines / self.remitted_lines if self.remitted_lines else 0.0
+
+
+def first_month(end: date, months: int) -> date:
+    """The first day of the month `months - 1` months before `end`'s month."""
+    index = end.year * 12 + end.month - 1 - (months - 1)
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def generate(
+    out_dir: str | Path,
+    seed: int = 1,
+    months: int | None = None,
+    claims_per_month: int | None = None,
+    progress: Callable[[int], object] | None = None,
+    end_date: date | None = None,
+    params: Params | None = None,
+) -> SynthSummary:
+    """Simulate a dermatology practice and write its remittances and appeal history to `out_dir`.
+
+    Deterministic: the same seed, months, claims per month and end date give the same bytes.
+    `progress`, if given, is called with the number of claims simulated since the last call.
+    """
+    params = params or load_params()
+    months = months or params.months
+    claims_per_month = claims_per_month or params.claims_per_month
+    end = end_date or params.end_date
+    start = first_month(end, months)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    rng = random.Random(seed)
+    providers = make_providers(rng, params)
+    payers = choose_payers(rng, params)
+    pool = max(20, int(months * claims_per_month * params.patients_per_claim))
+    patients = make_patients(rng, params, payers, pool, end)
+    sim = Simulation(rng, params, providers, patients, start, end)
+    sim.run(claims_per_month, progress)
+
+    files, payments = _write_remittances(out, rng, params, payers, sim)
+    _write_appeals(out / "appeals.csv", sim)
+    _write_documentation(out / "documentation.csv", sim)
+    remitted = {result.claim.pcn for results in sim.remits.claims.values() for result in results}
+    return SynthSummary(
+        out_dir=out,
+        seed=seed,
+        start=start,
+        end=end,
+        files=files,
+        claims=sim.claim_count,
+        lines=sim.line_count,
+        remitted_claims=len(remitted),
+        remitted_lines=sim.remitted_lines,
+        denied_lines=sim.denied_lines,
+        denials=len(sim.denials),
+        appeals=len(sim.appeals),
+        won_appeals=sum(1 for a in sim.appeals if a.outcome in ("won", "partial")),
+        charges=sim.charges,
+        payments=payments,
+        denied_amount=sum(
+            (d.result.lines[i].charge for d in sim.denials for i in d.line_indexes), ZERO
+        ),
+        recovered_amount=sum((a.recovered_amount for a in sim.appeals), ZERO),
+    )
+
+
+def _write_remittances(
+    out: Path, rng: random.Random, params: Params, payers: list[PayerParams], sim: Simulation
+) -> tuple[int, Decimal]:
+    """One file per payer and payment date; recoupments wait for a payment large enough."""
+    batches: list[tuple[date, PayerParams, list[ClaimResult], list[ProviderAdjustment]]] = []
+    for payer in payers:
+        dates = sorted(
+            {d for k, d in sim.remits.claims if k == payer.key}
+            | {d for k, d in sim.remits.plb if k == payer.key}
+        )
+        carried: list[ProviderAdjustment] = []
+        for when in dates:
+            claims = sim.remits.claims.get((payer.key, when), [])
+            items = carried + sim.remits.plb.get((payer.key, when), [])
+            paid = sum((r.paid for r in claims), ZERO)
+            carried = []
+            kept = []
+            for item in items:
+                if item.reason == "WO" and paid - item.amount < 0:
+                    carried.append(item)
+                else:
+                    kept.append(item)
+                    paid -= item.amount
+            kept, extra = _fit_plb(kept, when)
+            carried += extra
+            if claims or kept:
+                batches.append((when, payer, claims, kept))
+    batches.sort(key=lambda b: (b[0], b[1].key))
+    total = ZERO
+    traces: dict[str, int] = {}
+    for number, (when, payer, claims, items) in enumerate(batches, start=1):
+        traces[payer.key] = traces.get(payer.key, 0) + 1
+        if payer.payment_method == "CHK":
+            trace = f"{40000000 + traces[payer.key]:08d}"
+        else:
+            trace = f"{payer.payer_id[:2]}{when:%y%m%d}{traces[payer.key]:05d}"
+        envelope = Envelope(
+            control_number=number,
+            payment_date=when,
+            production_date=when - timedelta(days=2),
+            time=f"{rng.randint(0, 23):02d}{rng.randint(0, 59):02d}",
+            trace_number=trace,
+        )
+        data = render(payer, params.practice, envelope, claims, items)
+        (out / f"{when:%Y-%m-%d}_{payer.key}_{number:06d}.835").write_bytes(data)
+        total += sum((r.paid for r in claims), ZERO) - sum((i.amount for i in items), ZERO)
+    return len(batches), total
+
+
+def _fit_plb(
+    items: list[ProviderAdjustment], when: date
+) -> tuple[list[ProviderAdjustment], list[ProviderAdjustment]]:
+    """Keep a remittance to one PLB segment (six adjustments): interest is summed into one L6
+    when there is more, and surplus recoupments wait for the next payment. pyx12 rejects a
+    second PLB segment although the guide allows it, and the files must pass pyx12."""
+    if len(items) <= 6:
+        return items, []
+    interest = [i for i in items if i.reason == "L6"]
+    others = [i for i in items if i.reason != "L6"]
+    if interest:
+        total = sum((i.amount for i in interest), ZERO)
+        others.append(ProviderAdjustment("L6", f"INTEREST{when:%Y%m%d}", total))
+    # Recoupments that do not fit wait; dropping interest first keeps the payment non-negative.
+    return others[-6:], others[:-6]
+
+
+def _write_appeals(path: Path, sim: Simulation) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(APPEAL_COLUMNS)
+        for a in sim.appeals:
+            writer.writerow(
+                (
+                    a.patient_control_number,
+                    a.payer_claim_control_number,
+                    a.payer_id,
+                    a.service_date.isoformat(),
+                    a.procedure,
+                    a.line_control_number,
+                    a.adjustment,
+                    a.remarks,
+                    f"{a.denied_amount:.2f}",
+                    a.denial_date.isoformat(),
+                    a.category,
+                    a.route,
+                    a.level,
+                    a.date_appealed.isoformat(),
+                    a.deadline.isoformat(),
+                    a.outcome,
+                    a.decision_date.isoformat() if a.decision_date else "",
+                    f"{a.recovered_amount:.2f}",
+                )
+            )
+
+
+def _write_documentation(path: Path, sim: Simulation) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(DOCUMENTATION_COLUMNS)
+        seen = set()
+        for pcn, service_date, procedure, name, value in sim.documentation:
+            key = (pcn, procedure, name)
+            if key in seen:
+                continue
+            seen.add(key)
+            writer.writerow((pcn, service_date.isoformat(), procedure, name, value))
