@@ -14,8 +14,8 @@ from flask import current_app
 from appeals import db
 from appeals.grouping import GROUPINGS, group_denials
 from appeals.importer import FileResult, expand_paths, import_file
-from appeals.x12 import X12Error
-from appeals.x12.jsonout import write_json, write_text
+from appeals.x12 import X12Error, iter_remittance
+from appeals.x12.jsonout import format_text, write_json
 
 
 def engine_from_app():  # type: ignore[no-untyped-def]
@@ -29,8 +29,12 @@ def parse_command(file: Path, output: str) -> None:
     """Print the normalised content of an 835 file (no database)."""
     try:
         with open(file, "rb") as handle:
-            writer = write_json if output == "json" else write_text
-            writer(handle, file.name, sys.stdout)
+            items = iter_remittance(handle, name=file.name)
+            if output == "json":
+                write_json(items, sys.stdout)
+            else:
+                for line in format_text(items):
+                    click.echo(line)
     except X12Error as error:
         raise click.ClickException(str(error)) from error
 
