@@ -45,7 +45,8 @@ def _load(filename: str) -> dict[str, CodeInfo]:
             row["code"]: CodeInfo(
                 code=row["code"],
                 description=row["description"],
-                status=row.get("status") or ("current" if row.get("valid_in_005010X221A1") == "Y" else "legacy"),
+                status=row.get("status")
+                or ("current" if row.get("valid_in_005010X221A1") == "Y" else "legacy"),
                 start_date=_date(row.get("start_date", "")),
                 end_date=_date(row.get("end_date", "")),
                 is_alert=row.get("is_alert") == "Y",

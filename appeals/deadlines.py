@@ -8,7 +8,9 @@ from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
-WINDOWS_CSV = Path(__file__).resolve().parent.parent / "data" / "denial_rules" / "appeal_windows.csv"
+WINDOWS_CSV = (
+    Path(__file__).resolve().parent.parent / "data" / "denial_rules" / "appeal_windows.csv"
+)
 
 # CLP06 claim filing indicator → payer type.
 FILING_INDICATOR_TYPES = {
@@ -58,7 +60,9 @@ def windows() -> dict[tuple[str, int], AppealWindow]:
 
 
 def payer_type_for(filing_indicator: str) -> str:
-    return FILING_INDICATOR_TYPES.get(filing_indicator, "commercial" if filing_indicator else "other")
+    return FILING_INDICATOR_TYPES.get(
+        filing_indicator, "commercial" if filing_indicator else "other"
+    )
 
 
 def window(payer_type: str, level: int = 1) -> AppealWindow:

@@ -46,7 +46,12 @@ ACTIONS: dict[str, str] = {
 NOT_DENIAL = frozenset({"contractual", "patient_responsibility", "payer_informational"})
 # Proposal categories folded into "other" in the product's eleven.
 FOLDED = frozenset(
-    {"benefit_limit", "provider_enrollment_network", "property_casualty_workers_comp", "needs_rarc_review"}
+    {
+        "benefit_limit",
+        "provider_enrollment_network",
+        "property_casualty_workers_comp",
+        "needs_rarc_review",
+    }
 )
 # CARCs too generic to carry the reason: the RARC decides where it says more.
 GENERIC_CARCS = frozenset({"16", "96", "204", "A1", "4", "11", "B7", "167", "50"})

@@ -59,7 +59,13 @@ def group_denials(
     recovered = sa.func.sum(sa.case((Denial.status.in_(RECOVERED), 1), else_=0))
     decided = sa.func.sum(sa.case((Denial.status.in_(DECIDED), 1), else_=0))
     query = (
-        sa.select(*columns, sa.func.count(Denial.id), sa.func.sum(Denial.denied_amount), recovered, decided)
+        sa.select(
+            *columns,
+            sa.func.count(Denial.id),
+            sa.func.sum(Denial.denied_amount),
+            recovered,
+            decided,
+        )
         .join(Payer, Payer.id == Denial.payer_id)
         .group_by(*columns)
         .order_by(sa.func.sum(Denial.denied_amount).desc(), sa.func.count(Denial.id).desc())

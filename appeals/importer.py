@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
 
 from appeals import deadlines, ranking
 from appeals.denials import find_denials
@@ -127,6 +128,18 @@ def import_paths(
     ]
 
 
+def denial_ids_for_file(connection: Connection | Session, file_id: int) -> list[int]:
+    """The denials a file's claims created (for the dermatology checks that follow an import)."""
+    query = (
+        sa.select(Denial.id)
+        .join(Claim, Claim.id == Denial.claim_id)
+        .join(Payment, Payment.id == Claim.payment_id)
+        .where(Payment.file_id == file_id)
+        .order_by(Denial.id)
+    )
+    return list(connection.execute(query).scalars())
+
+
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     found: list[Path] = []
     for raw in paths:
@@ -164,7 +177,9 @@ def _insert_plain(connection: Connection, model: type, rows: list[dict[str, Any]
 def _issues_json(issues: list[x12.Issue]) -> str:
     if not issues:
         return ""
-    return json.dumps([{"segment": i.segment, "code": i.code, "message": i.message} for i in issues])
+    return json.dumps(
+        [{"segment": i.segment, "code": i.code, "message": i.message} for i in issues]
+    )
 
 
 def _now() -> datetime:
@@ -183,7 +198,9 @@ class _PaymentState:
 class _Writer:
     """Writes the streamed pieces of one file through one connection (one transaction)."""
 
-    def __init__(self, connection: Connection, result: FileResult, user_id: int | None, today: date):
+    def __init__(
+        self, connection: Connection, result: FileResult, user_id: int | None, today: date
+    ):
         self.connection = connection
         self.result = result
         self.user_id = user_id
@@ -366,7 +383,11 @@ class _Writer:
             return self.practices[key]
         table = Practice.__table__
         condition = (
-            table.c.npi == npi if npi else table.c.tax_id == tax_id if tax_id else table.c.name == key
+            table.c.npi == npi
+            if npi
+            else table.c.tax_id == tax_id
+            if tax_id
+            else table.c.name == key
         )
         row = self.connection.execute(sa.select(table.c.id).where(condition)).first()
         if row:
@@ -517,7 +538,8 @@ class _Writer:
             "filing_indicator": claim.filing_indicator,
             "facility_code": claim.facility_code,
             "frequency_code": claim.frequency_code,
-            "patient_last_name": patient.last_name or (claim.patient.last_name if claim.patient else ""),
+            "patient_last_name": patient.last_name
+            or (claim.patient.last_name if claim.patient else ""),
             "patient_first_name": patient.first_name
             or (claim.patient.first_name if claim.patient else ""),
             "member_id": member_id,
@@ -596,7 +618,7 @@ class _Writer:
             return
         assert self.payment is not None
         table = Denial.__table__
-        line_table = ServiceLine.__table__
+        claim_table = Claim.__table__
         candidates = self.connection.execute(
             sa.select(
                 table.c.id,
@@ -604,25 +626,35 @@ class _Writer:
                 table.c.procedure_code,
                 table.c.service_date,
                 table.c.line_id,
-                line_table.c.modifiers,
+                table.c.denied_amount,
             )
-            .select_from(table.outerjoin(line_table, line_table.c.id == table.c.line_id))
+            .join(claim_table, claim_table.c.id == table.c.claim_id)
             .where(
                 table.c.practice_id == self.payment.practice_id,
+                table.c.payer_id == self.payment.payer_id,
                 table.c.patient_control_number.in_(list(paying)),
                 table.c.status.in_(AWAITING_PAYMENT),
+                claim_table.c.payment_id != self.payment.payment_id,
             )
+            .order_by(table.c.id)
         ).all()
-        for denial_id, pcn, code, service_date, line_id, _modifiers in candidates:
+        used: set[tuple[int, int]] = set()  # (claim id, line index): one payment closes one denial
+        for denial_id, pcn, code, service_date, line_id, denied_amount in candidates:
             claim, claim_id = paying[pcn]
+            remaining = find_denials(claim)
             if line_id is None:
-                recovered, fully = claim.paid, not find_denials(claim)
+                key, paid = (claim_id, -1), claim.paid
+                fully = not remaining
             else:
-                line = _matching_line(claim, code, service_date)
-                if line is None:
+                index = _matching_line(claim, code, service_date, used, claim_id)
+                if index is None:
                     continue
-                recovered = line.paid
-                fully = not any(d.line_index == claim.lines.index(line) for d in find_denials(claim))
+                key, paid = (claim_id, index), claim.lines[index].paid
+                fully = not any(d.line_index == index for d in remaining)
+            if key in used:
+                continue
+            used.add(key)
+            recovered = min(paid, denied_amount)
             status = "won" if fully else "partial"
             self.connection.execute(
                 sa.update(table)
@@ -639,7 +671,9 @@ class _Writer:
             self.connection.execute(
                 sa.update(appeals_table)
                 .where(appeals_table.c.denial_id == denial_id, appeals_table.c.outcome == "")
-                .values(outcome=status, recovered_amount=recovered, closed_on=self.payment.payment_date)
+                .values(
+                    outcome=status, recovered_amount=recovered, closed_on=self.payment.payment_date
+                )
             )
             _insert_plain(
                 self.connection,
@@ -679,7 +713,9 @@ class _Writer:
             ).first()
             if original:
                 self.connection.execute(
-                    sa.update(table).where(table.c.id == claim_id).values(reverses_claim_id=original[0])
+                    sa.update(table)
+                    .where(table.c.id == claim_id)
+                    .values(reverses_claim_id=original[0])
                 )
 
 
@@ -696,18 +732,28 @@ def _service_date(claim: x12.Claim) -> date | None:
     return claim.statement_from
 
 
-def _matching_line(claim: x12.Claim, code: str, service_date: date | None) -> x12.ServiceLine | None:
-    for line in claim.lines:
+def _matching_line(
+    claim: x12.Claim,
+    code: str,
+    service_date: date | None,
+    used: set[tuple[int, int]],
+    claim_id: int,
+) -> int | None:
+    """The index of the paid line of `claim` that pays a denied line billed as `code`."""
+    for index, line in enumerate(claim.lines):
         billed = line.original_procedure.code if line.original_procedure else line.procedure.code
         if code not in (line.procedure.code, billed) or line.paid <= 0:
             continue
         if service_date and line.service_date and line.service_date != service_date:
             continue
-        return line
+        if (claim_id, index) not in used:
+            return index
     return None
 
 
-def _line_row(claim_id: int, number: int, line: x12.ServiceLine, claim: x12.Claim) -> dict[str, Any]:
+def _line_row(
+    claim_id: int, number: int, line: x12.ServiceLine, claim: x12.Claim
+) -> dict[str, Any]:
     original = line.original_procedure
     allowed = next((a.amount for a in line.amounts if a.qualifier == "B6"), None)
     return {

@@ -159,7 +159,7 @@ class LoginAttempt(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Who viewed or changed which record, when. `detail` holds ids and field names, not PHI text."""
+    """Who viewed or changed which record, when. `detail` holds ids and field names, no PHI."""
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
@@ -215,7 +215,7 @@ class Payment(SQLModel, table=True):
 
 
 class Claim(SQLModel, table=True):
-    """Loop 2100 (CLP) as received in one payment. Patient fields are synthetic in tests and demo."""
+    """Loop 2100 (CLP) as received in one payment (patients are synthetic in tests and demo)."""
 
     id: int | None = Field(default=None, primary_key=True)
     payment_id: int = Field(foreign_key="payment.id", index=True)

@@ -1,10 +1,10 @@
 """Alembic environment: runs with the connection `appeals.db.upgrade` hands over."""
 
 from alembic import context
+from sqlmodel import SQLModel
 
 import appeals.models  # noqa: F401  (registers every table on the metadata)
 from appeals.db import create_engine, default_url
-from sqlmodel import SQLModel
 
 target_metadata = SQLModel.metadata
 

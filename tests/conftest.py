@@ -72,3 +72,18 @@ def engine(database_url: str) -> Iterator[Engine]:
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+@pytest.fixture
+def cli(engine: Engine, database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Run an `appeals ...` command against the test database: `cli("import", path)`."""
+    from appeals import create_app
+    from appeals.cli import main
+
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret"})
+    runner = app.test_cli_runner()
+
+    def invoke(*args: str, **kwargs):  # type: ignore[no-untyped-def]
+        return runner.invoke(main, [str(a) for a in args], **kwargs)
+
+    return invoke

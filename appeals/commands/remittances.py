@@ -10,10 +10,11 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from appeals import db
 from appeals.grouping import GROUPINGS, group_denials
-from appeals.importer import FileResult, expand_paths, import_file
+from appeals.importer import FileResult, denial_ids_for_file, expand_paths, import_file
 from appeals.x12 import X12Error, iter_remittance
 from appeals.x12.jsonout import format_text, write_json
 
@@ -41,6 +42,7 @@ def parse_command(file: Path, output: str) -> None:
 
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@with_appcontext
 def import_command(paths: tuple[Path, ...]) -> None:
     """Import 835 files and folders; each file is all-or-nothing and imported once."""
     engine = engine_from_app()
@@ -59,9 +61,28 @@ def import_command(paths: tuple[Path, ...]) -> None:
 
             results.append(import_file(engine, path, progress=advance))
             advance(path.stat().st_size)
+    check_findings(engine, results)
     print_summary(results)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+def check_findings(engine, results: list[FileResult]) -> None:  # type: ignore[no-untyped-def]
+    """Run the dermatology coding checks on the denials the import created."""
+    from sqlmodel import Session
+
+    from appeals.findings import refresh_findings
+
+    with Session(engine) as session:
+        ids = [i for r in results if r.file_id for i in denial_ids_for_file(session, r.file_id)]
+        if not ids:
+            return
+        with click.progressbar(length=len(ids), label="Coding checks", file=sys.stderr) as bar:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                refresh_findings(session, chunk)
+                session.commit()
+                bar.update(len(chunk))
 
 
 def print_summary(results: list[FileResult]) -> None:
@@ -71,7 +92,11 @@ def print_summary(results: list[FileResult]) -> None:
         elif r.status == "duplicate":
             click.echo(f"already imported  {r.name}")
         else:
-            extra = f", {r.duplicate_payments} payment(s) already posted" if r.duplicate_payments else ""
+            extra = (
+                f", {r.duplicate_payments} payment(s) already posted"
+                if r.duplicate_payments
+                else ""
+            )
             click.echo(
                 f"imported   {r.name}: {r.payments} payment(s), {r.claims} claims, "
                 f"{r.denials} denials{extra}"
@@ -102,13 +127,14 @@ def print_summary(results: list[FileResult]) -> None:
         amount = sum((r.recovered_amount for r in imported), Decimal("0.00"))
         click.echo(f"Denials closed by payment: {recovered} (${amount:,.2f})")
     for category, (count, dollars) in sorted(categories.items(), key=lambda kv: -kv[1][1]):
-        click.echo(f"  {category:<26} {count:>7}  ${dollars:>14,.2f}")
+        click.echo(f"  {category:<26} {count:>7}  {'$' + format(dollars, ',.2f'):>15}")
 
 
 @click.command("denials")
 @click.option("--group-by", "by", type=click.Choice(GROUPINGS), default="carc", show_default=True)
 @click.option("--format", "output", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.option("--open-only", is_flag=True, help="Only denials still to work.")
+@with_appcontext
 def denials_command(by: str, output: str, open_only: bool) -> None:
     """Denials grouped by reason: count, denied dollars and description, largest first."""
     from sqlmodel import Session
@@ -129,12 +155,16 @@ def denials_command(by: str, output: str, open_only: bool) -> None:
         click.echo("No denials imported yet. Run `appeals import FILE...` first.")
         return
     width = max(12, *(len(g.key) for g in groups))
+
+    def dollars(amount: Decimal) -> str:
+        return f"{'$' + format(amount, ',.2f'):>14}"
+
     click.echo(f"{'group':<{width}}  {'count':>7}  {'denied':>14}  description")
     for g in groups:
         description = g.description if len(g.description) <= 90 else g.description[:87] + "..."
-        click.echo(f"{g.key:<{width}}  {g.count:>7}  ${g.denied:>13,.2f}  {description}")
+        click.echo(f"{g.key:<{width}}  {g.count:>7}  {dollars(g.denied)}  {description}")
     total = sum((g.denied for g in groups), Decimal("0.00"))
-    click.echo(f"{'total':<{width}}  {sum(g.count for g in groups):>7}  ${total:>13,.2f}")
+    click.echo(f"{'total':<{width}}  {sum(g.count for g in groups):>7}  {dollars(total)}")
 
 
 COMMANDS = [parse_command, import_command, denials_command]

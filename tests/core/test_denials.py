@@ -12,7 +12,9 @@ from appeals.x12.model import Adjustment, Claim, Procedure, Remark, ServiceLine
 D = Decimal
 
 
-def line(code: str, charge: str, paid: str, *adjustments: tuple[str, str, str], rarcs=()) -> ServiceLine:
+def line(
+    code: str, charge: str, paid: str, *adjustments: tuple[str, str, str], rarcs=()
+) -> ServiceLine:
     return ServiceLine(
         procedure=Procedure("HC", code),
         charge=D(charge),
@@ -28,8 +30,8 @@ def claim(*lines: ServiceLine, status: str = "1", adjustments=(), rarcs=()) -> C
     return Claim(
         patient_control_number="PCN1",
         status=status,
-        charge=sum((l.charge for l in lines), D(0)),
-        paid=sum((l.paid for l in lines), D(0)),
+        charge=sum((x.charge for x in lines), D(0)),
+        paid=sum((x.paid for x in lines), D(0)),
         patient_responsibility=None,
         filing_indicator="MB",
         payer_claim_control_number="ICN1",
@@ -70,7 +72,11 @@ def test_it_finds_one_denial_per_denied_line() -> None:
     assert len(found) == 1
     denial = found[0]
     assert denial.line_index == 0
-    assert (denial.carc, denial.category, denial.action) == ("97", "bundling_ncci", "corrected_claim")
+    assert (denial.carc, denial.category, denial.action) == (
+        "97",
+        "bundling_ncci",
+        "corrected_claim",
+    )
     assert denial.denied_amount == D("150.00")
     assert denial.rarcs == ["M15"]
 

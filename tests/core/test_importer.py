@@ -69,7 +69,12 @@ def test_it_finds_denials_with_category_deadline_and_priority(engine) -> None:
     }
     with Session(engine) as session:
         em = session.exec(select(Denial).where(Denial.procedure_code == "99213")).one()
-        assert (em.carc, em.rarc, em.category, em.action) == ("97", "M15", "bundling_ncci", "corrected_claim")
+        assert (em.carc, em.rarc, em.category, em.action) == (
+            "97",
+            "M15",
+            "bundling_ncci",
+            "corrected_claim",
+        )
         assert em.line_id is not None and em.service_date == date(2025, 12, 3)
         assert em.deadline == date(2026, 7, 4)  # commercial: 180 days from the remittance
         assert em.expected_recovery == Decimal("82.50") and em.priority > 0
@@ -133,7 +138,9 @@ def test_other_files_still_import_when_one_fails(engine, tmp_path: Path) -> None
     assert [r.status for r in results] == ["failed", "imported"]
 
 
-@pytest.mark.parametrize("sample", ["lfh-x12__managed-care.835", "oopx12__835_WithMultipleInterchanges.835"])
+@pytest.mark.parametrize(
+    "sample", ["lfh-x12__managed-care.835", "oopx12__835_WithMultipleInterchanges.835"]
+)
 def test_real_world_samples_import(engine, sample: str) -> None:
     from tests.conftest import SAMPLES
 

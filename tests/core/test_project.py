@@ -26,7 +26,9 @@ def test_the_domain_core_never_imports_flask() -> None:
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
-            if any(n.split(".")[0] in {"flask", "flask_login", "flask_wtf", "click"} for n in names):
+            if any(
+                n.split(".")[0] in {"flask", "flask_login", "flask_wtf", "click"} for n in names
+            ):
                 offenders.append(relative)
     assert offenders == []
 

@@ -1,0 +1,64 @@
+"""`appeals parse`, `appeals import` and `appeals denials` through Flask's CLI runner."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import FIXTURES, SAMPLES
+
+
+def test_parse_prints_json_with_decimal_strings(cli) -> None:
+    result = cli("parse", "--format", "json", str(FIXTURES / "derm_initial.835"))
+    assert result.exit_code == 0, result.output
+    payment = json.loads(result.output)["payments"][0]
+    assert payment["payment_amount"] == "270"
+    assert payment["payee"]["npi"] == "1234567893"
+    claim = payment["claims"][1]
+    assert claim["lines"][0]["adjustments"][0] == {
+        "group": "CO",
+        "reason": "97",
+        "amount": "150",
+        "quantity": None,
+    }
+    assert claim["lines"][0]["remarks"][0]["code"] == "M15"
+
+
+def test_parse_names_file_and_segment_of_a_malformed_file(cli, tmp_path) -> None:
+    bad = tmp_path / "bad.835"
+    bad.write_text(
+        (FIXTURES / "derm_initial.835")
+        .read_text()
+        .replace("SVC*HC:11102*250*150", "SVC*HC:11102*250*1X0")
+    )
+    result = cli("parse", str(bad))
+    assert result.exit_code == 1
+    assert "bad.835: segment 22 (SVC)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_import_summarises_and_fails_when_a_file_fails(cli, tmp_path) -> None:
+    bad = tmp_path / "zz_not_x12.835"
+    bad.write_text("not x12")
+    result = cli("import", str(FIXTURES / "derm_initial.835"), str(bad))
+    assert result.exit_code == 1
+    assert "imported   derm_initial.835: 1 payment(s), 3 claims, 2 denials" in result.output
+    assert "FAILED     zz_not_x12.835: segment 1" in result.output
+    assert "Denials: 2  Dollars denied: $650.00" in result.output
+
+    again = cli("import", str(FIXTURES / "derm_initial.835"))
+    assert again.exit_code == 0
+    assert "already imported  derm_initial.835" in again.output
+
+
+def test_denials_groups_largest_first_in_every_format(cli) -> None:
+    cli("import", str(FIXTURES / "derm_initial.835"), str(SAMPLES / "lfh-x12__managed-care.835"))
+    table = cli("denials", "--group-by", "carc")
+    assert table.exit_code == 0
+    lines = table.output.splitlines()
+    assert lines[1].startswith("CO-29") and "$500.00" in lines[1]
+    csv_out = cli("denials", "--group-by", "category", "--format", "csv")
+    assert csv_out.output.splitlines()[1].startswith("timely_filing,1,500.00")
+    data = json.loads(cli("denials", "--group-by", "carc-rarc", "--format", "json").output)
+    keys = [g["key"] for g in data["groups"]]
+    assert "CO-97 + M15" in keys
+    assert all(isinstance(g["denied"], str) for g in data["groups"])
