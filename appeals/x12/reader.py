@@ -219,8 +219,18 @@ class _Reader:
             self.plb_handlers[sid] = self.missing_se
         for sid in _HEADER_ONLY:
             self.detail_handlers.setdefault(sid, self.out_of_order)
-        self.handlers = self.envelope_handlers
+        # One dict, refilled on each state change, so the read loop can bind its `get` once.
+        self.dispatch: dict[str, Handler] = {}
+        self.state: dict[str, Handler] = {}
         self.default: Handler = self.outside
+        self.use(self.envelope_handlers, self.outside)
+
+    def use(self, handlers: dict[str, Handler], default: Handler) -> None:
+        """Switch state: the handlers by segment id, and the one for any other id."""
+        self.state = handlers
+        self.dispatch.clear()
+        self.dispatch.update(handlers)
+        self.default = default
 
     # ------------------------------------------------------------------ helpers
 
@@ -373,8 +383,7 @@ class _Reader:
         if seg[1] != "835":
             if self.first_foreign is None:
                 self.first_foreign = (n, seg[1][:10])
-            self.handlers = self.skip_handlers
-            self.default = self.ignore
+            self.use(self.skip_handlers, self.ignore)
             return
         self.transactions += 1
         isa = self.isa or [""] * 17
@@ -416,8 +425,7 @@ class _Reader:
         self.plb = []
         self.end_warnings = []
         self.alt_noted = False
-        self.handlers = self.start_handlers
-        self.default = self.expect_bpr
+        self.use(self.start_handlers, self.expect_bpr)
 
     def check_version(self) -> None:
         if self.gs is not None and self.gs[8].startswith("004010"):
@@ -435,8 +443,7 @@ class _Reader:
         raise _Bad(f"{seg[0]} before BPR: an 835 transaction must start with BPR after ST")
 
     def se_skip(self, seg: list[str], n: int) -> None:
-        self.handlers = self.envelope_handlers
-        self.default = self.outside
+        self.use(self.envelope_handlers, self.outside)
 
     def ignore(self, seg: list[str], n: int) -> None:
         return None
@@ -456,8 +463,7 @@ class _Reader:
         h.payer_account = seg[9]
         h.payee_account = seg[15]
         h.payment_date = self.date_or_warn(seg[16], n, "BPR16 payment date", False)
-        self.handlers = self.header_handlers
-        self.default = self.header_default
+        self.use(self.header_handlers, self.header_default)
 
     def header_default(self, seg: list[str], n: int) -> None:
         if not _valid_id(seg[0]):
@@ -529,8 +535,7 @@ class _Reader:
             assert self.header is not None
             self.out.append(self.header)
             self.header_sent = True
-            self.handlers = self.detail_handlers
-            self.default = self.detail_default
+            self.use(self.detail_handlers, self.detail_default)
 
     # ------------------------------------------------------------------ detail
 
@@ -552,12 +557,13 @@ class _Reader:
             raise _Bad("CLP01 patient control number is missing")
         if not seg[2]:
             raise _Bad("CLP02 claim status is missing")
+        cached = _number_cache.get
         self.claim = Claim(
             seg[1],
             seg[2],
-            _number(seg[3], "CLP03 claim charge"),
-            _number(seg[4], "CLP04 claim payment"),
-            _number(seg[5], "CLP05 patient responsibility") if seg[5] else None,
+            cached(seg[3]) or _number(seg[3], "CLP03 claim charge"),
+            cached(seg[4]) or _number(seg[4], "CLP04 claim payment"),
+            (cached(seg[5]) or _number(seg[5], "CLP05 patient responsibility")) if seg[5] else None,
             seg[6],
             seg[7],
             n,
@@ -644,6 +650,7 @@ class _Reader:
         size = len(seg)
         if size < 4:
             raise _Bad("CAS needs a reason code and an amount")
+        cached = _number_cache.get
         for i in range(2, size, 3):
             reason = seg[i]
             amount = seg[i + 1] if i + 1 < size else ""
@@ -652,15 +659,15 @@ class _Reader:
                 if amount or quantity:
                     raise _Bad(f"CAS{i:02d} reason code is missing for an amount")
                 continue
-            target.append(
-                Adjustment(
-                    group,
-                    reason,
-                    _number(amount, f"CAS{i + 1:02d} adjustment amount"),
-                    _number(quantity, f"CAS{i + 2:02d} quantity") if quantity else None,
-                    n,
-                )
+            value = cached(amount)
+            if value is None:
+                value = _number(amount, f"CAS{i + 1:02d} adjustment amount")
+            units = (
+                (cached(quantity) or _number(quantity, f"CAS{i + 2:02d} quantity"))
+                if (quantity)
+                else None
             )
+            target.append(Adjustment(group, reason, value, units, n))
 
     def nm1(self, seg: list[str], n: int) -> None:
         claim = self.need_claim("NM1")
@@ -684,36 +691,48 @@ class _Reader:
                 claim.remarks.append(Remark(code, "MOA"))
 
     def dtm(self, seg: list[str], n: int) -> None:
-        claim = self.need_claim("DTM")
-        _pad(seg, 3)
+        claim = self.claim
+        if claim is None:
+            raise _Bad("DTM before any CLP (claim)")
+        if len(seg) < 3:
+            seg.extend(("", ""))
         qual = seg[1]
         line = self.line
         if line is not None and qual in _LINE_DATES:
-            d = self.date_or_warn(seg[2], n, f"DTM*{qual}", True)
+            d = _date_cache.get(seg[2])
+            if d is None:
+                d = self.date_or_warn(seg[2], n, f"DTM*{qual}", True)
             if qual == "151":
                 line.service_date_end = d
             else:
                 line.service_date = d
         elif qual == "232":
-            claim.statement_from = self.date_or_warn(seg[2], n, "DTM*232", True)
+            d = _date_cache.get(seg[2])
+            claim.statement_from = d or self.date_or_warn(seg[2], n, "DTM*232", True)
         elif qual == "233":
-            claim.statement_to = self.date_or_warn(seg[2], n, "DTM*233", True)
+            d = _date_cache.get(seg[2])
+            claim.statement_to = d or self.date_or_warn(seg[2], n, "DTM*233", True)
         elif qual == "050":
             claim.received_date = self.date_or_warn(seg[2], n, "DTM*050", True)
         elif qual == "036":
             claim.coverage_expiration = self.date_or_warn(seg[2], n, "DTM*036", True)
 
     def ref(self, seg: list[str], n: int) -> None:
-        _pad(seg, 3)
+        if len(seg) < 3:
+            seg.extend(("", ""))
         line = self.line
         target = line.references if line is not None else self.need_claim("REF").references
         target.append(Reference(seg[1], seg[2]))
 
     def amt(self, seg: list[str], n: int) -> None:
-        _pad(seg, 3)
+        if len(seg) < 3:
+            seg.extend(("", ""))
         line = self.line
         target = line.amounts if line is not None else self.need_claim("AMT").amounts
-        target.append(Amount(seg[1], _number(seg[2], f"AMT*{seg[1][:3]} amount")))
+        value = _number_cache.get(seg[2])
+        if value is None:
+            value = _number(seg[2], f"AMT*{seg[1][:3]} amount")
+        target.append(Amount(seg[1], value))
 
     def qty(self, seg: list[str], n: int) -> None:
         _pad(seg, 3)
@@ -729,13 +748,30 @@ class _Reader:
             self.line.remarks.append(Remark(seg[2], "LQ", seg[1]))
 
     def svc(self, seg: list[str], n: int) -> None:
-        claim = self.need_claim("SVC")
-        _pad(seg, 8)
+        claim = self.claim
+        if claim is None:
+            raise _Bad("SVC before any CLP (claim)")
+        if len(seg) < 8:
+            seg.extend([""] * (8 - len(seg)))
+        cached = _number_cache.get
+        composite = seg[1]
+        comp = self.component
+        if comp in composite:
+            parts = composite.split(comp)
+            size = len(parts)
+            procedure = Procedure(
+                parts[0],
+                parts[1],
+                [m for m in parts[2:6] if m] if size > 2 else [],
+                parts[6] if size > 6 else "",
+            )
+        else:
+            procedure = self.procedure(composite, n)
         line = ServiceLine(
-            self.procedure(seg[1], n),
-            _number(seg[2], "SVC02 line charge"),
-            _number(seg[3], "SVC03 line payment"),
-            _number(seg[5], "SVC05 units") if seg[5] else _ONE,
+            procedure,
+            cached(seg[2]) or _number(seg[2], "SVC02 line charge"),
+            cached(seg[3]) or _number(seg[3], "SVC03 line payment"),
+            (cached(seg[5]) or _number(seg[5], "SVC05 units")) if seg[5] else _ONE,
             n,
             seg[4],
             self.procedure(seg[6], n) if seg[6] else None,
@@ -747,8 +783,7 @@ class _Reader:
     def plb_(self, seg: list[str], n: int) -> None:
         self.send_header()
         self.close_claim()
-        self.handlers = self.plb_handlers
-        self.default = self.after_plb
+        self.use(self.plb_handlers, self.after_plb)
         _pad(seg, 5)
         provider = seg[1]
         fiscal = self.date_or_warn(seg[2], n, "PLB02 fiscal period date", False)
@@ -776,7 +811,7 @@ class _Reader:
     def se(self, seg: list[str], n: int) -> None:
         header = self.header
         assert header is not None
-        if self.handlers is self.start_handlers:
+        if self.state is self.start_handlers:
             self.warn_tx(n, "empty-transaction", "835 transaction with no BPR (ST/SE only)")
         self.send_header()
         self.close_claim()
@@ -794,7 +829,7 @@ class _Reader:
             )
         plb_total = sum([p.amount for p in self.plb], _ZERO)
         if (
-            self.handlers is not self.start_handlers
+            self.state is not self.start_handlers
             and header.payment_amount != (self.claims_paid - plb_total)
             and not any(w.code == "empty-transaction" for w in header.warnings)
         ):
@@ -808,13 +843,12 @@ class _Reader:
             self.plb, self.claim_count, self.claims_paid, self.end_warnings
         )
         self.header = None
-        self.handlers = self.envelope_handlers
-        self.default = self.outside
+        self.use(self.envelope_handlers, self.outside)
 
     # ------------------------------------------------------------------ end of file
 
     def finish(self, n: int, last_id: str) -> None:
-        if self.handlers is not self.envelope_handlers:
+        if self.state is not self.envelope_handlers:
             raise X12Error(
                 self.name,
                 n,
@@ -855,13 +889,19 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
     tokenizer = Tokenizer(source, name)
     reader = _Reader(tokenizer.name, tokenizer)
     out = reader.out
+    handler_for = reader.dispatch.get
     n = 0
     seg: list[str] = [""]
     try:
-        for batch in tokenizer:
-            for seg in batch:
+        for elem, batch in tokenizer:
+            for text in batch:
                 n += 1
-                reader.handlers.get(seg[0], reader.default)(seg, n)
+                seg = text.split(elem)
+                handler = handler_for(seg[0])
+                if handler is None:
+                    reader.default(seg, n)
+                else:
+                    handler(seg, n)
                 if out:
                     yield from out
                     out.clear()

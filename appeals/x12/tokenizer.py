@@ -11,9 +11,11 @@ A file that starts at `ST` (no ISA envelope) is accepted with inferred delimiter
 number, component separator `:`, repetition `^`. The tokenizer records that as an `Issue` in
 `notes` so the reader can put it on the payment: it is never silent.
 
-Segments are yielded in batches (a list of element lists per chunk) because a generator step per
-segment costs more than splitting the segment. Segment ordinals (1-based, counted over the whole
-file) are the reader's running count; `count` holds how many were yielded so far.
+Segments are yielded in batches, `(element separator, [segment text, ...])` per chunk, because a
+generator step per segment costs more than the segment's split. The caller splits elements one
+segment at a time: a chunk's worth of live element lists would wake the cyclic garbage collector
+again and again (it made parsing 3x slower). Segment ordinals (1-based, over the whole file) are
+the caller's running count; `count` holds how many were yielded so far.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ class Tokenizer:
     def _error(self, message: str, segment_id: str = "", offset: int = 1) -> X12Error:
         return X12Error(self.name, self.count + offset, segment_id, message)
 
-    def __iter__(self) -> Iterator[list[Segment]]:
+    def __iter__(self) -> Iterator[tuple[str, list[str]]]:
         if self._path is not None:
             try:
                 stream = open(self._path, "rb")  # noqa: SIM115 - closed in finally
@@ -98,7 +100,7 @@ class Tokenizer:
             return None
         return decoder.decode(data)
 
-    def _batches(self, stream: BinaryIO) -> Iterator[list[Segment]]:
+    def _batches(self, stream: BinaryIO) -> Iterator[tuple[str, list[str]]]:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         ws = _WHITESPACE
         buf = ""
@@ -164,7 +166,7 @@ class Tokenizer:
                 parts = [s for s in [p.strip(ws) for p in parts] if s]
             else:
                 parts = [p for p in parts if p]
-            segs = [p.split(elem) for p in parts]
+            segs = parts
             rest = buf.strip(ws)
             if len(buf) > MAX_SEGMENT:
                 raise self._error(
@@ -180,7 +182,6 @@ class Tokenizer:
                 if term in "\r\n":
                     # A newline-terminated file may omit the last newline.
                     parts.append(rest)
-                    segs.append(rest.split(elem))
                 else:
                     truncated = rest
                 buf = ""
@@ -211,7 +212,7 @@ class Tokenizer:
             skip_isa = False
             if segs:
                 self.count += len(segs)
-                yield segs
+                yield elem, segs
             if truncated:
                 # After the complete segments, so the reader reports envelope problems first.
                 raise self._error(
@@ -312,7 +313,7 @@ def iter_segments(
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     n = 0
-    for batch in Tokenizer(source, name):
-        for seg in batch:
+    for elem, batch in Tokenizer(source, name):
+        for text in batch:
             n += 1
-            yield n, seg
+            yield n, text.split(elem)

@@ -31,18 +31,18 @@ def segments(data: bytes | str) -> list[tuple[int, list[str]]]:
 
 def test_it_reads_delimiters_from_a_standard_isa() -> None:
     tok = Tokenizer(io.BytesIO((ISA + "GS*HP~").encode()), "t")
-    batches = list(tok)
+    [(elem, batch)] = list(tok)
     assert tok.delimiters == tokenizer.Delimiters("*", ":", "^", "~")
-    assert batches[0][1] == ["GS", "HP"]
-    assert batches[0][0][16] == ":"
+    assert elem == "*" and batch[1] == "GS*HP"
+    assert batch[0].split("*")[16] == ":"
     assert tok.notes == []
 
 
 def test_it_walks_separators_on_an_unpadded_isa() -> None:
     text = "ISA*00* *00* *ZZ*NVMED *ZZ*99999999*180613*1230*^*00501*100000300*0*P*:~GS*HP~"
     tok = Tokenizer(io.BytesIO(text.encode()), "t")
-    segs = [s for batch in tok for s in batch]
-    assert segs[1] == ["GS", "HP"]
+    segs = [s for _, batch in tok for s in batch]
+    assert segs[1] == "GS*HP"
     assert tok.delimiters is not None and tok.delimiters.component == ":"
     assert [n.code for n in tok.notes] == ["isa-not-fixed-width"]
 
@@ -110,8 +110,8 @@ def test_utf8_split_across_chunks_and_invalid_bytes(monkeypatch: pytest.MonkeyPa
 
 def test_a_file_starting_at_st_gets_default_delimiters_and_a_note() -> None:
     tok = Tokenizer(io.BytesIO(b"ST*835*1234~BPR*I*1~SE*3*1234~"), "t")
-    segs = [s for batch in tok for s in batch]
-    assert segs[0] == ["ST", "835", "1234"]
+    segs = [s for _, batch in tok for s in batch]
+    assert segs[0] == "ST*835*1234"
     assert not tok.envelope
     assert [n.code for n in tok.notes] == ["no-envelope"]
 
