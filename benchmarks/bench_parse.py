@@ -1,0 +1,98 @@
+"""Parse speed and memory of the 835 reader against the floor of plain str.split.
+
+    python benchmarks/bench_parse.py [--sizes 1000 10000 100000] [--dir DIR]
+
+For each size it generates a synthetic file (benchmarks/gen_835.py, cached in DIR), then prints:
+file MB; the floor (read the whole file, decode, str.split into segments and elements) in MB/s;
+`iter_remittance` in MB/s and claims/s; the ratio floor/ours (lower is better, target <= 3); and
+the peak resident memory (ru_maxrss) of a fresh subprocess doing only that parse, for the floor
+and for ours. Each timing is the best of a few runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from gen_835 import generate  # noqa: E402
+
+CHILD = """
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+path, mode = sys.argv[1], sys.argv[2]
+start = time.perf_counter()
+claims = 0
+if mode == "floor":
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    for seg in text.split("~"):
+        seg.split("*")
+else:
+    from appeals.x12 import iter_remittance
+    from appeals.x12.model import Claim
+    for item in iter_remittance(path):
+        if type(item) is Claim:
+            claims += 1
+elapsed = time.perf_counter() - start
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"seconds": elapsed, "claims": claims, "maxrss_kb": rss}}))
+"""
+
+
+def run(path: Path, mode: str) -> dict[str, float]:
+    code = CHILD.format(root=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path), mode], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout)
+
+
+def best(path: Path, mode: str, repeat: int) -> dict[str, float]:
+    runs = [run(path, mode) for _ in range(repeat)]
+    result = min(runs, key=lambda r: r["seconds"])
+    result["maxrss_kb"] = max(r["maxrss_kb"] for r in runs)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="835 parse benchmark")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--dir", default=None, help="where generated files are kept")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    folder = Path(args.dir or tempfile.gettempdir()) / "derm-appeals-bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    header = (
+        f"{'claims':>8} {'MB':>7} {'floor MB/s':>11} {'ours MB/s':>10} {'claims/s':>10} "
+        f"{'ratio':>6} {'floor RSS MB':>13} {'ours RSS MB':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for size in args.sizes:
+        path = folder / f"synthetic-{size}.835"
+        if not path.exists():
+            t = time.perf_counter()
+            generate(path, size)
+            print(f"(generated {path.name} in {time.perf_counter() - t:.1f}s)", file=sys.stderr)
+        mb = path.stat().st_size / 1e6
+        floor = best(path, "floor", args.repeat)
+        ours = best(path, "ours", args.repeat)
+        assert ours["claims"] == size, ours
+        print(
+            f"{size:>8} {mb:>7.1f} {mb / floor['seconds']:>11.1f} {mb / ours['seconds']:>10.1f} "
+            f"{size / ours['seconds']:>10.0f} {ours['seconds'] / floor['seconds']:>6.2f} "
+            f"{floor['maxrss_kb'] / 1024:>13.1f} {ours['maxrss_kb'] / 1024:>12.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
