@@ -17,54 +17,83 @@ TRUNK, SCALP, FACE = "trunk_ext", "scalp_neck_hands", "face"
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    name: str
+    name: str  # the project's site vocabulary (data/rules/sites.json)
     group: str
-    laterality: str
+    laterality: str  # RT, LT or ''
     zone: str  # Mohs appropriate-use area: H, M or L
     intermediate: str  # repair group for 1203x / 1204x / 1205x
     complex: str  # repair group for 1310x / 1312x / 1313x / 1315x
     region: str  # key into the ICD-10 tables below
+
+    @property
+    def side(self) -> str:
+        return {"RT": "right", "LT": "left"}.get(self.laterality, "")
+
+    @property
+    def limb(self) -> bool:
+        """Arms, legs and hands take RT/LT on the claim; the face does not."""
+        return bool(self.laterality) and self.group != FACE
+
+    @property
+    def label(self) -> str:
+        return " ".join(p for p in (self.side, self.name.replace("_", " ")) if p)
+
+    def facts(self) -> dict[str, str]:
+        facts = {"site": self.name}
+        if self.side:
+            facts["laterality"] = self.side
+        return facts
+
+
+def _pair(
+    name: str, group: str, zone: str, inter: str, comp: str, region: str
+) -> tuple[Site, Site]:
+    return (
+        Site(name, group, "RT", zone, inter, comp, region + "_r"),
+        Site(name, group, "LT", zone, inter, comp, region + "_l"),
+    )
 
 
 SITES = (
     Site("back", TRUNK, "", "L", "trunk", "trunk", "trunk"),
     Site("chest", TRUNK, "", "L", "trunk", "trunk", "trunk"),
     Site("abdomen", TRUNK, "", "L", "trunk", "trunk", "trunk"),
-    Site("right upper arm", TRUNK, "RT", "L", "trunk", "limbs", "arm_r"),
-    Site("left upper arm", TRUNK, "LT", "L", "trunk", "limbs", "arm_l"),
-    Site("right forearm", TRUNK, "RT", "L", "trunk", "limbs", "arm_r"),
-    Site("left forearm", TRUNK, "LT", "L", "trunk", "limbs", "arm_l"),
-    Site("right thigh", TRUNK, "RT", "L", "trunk", "limbs", "leg_r"),
-    Site("left thigh", TRUNK, "LT", "L", "trunk", "limbs", "leg_l"),
-    Site("right lower leg (pretibial)", TRUNK, "RT", "M", "trunk", "limbs", "leg_r"),
-    Site("left lower leg (pretibial)", TRUNK, "LT", "M", "trunk", "limbs", "leg_l"),
+    *_pair("upper_arm", TRUNK, "L", "trunk", "limbs", "arm"),
+    *_pair("forearm", TRUNK, "L", "trunk", "limbs", "arm"),
+    *_pair("thigh", TRUNK, "L", "trunk", "limbs", "leg"),
+    *_pair("shin", TRUNK, "M", "trunk", "limbs", "leg"),
     Site("scalp", SCALP, "", "M", "trunk", "limbs", "scalp_neck"),
     Site("neck", SCALP, "", "M", "neck_hands", "mid_face", "scalp_neck"),
-    Site("right dorsal hand", SCALP, "RT", "H", "neck_hands", "mid_face", "arm_r"),
-    Site("left dorsal hand", SCALP, "LT", "H", "neck_hands", "mid_face", "arm_l"),
+    *_pair("hand", SCALP, "H", "neck_hands", "mid_face", "arm"),
     Site("nose", FACE, "", "H", "face", "eyelid_nose", "nose"),
-    Site("right cheek", FACE, "", "M", "face", "mid_face", "face"),
-    Site("left cheek", FACE, "", "M", "face", "mid_face", "face"),
+    *_pair("cheek", FACE, "M", "face", "mid_face", "face"),
     Site("forehead", FACE, "", "M", "face", "mid_face", "face"),
-    Site("right temple", FACE, "", "H", "face", "mid_face", "face"),
+    Site("temple", FACE, "RT", "H", "face", "mid_face", "face"),
     Site("chin", FACE, "", "H", "face", "mid_face", "face"),
-    Site("right ear", FACE, "", "H", "face", "eyelid_nose", "ear_r"),
-    Site("left ear", FACE, "", "H", "face", "eyelid_nose", "ear_l"),
-    Site("lower lip", FACE, "", "H", "face", "eyelid_nose", "lip"),
+    *_pair("ear", FACE, "H", "face", "eyelid_nose", "ear"),
+    Site("lip", FACE, "", "H", "face", "eyelid_nose", "lip"),
 )
-SITE_BY_NAME = {s.name: s for s in SITES}
 BODY_SITES = tuple(s for s in SITES if s.group == TRUNK)
 HEAD_SITES = tuple(s for s in SITES if s.group != TRUNK)
-EXTREMITY_PAIRS = (
-    ("right upper arm", "left upper arm"),
-    ("right forearm", "left forearm"),
-    ("right thigh", "left thigh"),
+EXTREMITY_PAIRS = tuple(
+    (a, b) for a, b in zip(SITES, SITES[1:], strict=False) if a.name == b.name and a.limb
 )
+
+
+def find_site(name: str, laterality: str = "") -> Site | None:
+    """The site with this vocabulary name (and side, if it has one)."""
+    side = {"right": "RT", "left": "LT"}.get(laterality, laterality)
+    return next((s for s in SITES if s.name == name and s.laterality in (side, "")), None) or next(
+        (s for s in SITES if s.name == name), None
+    )
+
 
 # ICD-10-CM by region: basal cell, squamous cell, melanoma in situ, melanocytic nevus.
 ICD = {
     "nose": ("C44.311", "C44.321", "D03.39", "D22.39"),
     "face": ("C44.319", "C44.329", "D03.39", "D22.39"),
+    "face_r": ("C44.319", "C44.329", "D03.39", "D22.39"),
+    "face_l": ("C44.319", "C44.329", "D03.39", "D22.39"),
     "ear_r": ("C44.212", "C44.222", "D03.21", "D22.21"),
     "ear_l": ("C44.219", "C44.229", "D03.22", "D22.22"),
     "lip": ("C44.01", "C44.02", "D03.0", "D22.0"),
@@ -180,22 +209,26 @@ def repair_code(kind: str, site: Site, length: Decimal) -> str:
     return "12031" if length <= Decimal("2.5") else "12032" if length <= Decimal("7.5") else "12034"
 
 
-def em_line(rng: random.Random, new_patient: bool, diagnosis: str, note: str) -> Line:
+def em_line(rng: random.Random, new_patient: bool, diagnosis: str, summary: str) -> Line:
     if new_patient:
         code = rng.choices(("99202", "99203", "99204", "99205"), (10, 50, 35, 5))[0]
     else:
         code = rng.choices(("99212", "99213", "99214", "99215"), (15, 50, 30, 5))[0]
-    return Line(code, facts={"diagnosis": diagnosis, "note": note})
+    return Line(code, facts={"diagnosis": diagnosis, "clinical_summary": summary})
 
 
-def separate_em(rng: random.Random, new_patient: bool, separate: bool = True) -> Line:
+def separate_em(
+    rng: random.Random, new_patient: bool, separate: bool = True, procedure_dx: str = ""
+) -> Line:
     """The E/M beside a procedure, modifier 25, documented as separate work (or not)."""
-    code, condition = rng.choice(CHRONIC)
     if separate:
-        note = rng.choice(SEPARATE_NOTES).format(cond=condition)
-        line = em_line(rng, new_patient, code, note)
+        code, condition = rng.choice(CHRONIC)
+        line = em_line(rng, new_patient, code, rng.choice(SEPARATE_NOTES).format(cond=condition))
+        line.facts["separate_em"] = "yes"
+        line.facts["em_reason"] = f"{condition}: assessed and treatment changed"
     else:
-        line = em_line(rng, new_patient, "", rng.choice(PROCEDURE_ONLY_NOTES))
+        line = em_line(rng, new_patient, procedure_dx, rng.choice(PROCEDURE_ONLY_NOTES))
+        line.facts["separate_em"] = "no"
     line.modifiers.append("25")
     return line
 
@@ -204,24 +237,21 @@ def em_only(rng: random.Random, new_patient: bool) -> Encounter:
     code, condition = rng.choice(CHRONIC)
     if rng.random() < 0.25:
         history = rng.choice(("Z85.828", "Z85.820"))
-        return Encounter(
-            "em_only",
-            [
-                em_line(
-                    rng, new_patient, f"{history};Z12.83", "Skin cancer surveillance, full exam."
-                )
-            ],
+        line = em_line(
+            rng, new_patient, f"{history} Z12.83", "Skin cancer surveillance, full exam."
         )
+        return Encounter("em_only", [line])
     return Encounter("em_only", [em_line(rng, new_patient, code, f"Follow-up of {condition}.")])
 
 
 def ak_destruction(rng: random.Random) -> list[Line]:
     count = rng.choices((1, rng.randint(2, 14), rng.randint(15, 30)), (25, 60, 15))[0]
-    site = rng.choice(("face", "scalp", "forearms", "dorsal hands"))
+    site = rng.choice([s for s in SITES if s.name in ("forehead", "scalp", "forearm", "hand")])
     facts = {
         "diagnosis": "L57.0",
-        "site": site,
-        "note": f"Cryotherapy of {count} actinic keratoses.",
+        **site.facts(),
+        "lesion_count": str(count),
+        "clinical_summary": f"Cryotherapy of {count} actinic keratoses.",
     }
     if count >= 15:
         return [Line("17004", facts=facts)]
@@ -256,34 +286,37 @@ def biopsy(rng: random.Random, sites: list[Site] | None = None) -> list[Line]:
         )
         facts = {
             "diagnosis": diagnosis,
-            "site": site.name,
+            **site.facts(),
+            "lesion_id": chr(ord("A") + index),
             "lesion_size_cm": fmt_cm(_cm(rng, 0.3, 1.5)),
             "pathology": pathology,
-            "note": f"{technique.capitalize()} biopsy for histopathology.",
+            "suspicion_of_malignancy": "yes",
+            "clinical_summary": f"{technique.capitalize()} biopsy for histopathology.",
         }
         lines.append(Line(primary if index == 0 else addon, facts=facts))
     return lines
 
 
 def benign_destruction(rng: random.Random, symptomatic: bool | None = None) -> list[Line]:
-    wart = rng.random() < 0.5
     symptomatic = rng.random() < 0.8 if symptomatic is None else symptomatic
+    wart = symptomatic and rng.random() < 0.5  # warts are infectious: never only cosmetic
     count = rng.choices((rng.randint(1, 14), rng.randint(15, 25)), (88, 12))[0]
     code = "17110" if count <= 14 else "17111"
     if wart:
         diagnosis = rng.choice(("B07.8", "B07.0"))
-        symptoms = "painful, spreading" if symptomatic else "none documented"
+        symptoms = "painful, spreading"
     else:
         diagnosis = "L82.0" if symptomatic else "L82.1"
         symptoms = rng.choice(("bleeding", "itching, irritated by clothing", "inflamed, crusted"))
-        symptoms = symptoms if symptomatic else "none documented; patient requests removal"
     facts = {
         "diagnosis": diagnosis,
-        "site": rng.choice(SITES).name,
-        "symptoms": symptoms,
-        "note": f"Destruction of {count} benign lesions.",
+        **rng.choice(SITES).facts(),
+        "lesion_count": str(count),
+        "symptoms": symptoms if symptomatic else "",
+        "clinical_summary": f"Destruction of {count} benign lesions."
+        + ("" if symptomatic else " Patient asked for removal for appearance."),
     }
-    if wart and symptomatic:
+    if wart:
         facts["prior_treatment"] = "salicylic acid 8 weeks without response"
     return [Line(code, facts=facts)]
 
@@ -292,14 +325,13 @@ def shave_removal(rng: random.Random, symptomatic: bool | None = None) -> list[L
     site = rng.choice(SITES)
     size = _cm(rng, 0.3, 2.4)
     symptomatic = rng.random() < 0.75 if symptomatic is None else symptomatic
-    diagnosis = rng.choice(("L82.0", ICD[site.region][3])) if symptomatic else "L82.1"
     facts = {
-        "diagnosis": diagnosis,
-        "site": site.name,
+        "diagnosis": "L82.0" if symptomatic else "L82.1",
+        **site.facts(),
         "lesion_size_cm": fmt_cm(size),
-        "symptoms": rng.choice(("bleeding", "catches on clothing, irritated", "recent change"))
+        "symptoms": rng.choice(("bleeding", "catches on clothing, irritated", "itching"))
         if symptomatic
-        else "none documented",
+        else "",
         "pathology": "seborrheic keratosis, irritated" if symptomatic else "seborrheic keratosis",
     }
     return [Line(shave_code(site, size), facts=facts)]
@@ -310,11 +342,10 @@ def skin_tags(rng: random.Random, symptomatic: bool | None = None) -> list[Line]
     symptomatic = rng.random() < 0.6 if symptomatic is None else symptomatic
     facts = {
         "diagnosis": "L91.8",
-        "site": rng.choice(("neck", "axillae", "groin")),
-        "symptoms": "irritated by collar and jewelry, bleeding"
-        if symptomatic
-        else "none documented",
-        "note": f"Removal of {count} skin tags.",
+        "site": rng.choice(("neck", "neck", "chest", "back")),
+        "lesion_count": str(count),
+        "symptoms": "irritated by collar and jewelry, bleeding" if symptomatic else "",
+        "clinical_summary": f"Removal of {count} skin tags.",
     }
     lines = [Line("11200", facts=facts)]
     if count > 15:
@@ -350,13 +381,15 @@ def excision(
     diameter = size + 2 * margin
     facts = {
         "diagnosis": diagnosis,
-        "site": site.name,
+        **site.facts(),
         "lesion_size_cm": fmt_cm(size),
         "margin_cm": fmt_cm(margin),
+        "excised_diameter_cm": fmt_cm(diameter),
         "pathology": pathology,
-        "note": f"Excised diameter {fmt_cm(diameter)} cm (lesion plus narrowest margin each side).",
     }
     line = Line(excision_code(malignant, site, diameter), facts=facts)
+    if site.limb:
+        line.modifiers.append(site.laterality)
     lines = [line]
     if repair is None:
         chance = 0.4 if malignant else 0.3
@@ -367,8 +400,9 @@ def excision(
         length = (diameter * 3).quantize(Decimal("0.1"))
         repair_facts = {
             "diagnosis": diagnosis,
-            "site": site.name,
-            "note": f"Layered closure ({repair}), repair length {fmt_cm(length)} cm.",
+            **site.facts(),
+            "repair_length_cm": fmt_cm(length),
+            "clinical_summary": f"Layered closure ({repair} repair), {fmt_cm(length)} cm.",
         }
         lines.append(Line(repair_code(repair, site, length), facts=repair_facts))
     return lines
@@ -380,29 +414,30 @@ def mohs(rng: random.Random, meets_criteria: bool | None = None) -> list[Line]:
     tumour = rng.choices(("BCC", "SCC", "MIS"), (68, 27, 5))[0]
     if meets_criteria:
         site = rng.choice(HEAD_SITES)
-        recurrence = rng.choices(("primary", "recurrent"), (85, 15))[0]
+        recurrent = rng.random() < 0.15
         immunosuppressed = rng.random() < 0.1
     else:
         site = rng.choice([s for s in BODY_SITES if s.zone == "L"])
-        recurrence, immunosuppressed, tumour = "primary", False, "BCC"
+        recurrent, immunosuppressed, tumour = False, False, "BCC"
     size = _cm(rng, 0.5, 2.0) if meets_criteria else _cm(rng, 0.4, 0.9)
     index, pathology = TUMOURS[tumour]
     diagnosis = ICD[site.region][index]
     if immunosuppressed:
-        diagnosis += ";" + rng.choice(IMMUNOSUPPRESSION)
+        diagnosis += " " + rng.choice(IMMUNOSUPPRESSION)
+    stages = rng.choices((1, 2, 3), (55, 35, 10))[0]
     facts = {
         "diagnosis": diagnosis,
-        "site": site.name,
+        **site.facts(),
         "lesion_size_cm": fmt_cm(size),
-        "pathology": pathology + ("" if tumour != "BCC" else ", clear margins after final stage"),
-        "tumor_type": tumour,
-        "location_zone": site.zone,
-        "recurrence": recurrence,
+        "pathology": pathology,
+        "tumor_type": pathology,
+        "recurrent": "yes" if recurrent else "no",
         "immunosuppressed": "yes" if immunosuppressed else "no",
-        "note": "Surgeon acted as pathologist; stage map and histology documented.",
+        "mohs_stages": str(stages),
+        "mohs_surgeon_is_pathologist": "yes",
+        "clinical_summary": f"Mohs surgery, AUC area {site.zone}; stage map and histology kept.",
     }
     first, extra = ("17313", "17314") if site.group == TRUNK else ("17311", "17312")
-    stages = rng.choices((1, 2, 3), (55, 35, 10))[0]
     lines = [Line(first, facts=facts)]
     if stages > 1:
         lines.append(Line(extra, units=stages - 1, facts=dict(facts)))
@@ -416,8 +451,9 @@ def mohs(rng: random.Random, meets_criteria: bool | None = None) -> list[Line]:
                 repair_code(kind, site, length),
                 facts={
                     "diagnosis": diagnosis,
-                    "site": site.name,
-                    "note": f"{kind.capitalize()} repair of the Mohs defect, {fmt_cm(length)} cm.",
+                    **site.facts(),
+                    "repair_length_cm": fmt_cm(length),
+                    "clinical_summary": f"{kind.capitalize()} repair of the Mohs defect.",
                 },
             )
         )
@@ -425,14 +461,20 @@ def mohs(rng: random.Random, meets_criteria: bool | None = None) -> list[Line]:
 
 
 def injection(rng: random.Random) -> list[Line]:
-    diagnosis, condition = rng.choice(
-        (("L91.0", "keloid"), ("L63.9", "alopecia areata"), ("L73.2", "hidradenitis"))
+    diagnosis, condition, site = rng.choice(
+        (
+            ("L91.0", "keloid", ("ear", "RT")),
+            ("L63.9", "alopecia areata", ("scalp", "")),
+            ("L73.2", "hidradenitis", ("chest", "")),
+            ("L91.0", "keloid", ("chest", "")),
+        )
     )
     count = rng.randint(1, 12)
     facts = {
         "diagnosis": diagnosis,
-        "site": rng.choice(("scalp", "chest", "axillae", "right ear", "back")),
-        "note": f"Intralesional triamcinolone to {count} lesions of {condition}.",
+        **(find_site(*site) or SITES[0]).facts(),
+        "lesion_count": str(count),
+        "clinical_summary": f"Intralesional triamcinolone to {count} lesions of {condition}.",
         "prior_treatment": "topical steroid 8 weeks",
     }
     return [
@@ -446,11 +488,10 @@ def phototherapy(rng: random.Random, documented: bool = True) -> list[Line]:
     code = "96920" if diagnosis == "L40.0" and rng.random() < 0.3 else "96910"
     facts = {
         "diagnosis": diagnosis,
-        "site": "generalized" if code == "96910" else "elbows and knees",
         "prior_treatment": "failed high-potency topical steroids and calcipotriene for 12 weeks"
         if documented
         else "",
-        "note": f"Phototherapy session; body surface area {rng.randint(5, 30)}%.",
+        "clinical_summary": f"Phototherapy session; body surface area {rng.randint(5, 30)}%.",
     }
     return [Line(code, facts=facts)]
 
@@ -463,15 +504,17 @@ def cosmetic(rng: random.Random) -> list[Line]:
             ("17380", "Electrolysis epilation, upper lip."),
         )
     )
-    return [Line(code, facts={"diagnosis": "Z41.1;L81.4", "symptoms": "none", "note": text})]
+    return [Line(code, facts={"diagnosis": "Z41.1 L81.4", "clinical_summary": text})]
 
 
 def global_period(rng: random.Random, with_79: bool = True) -> list[Line]:
     """A biopsy of a new, unrelated lesion inside an earlier excision's 10-day global period."""
     line = biopsy(rng, [rng.choice(SITES)])[0]
-    line.facts["note"] += (
-        f" New lesion unrelated to the excision {rng.randint(2, 9)} days ago (global period)."
-    )
+    line.facts["prior_procedure_code"] = rng.choice(("11402", "11602", "11403", "11642"))
+    line.facts["prior_days_before"] = str(rng.randint(2, 9))
+    line.facts["relationship_to_prior"] = "unrelated"
+    line.facts["same_physician_as_prior"] = "yes"
+    line.facts["clinical_summary"] += " New lesion, unrelated to the recent excision."
     if with_79:
         line.modifiers.append("79")
     return [line]

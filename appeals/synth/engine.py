@@ -258,13 +258,13 @@ class Simulation:
             lines[0].modifiers.append("GY")
         if name == "biopsy" and rng.random() < 0.15:
             ak = c.Line("17000", ["XS" if payer_kind == "medicare" else "59"])
-            ak.facts = {"diagnosis": "L57.0", "site": "forehead", "note": "Separate AK destroyed."}
+            ak.facts = {"diagnosis": "L57.0", "site": "forehead", "lesion_count": "1"}
             lines.append(ak)
         if name == "biopsy" and len(lines) >= 2 and rng.random() < 0.3:
             for line in lines[:2]:
-                side = c.SITE_BY_NAME.get(line.facts.get("site", ""))
-                if side and side.laterality:
-                    line.modifiers.append(side.laterality)
+                place = c.find_site(line.facts.get("site", ""), line.facts.get("laterality", ""))
+                if place and place.limb and place.laterality not in line.modifiers:
+                    line.modifiers.append(place.laterality)
         if name in PROCEDURE_SCENARIOS and rng.random() < self._em_with_procedure:
             lines.insert(0, c.separate_em(rng, new_patient))
         return c.Encounter(name, lines)
@@ -424,6 +424,11 @@ class Simulation:
             encounter.scenario,
             plan,
         )
+        for line in claim.lines:
+            days = line.facts.pop("prior_days_before", "")
+            if days:
+                prior = service_date - timedelta(days=int(days))
+                line.facts["prior_procedure_date"] = prior.isoformat()
         self.claim_count += 1
         self.line_count += len(claim.lines)
         self.charges += sum((self.charge(x.code) * x.units for x in claim.lines), ZERO)
@@ -515,11 +520,11 @@ class Simulation:
         claim = denial.claim
         for index in denial.line_indexes:
             line = claim.lines[index]
+            # Without SVC loops there is no line to attach to: the facts hold for the whole date.
+            code = "" if denial.result.omit_lines else line.code
             for name, value in line.facts.items():
                 if value:
-                    self.documentation.append(
-                        (claim.pcn, claim.service_date, line.procedure, name, value)
-                    )
+                    self.documentation.append((claim.pcn, claim.service_date, code, name, value))
 
     def work(self, denial: Denial) -> None:
         """Decide whether the practice works the denial, and play out the appeal levels."""

@@ -49,7 +49,8 @@ def _em_with(rng: random.Random, ctx: Context, separate: bool) -> list[c.Line]:
     procedure = rng.choice(
         (c.ak_destruction, c.biopsy, c.benign_destruction, c.injection, c.ak_destruction)
     )(rng)
-    return [c.separate_em(rng, ctx.new_patient, separate), *procedure]
+    dx = procedure[0].facts.get("diagnosis", "")
+    return [c.separate_em(rng, ctx.new_patient, separate, procedure_dx=dx), *procedure]
 
 
 def _mod25_missing(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Encounter, Plan]:
@@ -68,15 +69,18 @@ def _mod25_not_separate(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.
 def _distinct_lesion(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Encounter, Plan]:
     rng = ctx.rng
     biopsy = c.biopsy(rng, [rng.choice(c.BODY_SITES)])
-    ak = c.Line("17000", facts={"diagnosis": "L57.0", "site": "", "note": ""})
+    ak = c.Line("17000", facts={"diagnosis": "L57.0", "lesion_count": "1"})
     if merit:
-        ak.facts["site"] = rng.choice(("left temple", "forehead", "right dorsal hand", "scalp"))
-        ak.facts["note"] = (
-            "Cryotherapy of a separate actinic keratosis, distinct from the biopsy site."
-        )
+        place = rng.choice(c.HEAD_SITES)
+        ak.facts.update(place.facts())
+        ak.facts["lesion_id"] = "B"
+        ak.facts["clinical_summary"] = "Cryotherapy of a separate actinic keratosis."
+        ak.facts["distinct_sites"] = f"biopsy: {biopsy[0].facts['site']}; AK: {place.label}"
     else:
-        ak.facts["site"] = biopsy[0].facts["site"]
-        ak.facts["note"] = "Same lesion biopsied and then destroyed at the same session."
+        for key in ("site", "laterality", "lesion_id"):
+            if key in biopsy[0].facts:
+                ak.facts[key] = biopsy[0].facts[key]
+        ak.facts["clinical_summary"] = "Same lesion biopsied and then destroyed at the session."
     modifier = "XS" if ctx.x_modifiers else "59"
     plan = Plan(kind, merit, "CO", "97", ["M80"], [1], fixes={1: ("17000", [modifier])})
     return c.Encounter("biopsy", [*biopsy, ak]), plan
@@ -86,7 +90,7 @@ def _repair_bundled(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Enco
     rng = ctx.rng
     lines = c.excision(rng, rng.random() < 0.6, repair="intermediate")
     if not merit:
-        lines[1].facts["note"] = "Wound closed with simple sutures in one layer."
+        lines[1].facts["clinical_summary"] = "Wound closed with simple sutures in one layer."
     carc = rng.choices(("97", "236"), (70, 30))[0]
     scenario = "malignant_excision" if lines[0].code.startswith("116") else "benign_excision"
     return c.Encounter(scenario, lines), Plan(kind, merit, "CO", carc, ["N20"], [1])
@@ -95,7 +99,8 @@ def _repair_bundled(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Enco
 def _global_period(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Encounter, Plan]:
     lines = c.global_period(ctx.rng, with_79=False)
     if not merit:
-        lines[0].facts["note"] = "Wound check and re-biopsy at the excision site (same problem)."
+        lines[0].facts["relationship_to_prior"] = "complication"
+        lines[0].facts["clinical_summary"] = "Wound problem at the excision site treated."
     plan = Plan(kind, merit, "CO", "97", ["M144"], [0], fixes={0: (lines[0].code, ["79"])})
     return c.Encounter("global_period", lines), plan
 
@@ -103,11 +108,13 @@ def _global_period(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Encou
 def _laterality(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Encounter, Plan]:
     rng = ctx.rng
     right, left = rng.choice(c.EXTREMITY_PAIRS)
-    first = c.excision(rng, False, c.SITE_BY_NAME[right], repair="")
-    second = c.excision(rng, False, c.SITE_BY_NAME[left], repair="")
+    first = c.excision(rng, False, right, repair="")
+    second = c.excision(rng, False, left, repair="")
+    first[0].modifiers.clear()
+    second[0].modifiers.clear()
     if not merit:
-        second[0].facts["site"] = right
-        second[0].facts["note"] += " Same site as the first excision."
+        second[0].facts["laterality"] = "right"
+        second[0].facts["clinical_summary"] = "Second excision at the same site as the first."
     fixes = {0: (first[0].code, ["RT"]), 1: (second[0].code, ["LT"])}
     plan = Plan(kind, merit, "CO", "4", ["N822"], [1], fixes=fixes)
     return c.Encounter("benign_excision", [*first, *second]), plan
@@ -119,11 +126,11 @@ def _malignant_code_benign(ctx: Context, kind: DenialKind, merit: bool) -> tuple
     facts = lines[0].facts
     fixes = {}
     if not merit:
-        region = c.ICD[c.SITE_BY_NAME[facts["site"]].region]
+        site = c.find_site(facts["site"], facts.get("laterality", "")) or c.SITES[0]
         facts["pathology"] = "dysplastic nevus, severe atypia, margins clear"
-        facts["diagnosis"] = region[3]
+        facts["diagnosis"] = c.ICD[site.region][3]
         diameter = Decimal(facts["lesion_size_cm"]) + 2 * Decimal(facts["margin_cm"])
-        fixes[0] = (c.excision_code(False, c.SITE_BY_NAME[facts["site"]], diameter), [])
+        fixes[0] = (c.excision_code(False, site, diameter), [])
     return c.Encounter("malignant_excision", lines), Plan(
         kind, merit, "CO", "11", ["M76"], [0], fixes=fixes
     )
@@ -162,7 +169,7 @@ def _excision_size(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Encou
             line.code = documented[:-1] + str(6 if last == 4 else last + 1)
             fixes[0] = (documented, [])
     else:
-        line.facts["note"] += " Measurements recorded before excision."
+        line.facts["clinical_summary"] = "Lesion and margins measured before excision."
     scenario = "malignant_excision" if malignant else "benign_excision"
     return c.Encounter(scenario, lines), Plan(kind, merit, "CO", "150", ["N657"], [0], fixes=fixes)
 
@@ -187,7 +194,7 @@ def _dx_not_covered(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Enco
 
 def _units_exceeded(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Encounter, Plan]:
     lines = c.phototherapy(ctx.rng, documented=True)
-    lines[0].facts["note"] += (
+    lines[0].facts["clinical_summary"] += (
         " Session 41 of the course; flare after taper, response documented."
         if merit
         else " Session 41 of the course; no response assessment recorded."
@@ -224,12 +231,11 @@ def _missing_info(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Encoun
     encounter = _any_visit(ctx)
     if ctx.payer_kind == "medicare" and rng.random() < 0.5:
         plan = Plan(kind, merit, "CO", "16", ["MA130", "M76"], [0], claim_moa="MA130")
-        encounter.lines[0].facts["note"] = "Diagnosis pointer missing on the submitted claim."
+        encounter.lines[0].facts["additional_notes"] = "Diagnosis pointer missing on the claim."
     elif rng.random() < 0.5:
         plan = Plan(kind, merit, "CO", "16", ["N290"])
         for line in encounter.lines:
-            line.facts.setdefault("note", "")
-            line.facts["note"] = "Rendering provider NPI omitted on the claim."
+            line.facts["additional_notes"] = "Rendering provider NPI omitted on the claim."
     else:
         plan = Plan(kind, merit, "CO", "16", ["M76"], [len(encounter.lines) - 1])
     return encounter, plan
@@ -246,7 +252,7 @@ def _cob(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Encounter, Plan
         else "Patient has employer coverage that is primary."
     )
     for line in encounter.lines:
-        line.facts["note"] = note
+        line.facts["additional_notes"] = note
     return encounter, Plan(kind, merit, "CO", "22", [rarc])
 
 
@@ -258,7 +264,7 @@ def _eligibility(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Encount
         else "Coverage ended before the date of service; patient confirmed."
     )
     for line in encounter.lines:
-        line.facts["note"] = note
+        line.facts["additional_notes"] = note
     if ctx.rng.random() < 0.35:
         return encounter, Plan(kind, merit, "CO", "31", ["N30"], status="4")
     return encounter, Plan(kind, merit, "CO", "27", ["N30"])
@@ -278,13 +284,13 @@ def _no_auth(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Encounter, 
         encounter = c.Encounter("phototherapy", c.phototherapy(rng))
     else:
         encounter = c.Encounter("malignant_excision", c.excision(rng, True))
-    note = (
-        f"Authorization {rng.randint(100000, 999999)} obtained before the visit; not on the claim."
-        if merit
-        else "No authorization requested."
-    )
+    number = f"AUTH{rng.randint(100000, 999999)}"
     for line in encounter.lines:
-        line.facts["note"] = (line.facts.get("note", "") + " " + note).strip()
+        if merit:
+            line.facts["authorization_number"] = number
+            line.facts["additional_notes"] = "Obtained before the visit; left off the claim."
+        else:
+            line.facts["additional_notes"] = "No authorization was requested."
     return encounter, Plan(kind, merit, "CO", "197", ["M62"])
 
 
@@ -295,7 +301,9 @@ def _duplicate(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Encounter
         first = lines[0]
         first.code = "11104"
         repeat = c.Line("11104", facts=dict(first.facts))
-        repeat.facts["note"] = "Repeat punch biopsy of the same site: first specimen inadequate."
+        repeat.facts["distinguishing_facts"] = (
+            "Repeat punch biopsy of the same site later the same day: first specimen inadequate."
+        )
         plan = Plan(kind, merit, "CO", "18", ["M86"], [1], fixes={1: ("11104", ["76"])})
         return c.Encounter("biopsy", [first, repeat]), plan
     encounter = _any_visit(ctx)
@@ -310,7 +318,7 @@ def _timely(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.Encounter, P
         else "Claim held in the billing queue past the filing limit."
     )
     for line in encounter.lines:
-        line.facts["note"] = note
+        line.facts["submission_proof" if merit else "delay_reason"] = note
     return encounter, Plan(kind, merit, "CO", "29", [], late_filing=True)
 
 
@@ -322,7 +330,7 @@ def _not_credentialed(ctx: Context, kind: DenialKind, merit: bool) -> tuple[c.En
         else "Provider not yet enrolled with this plan on the date of service."
     )
     for line in encounter.lines:
-        line.facts["note"] = note
+        line.facts["additional_notes"] = note
     return encounter, Plan(kind, merit, "CO", "B7", ["N570"])
 
 
