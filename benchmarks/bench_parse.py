@@ -29,6 +29,8 @@ CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 path, mode = sys.argv[1], sys.argv[2]
+from appeals.x12 import iter_remittance
+from appeals.x12.model import Claim
 start = time.perf_counter()
 claims = 0
 if mode == "floor":
@@ -37,8 +39,6 @@ if mode == "floor":
     for seg in text.split("~"):
         seg.split("*")
 else:
-    from appeals.x12 import iter_remittance
-    from appeals.x12.model import Claim
     for item in iter_remittance(path):
         if type(item) is Claim:
             claims += 1
