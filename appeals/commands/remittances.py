@@ -85,8 +85,10 @@ def check_findings(engine, results: list[FileResult]) -> None:  # type: ignore[n
                 bar.update(len(chunk))
 
 
-def print_summary(results: list[FileResult]) -> None:
+def print_summary(results: list[FileResult], per_file: bool = True) -> None:
     for r in results:
+        if not per_file and r.status != "failed":
+            continue
         if r.status == "failed":
             click.echo(f"FAILED     {r.error}", err=True)
         elif r.status == "duplicate":
