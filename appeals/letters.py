@@ -68,6 +68,7 @@ __all__ = [
     "build_context",
     "check_templates",
     "choose_template",
+    "generate_batch",
     "generate_letter",
     "missing_fields",
     "render",
@@ -76,6 +77,7 @@ __all__ = [
     "template_info",
     "template_source",
     "used_fields",
+    "zip_letters",
 ]
 
 DEFAULT_TEMPLATE = "medical_necessity"
@@ -725,6 +727,49 @@ def letter_filename(letter: Letter, context: Mapping[str, Any] | None = None) ->
     return f"{safe}-{letter.template}-d{letter.denial_id}-v{letter.version}.docx"
 
 
+Skipped = list[tuple[int, list[str]]]
+
+
+def generate_batch(
+    session: Session,
+    denial_ids: Sequence[int],
+    user_id: int | None = None,
+    *,
+    folders: Sequence[Path] | None = None,
+    today: date | None = None,
+) -> tuple[list[Letter], Skipped]:
+    """One letter per claim and template for the selected denials.
+
+    Denials whose letter lacks required fields are skipped and returned with those fields.
+    """
+    groups: dict[tuple[int, str], list[int]] = {}
+    for denial in _load_many(session, denial_ids):
+        name = choose_template(denial, folders)
+        groups.setdefault((denial.claim_id, name), []).append(denial.id or 0)
+    written: list[Letter] = []
+    skipped: Skipped = []
+    for (_claim_id, name), ids in groups.items():
+        try:
+            written.append(
+                generate_letter(session, ids, name, user_id, folders=folders, today=today)
+            )
+        except MissingFields as exc:
+            skipped.extend((denial_id, exc.fields) for denial_id in ids)
+    return written, skipped
+
+
+def zip_letters(written: Sequence[Letter], skipped: Sequence[tuple[int, list[str]]] = ()) -> bytes:
+    """The letters as one zip; SKIPPED.txt lists the denials left out and why."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for letter in written:
+            archive.writestr(letter_filename(letter), letter.docx)
+        if skipped:
+            lines = [f"denial {i}: missing {', '.join(fields)}" for i, fields in skipped]
+            archive.writestr("SKIPPED.txt", "\n".join(lines) + "\n")
+    return buffer.getvalue()
+
+
 def render_batch_zip(
     session: Session,
     denial_ids: Sequence[int],
@@ -732,31 +777,10 @@ def render_batch_zip(
     *,
     folders: Sequence[Path] | None = None,
     today: date | None = None,
-) -> tuple[bytes, list[tuple[int, list[str]]]]:
-    """One letter per claim and template for the selected denials, zipped.
-
-    Denials whose letter lacks required fields are skipped and returned with those fields; the
-    zip also lists them in SKIPPED.txt.
-    """
-    denials = _load_many(session, denial_ids)
-    groups: dict[tuple[int, str], list[int]] = {}
-    for denial in denials:
-        name = choose_template(denial, folders)
-        groups.setdefault((denial.claim_id, name), []).append(denial.id or 0)
-    skipped: list[tuple[int, list[str]]] = []
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for (_claim_id, name), ids in groups.items():
-            try:
-                letter = generate_letter(session, ids, name, user_id, folders=folders, today=today)
-            except MissingFields as exc:
-                skipped.extend((denial_id, exc.fields) for denial_id in ids)
-                continue
-            archive.writestr(letter_filename(letter), letter.docx)
-        if skipped:
-            lines = [f"denial {i}: missing {', '.join(fields)}" for i, fields in skipped]
-            archive.writestr("SKIPPED.txt", "\n".join(lines) + "\n")
-    return buffer.getvalue(), skipped
+) -> tuple[bytes, Skipped]:
+    """`generate_batch` and `zip_letters` in one call: the zip and the skipped denials."""
+    written, skipped = generate_batch(session, denial_ids, user_id, folders=folders, today=today)
+    return zip_letters(written, skipped), skipped
 
 
 def _load_many(session: Session, denial_ids: Sequence[int]) -> list[Denial]:

@@ -53,6 +53,7 @@ def _init_web(app: Flask) -> None:
         format,
         htmx,
         imports,
+        letters,
         queue,
         reasons,
         security,
@@ -73,6 +74,7 @@ def _init_web(app: Flask) -> None:
         documentation,
         reasons,
         imports,
+        letters,
     )
     for module in (*modules, admin):
         module.init_app(app)

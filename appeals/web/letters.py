@@ -1,0 +1,307 @@
+"""Appeal letters in the app: choose a template, fill the fields it needs, preview, generate and
+download; earlier versions stay listed. From the queue: letters for the selected denials."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
+from sqlmodel import col, select
+
+from appeals import audit, documentation, letters
+from appeals.letter_preview import to_html
+from appeals.letter_schema import DERIVED_FROM
+from appeals.letter_templates import template_source, used_fields
+from appeals.models import Claim, Denial, Letter
+from appeals.web import get_session
+from appeals.web.auth import me
+from appeals.web.denials import get_denial_for_user
+from appeals.web.documentation import scope_of
+from appeals.web.htmx import render_page_or_partial
+
+bp = Blueprint("letters", __name__)
+
+# Letter-only fields offered on every letter form, after the template's own.
+ALWAYS_OFFERED = ("enclosures", "additional_notes")
+# Where to fix a required field that is not documentation.
+NON_DOC_HINTS = {
+    "practice.name": "practice settings",
+    "signer.name": "practice settings (letters signed by) or the claim's rendering provider",
+    "patient.name": "the remittance (patient name)",
+    "patient.member_id": "the remittance (member ID)",
+    "claim.number": "the remittance (payer claim number)",
+    "lines": "the denied lines",
+}
+
+
+def folders() -> list[Path]:
+    """The practice's edited templates (instance folder or LETTER_TEMPLATES) before defaults."""
+    configured = current_app.config.get("LETTER_TEMPLATES")
+    folder = Path(configured or Path(current_app.instance_path) / "letter_templates")
+    return letters.template_folders(folder if folder.is_dir() else None)
+
+
+@cache
+def _doc_fields_of(path: Path, mtime_ns: int) -> tuple[str, ...]:
+    used = used_fields(template_source(path))
+    used |= {s for p in used for s in DERIVED_FROM.get(p, ())}
+    return tuple(sorted(p.removeprefix("doc.") for p in used if p.startswith("doc.")))
+
+
+def form_fields(info: letters.TemplateInfo) -> tuple[list[str], list[str]]:
+    """The template's required documentation fields, then the other ones it can show."""
+    assert info.path is not None
+    required = [r.removeprefix("doc.") for r in info.required if r.startswith("doc.")]
+    used = _doc_fields_of(info.path, info.path.stat().st_mtime_ns)
+    optional = [n for n in (*used, *ALWAYS_OFFERED) if n not in required]
+    return required, list(dict.fromkeys(optional))
+
+
+def same_claim_denials(denial: Denial) -> list[Denial]:
+    query = select(Denial).where(Denial.claim_id == denial.claim_id)
+    return list(get_session().exec(query.order_by(col(Denial.id))).all())
+
+
+def _selected(denial: Denial, values: list[str]) -> list[int]:
+    allowed = {d.id for d in same_claim_denials(denial)}
+    chosen = [int(v) for v in values if v.isdigit() and int(v) in allowed]
+    return [denial.id or 0, *[i for i in chosen if i != denial.id]]
+
+
+def _template(denial: Denial, name: str | None) -> letters.TemplateInfo:
+    available = letters.available_templates(folders())
+    name = name or letters.choose_template(denial, folders())
+    if name not in available:
+        abort(404)
+    return available[name]
+
+
+def _versions(denial_ids: list[int]) -> list[Letter]:
+    query = select(Letter).where(col(Letter.denial_id).in_(denial_ids))
+    query = query.order_by(col(Letter.created_at).desc(), col(Letter.id).desc())
+    return list(get_session().exec(query).all())
+
+
+def _page(
+    denial: Denial,
+    info: letters.TemplateInfo,
+    selected: list[int],
+    entered: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    preview: Any = None,
+    status: int = 200,
+) -> Response:
+    db = get_session()
+    overrides = {k: v for k, v in (entered or {}).items() if k not in (errors or {})}
+    context = letters.build_context(db, selected, overrides, template=info.name, folders=folders())
+    required, optional = form_fields(info)
+    missing = letters.missing_fields(info.name, context, folders())
+    values = {**context["doc"], **(entered or {})}
+    fields = documentation.fields()
+    return render_page_or_partial(
+        "letters/page.html",
+        "letters/_form.html",
+        status=status,
+        denial=denial,
+        claim=db.get(Claim, denial.claim_id),
+        info=info,
+        templates=letters.available_templates(folders()),
+        chosen=letters.choose_template(denial, folders()),
+        claim_denials=same_claim_denials(denial),
+        selected=selected,
+        required=[fields[n] for n in required if n in fields],
+        optional=[fields[n] for n in optional if n in fields],
+        values=values,
+        errors=errors or {},
+        missing_other=[(m, NON_DOC_HINTS.get(m, "")) for m in missing if not m.startswith("doc.")],
+        missing_doc={m.removeprefix("doc.") for m in missing if m.startswith("doc.")},
+        preview=preview,
+        versions=_versions([d.id or 0 for d in same_claim_denials(denial)]),
+        context=context,
+    )
+
+
+@bp.get("/denials/<int:denial_id>/letter")
+def page(denial_id: int) -> Response:
+    """The letter form for a denial: template, lines, fields, earlier versions."""
+    denial = get_denial_for_user(denial_id)
+    info = _template(denial, request.args.get("template"))
+    return _page(denial, info, _selected(denial, request.args.getlist("ids")))
+
+
+def _validate(denial: Denial, info: letters.TemplateInfo) -> tuple[dict[str, str], dict[str, str]]:
+    """Entered documentation values (normalised) and errors keyed by field."""
+    required, optional = form_fields(info)
+    entered: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for name in (*required, *optional):
+        if name not in request.form:
+            continue
+        value = request.form.get(name, "").strip()
+        if error := documentation.validate_field(name, value):
+            errors[name] = error
+        entered[name] = documentation.normalise_value(name, value) if not error else value
+    return entered, errors
+
+
+@bp.post("/denials/<int:denial_id>/letter")
+def submit(denial_id: int) -> Response:
+    """Preview (nothing stored) or generate: save the fields, store a new letter version."""
+    db = get_session()
+    denial = get_denial_for_user(denial_id)
+    info = _template(denial, request.form.get("template"))
+    selected = _selected(denial, request.form.getlist("ids"))
+    entered, errors = _validate(denial, info)
+    if errors:
+        return _page(denial, info, selected, entered, errors, status=422)
+    if request.form.get("action") == "preview":
+        context = letters.build_context(
+            db, selected, entered, template=info.name, folders=folders()
+        )
+        preview = to_html(letters.render(info.name, context, folders=folders()))
+        return _page(denial, info, selected, entered, preview=preview)
+    errors = _save_facts(denial, entered)
+    if errors:
+        db.rollback()
+        return _page(denial, info, selected, entered, errors, status=422)
+    try:
+        letter = letters.generate_letter(db, selected, info.name, me().id, folders=folders())
+    except letters.MissingFields as missing:
+        db.rollback()
+        required = {f.removeprefix("doc.") for f in missing.fields}
+        errors = {n: "required for this letter" for n in required if n in documentation.fields()}
+        return _page(denial, info, selected, entered, errors, status=422)
+    db.commit()
+    flash(f"Letter written: {info.title}, version {letter.version}.", "success")
+    query = urlencode({"template": info.name, "ids": selected}, doseq=True)
+    return redirect(url_for("letters.page", denial_id=denial.id) + f"?{query}#versions", 303)
+
+
+def _save_facts(denial: Denial, entered: dict[str, str]) -> dict[str, str]:
+    """Store the entered documentation for the denial's date of service (and procedure)."""
+    scope = scope_of(denial)
+    if scope.service_date is None:
+        return dict.fromkeys(entered, "no date of service to file documentation under")
+    errors: dict[str, str] = {}
+    fields = documentation.fields()
+    for name, value in entered.items():
+        error = documentation.save_fact(
+            get_session(),
+            scope.practice_id,
+            scope.account,
+            scope.service_date,
+            scope.procedure_for(fields[name]),
+            name,
+            value,
+            user_id=me().id,
+        )
+        if error:
+            errors[name] = error
+    if entered and not errors:
+        audit.record(
+            get_session(), me().id, "update", "denial", denial.id, {"fields": sorted(entered)}
+        )
+    return errors
+
+
+def get_letter_for_user(letter_id: int) -> Letter:
+    letter = get_session().get(Letter, letter_id)
+    if letter is None:
+        abort(404)
+    get_denial_for_user(letter.denial_id)  # 404 outside the user's practice
+    return letter
+
+
+@bp.get("/letters/<int:letter_id>.docx")
+def download(letter_id: int) -> Response:
+    """The stored .docx of one letter version."""
+    letter = get_letter_for_user(letter_id)
+    audit.record(
+        get_session(), me().id, "export", "denial", letter.denial_id, {"letter_id": letter.id}
+    )
+    get_session().commit()
+    response = make_response(letter.docx)
+    response.headers["Content-Type"] = (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
+    name = letters.letter_filename(letter)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.get("/letters/<int:letter_id>")
+def show(letter_id: int) -> Response:
+    """One stored letter version, shown as it was written."""
+    letter = get_letter_for_user(letter_id)
+    denial = get_session().get(Denial, letter.denial_id)
+    return render_page_or_partial(
+        "letters/show.html",
+        "letters/show.html",
+        letter=letter,
+        denial=denial,
+        preview=to_html(letter.docx),
+    )
+
+
+@bp.post("/letters/batch")
+def batch() -> Response:
+    """Letters for the denials selected in the queue; those missing fields are listed."""
+    db = get_session()
+    denials = [get_denial_for_user(int(i)) for i in request.form.getlist("ids") if i.isdigit()]
+    if not denials:
+        flash("Select at least one denial to write letters for.", "warning")
+        return redirect(url_for("queue.index"), 303)
+    written, skipped = letters.generate_batch(
+        db, [d.id or 0 for d in denials], me().id, folders=folders()
+    )
+    db.commit()
+    status = 200 if written else 422
+    return render_page_or_partial(
+        "letters/batch.html",
+        "letters/_batch.html",
+        status=status,
+        written=written,
+        skipped=skipped,
+        zip_url=url_for("letters.zip_download", letter=[w.id for w in written]),
+    )
+
+
+@bp.get("/letters/zip")
+def zip_download() -> Response:
+    """Stored letters (by id) as one .zip."""
+    ids = [int(i) for i in request.args.getlist("letter") if i.isdigit()][:1000]
+    chosen = [get_letter_for_user(i) for i in ids]
+    if not chosen:
+        abort(404)
+    audit.record(
+        get_session(), me().id, "export", "letter", None, {"letter_ids": [c.id for c in chosen]}
+    )
+    get_session().commit()
+    response = make_response(letters.zip_letters(chosen))
+    response.headers["Content-Type"] = "application/zip"
+    response.headers["Content-Disposition"] = 'attachment; filename="appeal-letters.zip"'
+    return response
+
+
+def letters_of(denial_id: int) -> list[Letter]:
+    """Letters written for a denial, newest first (for the denial page's panel)."""
+    return _versions([denial_id])
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.globals["letters_of"] = letters_of
