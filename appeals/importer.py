@@ -667,7 +667,9 @@ class _Writer:
         assert self.payment is not None
         table = Denial.__table__
         claim_table = Claim.__table__
-        candidates = self.connection.execute(
+        # Only the patient control number goes to the database: with more conditions SQLite
+        # picks the practice index and scans every denial of the practice for each batch.
+        rows = self.connection.execute(
             sa.select(
                 table.c.id,
                 table.c.patient_control_number,
@@ -675,17 +677,24 @@ class _Writer:
                 table.c.service_date,
                 table.c.line_id,
                 table.c.denied_amount,
+                table.c.practice_id,
+                table.c.payer_id,
+                table.c.status,
+                claim_table.c.payment_id,
             )
             .join(claim_table, claim_table.c.id == table.c.claim_id)
-            .where(
-                table.c.practice_id == self.payment.practice_id,
-                table.c.payer_id == self.payment.payer_id,
-                table.c.patient_control_number.in_(list(paying)),
-                table.c.status.in_(AWAITING_PAYMENT),
-                claim_table.c.payment_id != self.payment.payment_id,
-            )
+            .where(table.c.patient_control_number.in_(list(paying)))
             .order_by(table.c.id)
         ).all()
+        state = self.payment
+        candidates = [
+            row[:6]
+            for row in rows
+            if row.practice_id == state.practice_id
+            and row.payer_id == state.payer_id
+            and row.status in AWAITING_PAYMENT
+            and row.payment_id != state.payment_id
+        ]
         used: set[tuple[int, int]] = set()  # (claim id, line index): one payment closes one denial
         for denial_id, pcn, code, service_date, line_id, denied_amount in candidates:
             claim, claim_id = paying[pcn]
