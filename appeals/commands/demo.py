@@ -12,6 +12,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlmodel import Session, select
+from werkzeug.serving import run_simple
 
 from appeals import db, ranking
 from appeals.commands.remittances import check_findings, print_summary
@@ -31,7 +32,8 @@ DEMO_USERS = (
 
 def _serve(host: str, port: int) -> None:
     click.echo(f"\nDerm Appeals is running at http://{host}:{port}/  (Ctrl+C to stop)")
-    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # Flask's app.run() refuses to start inside its own CLI; werkzeug's server is the same one.
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 @click.command("serve")
