@@ -152,19 +152,36 @@ class Tokenizer:
                     text = decoder.decode(b"", final=True)
             full = buf + text
             truncated = ""
-            parts = full.split(term)
-            buf = parts.pop()
-            if (
-                term in "\r\n"
-                or "\n" in full
-                or "\r" in full
-                or "\t" in full
-                or (term + " ") in full
-                or (" " + term) in full
-                or full[:1] == " "
-            ):
-                parts = [s for s in [p.strip(ws) for p in parts] if s]
+            newline = "\r\n" if "\r" in full else "\n"
+            # Where an ISA can start a segment, to look for a next interchange.
+            isa_marks = (term + "ISA", "\nISA", " ISA", "\tISA")
+            if term in "\r\n" or "\t" in full or " " + term in full or full[:1] == " ":
+                parts = self._split_strip(full, term)
+            elif newline in full:
+                # The usual layout, one segment a line: when every line break follows a
+                # terminator, splitting on both equals splitting and stripping (and is faster).
+                parts = full.split(term + newline)
+                count = len(parts) - 1
+                ends = full[-1:] == term
+                if (
+                    full.count("\n") == count
+                    and full.count(term) == count + ends
+                    and (newline == "\n" or full.count("\r") == count)
+                    and newline + " " not in full
+                ):
+                    if ends:
+                        parts[-1] = parts[-1][:-1]
+                        parts.append("")
+                    isa_marks = ("\nISA",)
+                else:
+                    parts = self._split_strip(full, term)
+            elif "\r" in full or term + " " in full:
+                parts = self._split_strip(full, term)
             else:
+                parts = full.split(term)
+                isa_marks = (term + "ISA",)
+            buf = parts.pop()
+            if "" in parts:
                 parts = [p for p in parts if p]
             segs = parts
             rest = buf.strip(ws)
@@ -187,13 +204,7 @@ class Tokenizer:
                 buf = ""
             elif eof:
                 buf = ""
-            if (
-                (term + "ISA") in full
-                or "\nISA" in full
-                or " ISA" in full
-                or "\tISA" in full
-                or full.startswith("ISA")
-            ):
+            if full.startswith("ISA") or any(mark in full for mark in isa_marks):
                 for i, part in enumerate(parts):
                     if part[:3] != "ISA" or len(part) < 4 or part[3].isalnum():
                         continue
@@ -221,6 +232,15 @@ class Tokenizer:
                 )
             if eof and not detect and not buf:
                 return
+
+    @staticmethod
+    def _split_strip(full: str, term: str) -> list[str]:
+        """Split on the terminator and strip whitespace around each segment but the last."""
+        parts = full.split(term)
+        last = parts.pop()
+        parts = [p.strip(_WHITESPACE) for p in parts]
+        parts.append(last)
+        return parts
 
     @staticmethod
     def _same_delimiters(isa: str, elem: str, term: str) -> Delimiters | None:
