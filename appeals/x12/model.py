@@ -116,7 +116,7 @@ class Procedure:
         return "-".join([self.code, *self.modifiers])
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class ServiceLine:
     """Loop 2110: one SVC with its dates, adjustments, references and remarks."""
 
@@ -136,6 +136,42 @@ class ServiceLine:
     amounts: list[Amount] = field(default_factory=list)
     quantities: list[Quantity] = field(default_factory=list)
 
+    # Written out (not generated) because the reader makes one per SVC: a list literal per
+    # empty list is cheaper than the generated default-factory calls.
+    def __init__(
+        self,
+        procedure: Procedure,
+        charge: Decimal,
+        paid: Decimal,
+        units: Decimal,
+        segment: int,
+        revenue_code: str = "",
+        original_procedure: Procedure | None = None,
+        original_units: Decimal | None = None,
+        service_date: date | None = None,
+        service_date_end: date | None = None,
+        adjustments: list[Adjustment] | None = None,
+        remarks: list[Remark] | None = None,
+        references: list[Reference] | None = None,
+        amounts: list[Amount] | None = None,
+        quantities: list[Quantity] | None = None,
+    ) -> None:
+        self.procedure = procedure
+        self.charge = charge
+        self.paid = paid
+        self.units = units
+        self.segment = segment
+        self.revenue_code = revenue_code
+        self.original_procedure = original_procedure
+        self.original_units = original_units
+        self.service_date = service_date
+        self.service_date_end = service_date_end
+        self.adjustments = [] if adjustments is None else adjustments
+        self.remarks = [] if remarks is None else remarks
+        self.references = [] if references is None else references
+        self.amounts = [] if amounts is None else amounts
+        self.quantities = [] if quantities is None else quantities
+
     @property
     def control_number(self) -> str:
         """REF*6R line item control number, echoed from the 837, or ''."""
@@ -147,7 +183,7 @@ class ServiceLine:
         return next((r.value for r in self.references if r.qualifier == "0K"), "")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Claim:
     """Loop 2100: one CLP with its patient, adjustments, remarks and service lines."""
 
@@ -182,6 +218,73 @@ class Claim:
     quantities: list[Quantity] = field(default_factory=list)
     lines: list[ServiceLine] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+
+    # Written out for speed, like ServiceLine's.
+    def __init__(
+        self,
+        patient_control_number: str,
+        status: str,
+        charge: Decimal,
+        paid: Decimal,
+        patient_responsibility: Decimal | None,
+        filing_indicator: str,
+        payer_claim_control_number: str,
+        segment: int,
+        facility_code: str = "",
+        frequency_code: str = "",
+        drg_code: str = "",
+        drg_weight: Decimal | None = None,
+        discharge_fraction: Decimal | None = None,
+        patient: Person | None = None,
+        insured: Person | None = None,
+        corrected_patient: Person | None = None,
+        rendering_provider: Person | None = None,
+        crossover_carrier: Person | None = None,
+        corrected_payer: Person | None = None,
+        other_subscriber: Person | None = None,
+        statement_from: date | None = None,
+        statement_to: date | None = None,
+        received_date: date | None = None,
+        coverage_expiration: date | None = None,
+        adjustments: list[Adjustment] | None = None,
+        remarks: list[Remark] | None = None,
+        references: list[Reference] | None = None,
+        amounts: list[Amount] | None = None,
+        quantities: list[Quantity] | None = None,
+        lines: list[ServiceLine] | None = None,
+        warnings: list[Issue] | None = None,
+    ) -> None:
+        self.patient_control_number = patient_control_number
+        self.status = status
+        self.charge = charge
+        self.paid = paid
+        self.patient_responsibility = patient_responsibility
+        self.filing_indicator = filing_indicator
+        self.payer_claim_control_number = payer_claim_control_number
+        self.segment = segment
+        self.facility_code = facility_code
+        self.frequency_code = frequency_code
+        self.drg_code = drg_code
+        self.drg_weight = drg_weight
+        self.discharge_fraction = discharge_fraction
+        self.patient = patient
+        self.insured = insured
+        self.corrected_patient = corrected_patient
+        self.rendering_provider = rendering_provider
+        self.crossover_carrier = crossover_carrier
+        self.corrected_payer = corrected_payer
+        self.other_subscriber = other_subscriber
+        self.statement_from = statement_from
+        self.statement_to = statement_to
+        self.received_date = received_date
+        self.coverage_expiration = coverage_expiration
+        self.adjustments = [] if adjustments is None else adjustments
+        self.remarks = [] if remarks is None else remarks
+        self.references = [] if references is None else references
+        self.amounts = [] if amounts is None else amounts
+        self.quantities = [] if quantities is None else quantities
+        self.lines = [] if lines is None else lines
+        self.warnings = [] if warnings is None else warnings
 
     @property
     def is_reversal(self) -> bool:

@@ -549,29 +549,44 @@ class _Reader:
         self.close_claim()
 
     def clp(self, seg: list[str], n: int) -> None:
-        self.send_header()
+        if not self.header_sent:
+            self.send_header()
         if self.claim is not None:
             self.close_claim()
-        _pad(seg, 14)
+        if len(seg) < 14:
+            seg.extend([""] * (14 - len(seg)))
         if not seg[1]:
             raise _Bad("CLP01 patient control number is missing")
         if not seg[2]:
             raise _Bad("CLP02 claim status is missing")
         cached = _number_cache.get
+        charge = cached(seg[3])
+        if charge is None:
+            charge = _number(seg[3], "CLP03 claim charge")
+        paid = cached(seg[4])
+        if paid is None:
+            paid = _number(seg[4], "CLP04 claim payment")
+        patient = seg[5]
+        if patient:
+            responsibility = cached(patient)
+            if responsibility is None:
+                responsibility = _number(patient, "CLP05 patient responsibility")
+        else:
+            responsibility = None
         self.claim = Claim(
             seg[1],
             seg[2],
-            cached(seg[3]) or _number(seg[3], "CLP03 claim charge"),
-            cached(seg[4]) or _number(seg[4], "CLP04 claim payment"),
-            (cached(seg[5]) or _number(seg[5], "CLP05 patient responsibility")) if seg[5] else None,
+            charge,
+            paid,
+            responsibility,
             seg[6],
             seg[7],
             n,
-            facility_code=seg[8],
-            frequency_code=seg[9],
-            drg_code=seg[11],
-            drg_weight=_number(seg[12], "CLP12 DRG weight") if seg[12] else None,
-            discharge_fraction=_number(seg[13], "CLP13 discharge fraction") if seg[13] else None,
+            seg[8],
+            seg[9],
+            seg[11],
+            _number(seg[12], "CLP12 DRG weight") if seg[12] else None,
+            _number(seg[13], "CLP13 discharge fraction") if seg[13] else None,
         )
         self.line = None
 
@@ -583,10 +598,17 @@ class _Reader:
         self.line = None
         n = claim.segment
         warnings = claim.warnings
-        claim_cas = sum([a.amount for a in claim.adjustments], _ZERO)
+        adjustments = claim.adjustments
+        claim_cas = sum([a.amount for a in adjustments], _ZERO) if adjustments else _ZERO
         line_cas = _ZERO
         for line in claim.lines:
-            adj = sum([a.amount for a in line.adjustments], _ZERO)
+            adjustments = line.adjustments
+            if not adjustments:
+                adj = _ZERO
+            elif len(adjustments) == 1:
+                adj = _ZERO + adjustments[0].amount
+            else:
+                adj = sum([a.amount for a in adjustments], _ZERO)
             line_cas += adj
             if line.charge - adj != line.paid:
                 warnings.append(
@@ -642,6 +664,13 @@ class _Reader:
     def cas(self, seg: list[str], n: int) -> None:
         line = self.line
         target = line.adjustments if line is not None else self.need_claim("CAS").adjustments
+        if len(seg) == 4 and seg[2] and seg[1] in _GROUPS:
+            # The usual CAS: one reason and amount, no quantity.
+            value = _number_cache.get(seg[3])
+            if value is None:
+                value = _number(seg[3], "CAS03 adjustment amount")
+            target.append(Adjustment(seg[1], seg[2], value, None, n))
+            return
         group = seg[1] if len(seg) > 1 else ""
         if group not in _GROUPS:
             if not group:
@@ -671,7 +700,8 @@ class _Reader:
 
     def nm1(self, seg: list[str], n: int) -> None:
         claim = self.need_claim("NM1")
-        _pad(seg, 10)
+        if len(seg) < 10:
+            seg.extend([""] * (10 - len(seg)))
         role = _PERSON_ROLES.get(seg[1])
         if role is None:
             self.warn_claim(n, "unknown-segment", f"NM1 entity {seg[1][:10]!r} ignored")
@@ -759,26 +789,33 @@ class _Reader:
         if comp in composite:
             parts = composite.split(comp)
             size = len(parts)
-            procedure = Procedure(
-                parts[0],
-                parts[1],
-                [m for m in parts[2:6] if m] if size > 2 else [],
-                parts[6] if size > 6 else "",
-            )
+            if size == 2:
+                modifiers = []
+            elif size == 3:
+                modifiers = [parts[2]] if parts[2] else []
+            else:
+                modifiers = [m for m in parts[2:6] if m]
+            procedure = Procedure(parts[0], parts[1], modifiers, parts[6] if size > 6 else "")
         else:
             procedure = self.procedure(composite, n)
-        line = ServiceLine(
+        charge = cached(seg[2])
+        if charge is None:
+            charge = _number(seg[2], "SVC02 line charge")
+        paid = cached(seg[3])
+        if paid is None:
+            paid = _number(seg[3], "SVC03 line payment")
+        units = cached(seg[5]) or _number(seg[5], "SVC05 units") if seg[5] else _ONE
+        self.line = line = ServiceLine(
             procedure,
-            cached(seg[2]) or _number(seg[2], "SVC02 line charge"),
-            cached(seg[3]) or _number(seg[3], "SVC03 line payment"),
-            (cached(seg[5]) or _number(seg[5], "SVC05 units")) if seg[5] else _ONE,
+            charge,
+            paid,
+            units,
             n,
             seg[4],
             self.procedure(seg[6], n) if seg[6] else None,
             _number(seg[7], "SVC07 original units") if seg[7] else None,
         )
         claim.lines.append(line)
-        self.line = line
 
     def plb_(self, seg: list[str], n: int) -> None:
         self.send_header()
