@@ -927,6 +927,14 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
     reader = _Reader(tokenizer.name, tokenizer)
     out = reader.out
     handler_for = reader.dispatch.get
+    # The commonest segments of a service line are handled here, inline, in their usual
+    # well-formed shape; anything else goes to the handler, which does the full checks.
+    # Neither completes an item, so they skip the `out` check.
+    detail = reader.detail_handlers
+    dtm, cas, ref, amt = detail["DTM"], detail["CAS"], detail["REF"], detail["AMT"]
+    number = _number_cache.get
+    day = _date_cache.get
+    groups = _GROUPS
     n = 0
     seg: list[str] = [""]
     try:
@@ -935,10 +943,35 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                 n += 1
                 seg = text.split(elem)
                 handler = handler_for(seg[0])
-                if handler is None:
-                    reader.default(seg, n)
-                else:
-                    handler(seg, n)
+                if handler is dtm:
+                    line = reader.line
+                    if line is not None and len(seg) == 3 and seg[1] == "472":
+                        value = day(seg[2])
+                        if value is not None:
+                            line.service_date = value
+                            continue
+                elif handler is cas:
+                    line = reader.line
+                    if line is not None and len(seg) == 4 and seg[2] and seg[1] in groups:
+                        value = number(seg[3])
+                        if value is not None:
+                            line.adjustments.append(Adjustment(seg[1], seg[2], value, None, n))
+                            continue
+                elif handler is ref:
+                    line = reader.line
+                    if line is not None and len(seg) == 3:
+                        line.references.append(Reference(seg[1], seg[2]))
+                        continue
+                elif handler is amt:
+                    line = reader.line
+                    if line is not None and len(seg) == 3:
+                        value = number(seg[2])
+                        if value is not None:
+                            line.amounts.append(Amount(seg[1], value))
+                            continue
+                elif handler is None:
+                    handler = reader.default
+                handler(seg, n)
                 if out:
                     yield from out
                     out.clear()
