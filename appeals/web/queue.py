@@ -10,14 +10,23 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, abort, flash, redirect, request, url_for
-from sqlmodel import select
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    redirect,
+    request,
+    url_for,
+)
+from sqlmodel import Session, select
 from werkzeug.datastructures import MultiDict
 
 from appeals import audit, queue, workflow
 from appeals.denials import ACTIONS, CATEGORIES
 from appeals.models import Denial, Payer, User
-from appeals.web import get_session
+from appeals.web import get_engine, get_session
 from appeals.web.auth import me
 from appeals.web.htmx import is_htmx, render_page_or_partial, trigger
 
@@ -126,18 +135,21 @@ def export() -> Response:
     audit.record(db, viewer.user_id, "export", "queue", None, detail)
     db.commit()
     day = today()
+    engine = get_engine()
 
     def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(queue.CSV_HEADER)
-        for row in queue.all_rows(db, filters, viewer, day):
-            writer.writerow(queue.csv_values(row, day))
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+        # The rows stream after the view returns: a session of its own, closed at the end.
+        with Session(engine) as stream:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(queue.CSV_HEADER)
+            for row in queue.all_rows(stream, filters, viewer, day):
+                writer.writerow(queue.csv_values(row, day))
+                if buffer.tell() > 64 * 1024:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue()
 
     response = Response(lines(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="denials-{day}.csv"'

@@ -1,0 +1,318 @@
+"""The queue: order, practice scope, filters, search, sorting, paging, bulk actions, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from bs4 import BeautifulSoup
+from flask.testing import FlaskClient
+from sqlmodel import Session, select
+
+from appeals.models import AuditEvent, Denial, Payer, Practice
+from tests.web.conftest import HTMX, TODAY, World, add_denial
+
+
+def ids(response) -> list[int]:  # type: ignore[no-untyped-def]
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    return [int(tr["data-denial-id"]) for tr in soup.select("tr[data-denial-id]")]
+
+
+def test_it_lists_open_denials_by_priority(specialist: FlaskClient, world: World) -> None:
+    response = specialist.get("/queue")
+    assert response.status_code == 200
+    d = world.denials
+    assert ids(response) == [d["mohs"], d["excision"], d["auth"], d["cosmetic"]]
+    page = response.get_data(as_text=True)
+    assert "category priors" in page  # the ranking is labelled honestly
+
+
+def test_rows_show_the_queue_columns(specialist: FlaskClient, world: World) -> None:
+    soup = BeautifulSoup(specialist.get("/queue").get_data(as_text=True), "html.parser")
+    row = soup.select_one(f'tr[data-denial-id="{world.denials["excision"]}"]')
+    assert row is not None
+    text = row.get_text(" ", strip=True)
+    for expected in (
+        "Baker, Synthetic",
+        "ACC200",
+        "Acme Health",
+        "11602 XS",
+        "Bundling / NCCI",
+        "Appeal",
+        "$300.00",
+        "50%",
+        "90 days left",
+        "New",
+    ):
+        assert expected in text, expected
+    carc = row.select_one("abbr[title]")
+    assert (
+        carc is not None
+        and carc["title"].startswith("The procedure or service is inconsistent") is False
+    )
+    assert carc["title"]  # CARC description on hover
+    rarc = row.select_one("abbr.rarc")
+    assert rarc is not None and rarc.get_text() == "M15" and rarc["title"]
+
+
+def test_other_practices_denials_are_invisible(outsider: FlaskClient, world: World) -> None:
+    assert ids(outsider.get("/queue")) == [world.denials["other_practice"]]
+    assert ids(outsider.get("/queue?q=ACC100")) == []
+
+
+def test_admins_see_every_practice(admin: FlaskClient, world: World) -> None:
+    assert ids(admin.get("/queue"))[0] == world.denials["other_practice"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("category=bundling_ncci", ["excision"]),
+        ("carc=50", ["mohs"]),
+        ("carc=CO-197,96", ["auth", "cosmetic"]),
+        ("group=PR", ["cosmetic"]),
+        ("rarc=N130", ["cosmetic"]),
+        ("rarc=none", ["auth"]),
+        ("procedure=17311", ["mohs"]),
+        ("status=in_progress", ["cosmetic"]),
+        ("status=won", ["won"]),
+        ("due_within=14", ["mohs", "cosmetic"]),
+        ("amount_min=100&amount_max=300", ["excision", "auth"]),
+        ("q=bak", ["excision"]),
+        ("q=Chen, da", ["auth"]),
+        ("q=acc30", ["auth"]),
+        ("q=CLM900100", ["mohs"]),
+        ("category=medical_necessity&procedure=17311&due_within=30", ["mohs"]),
+        ("category=medical_necessity&procedure=11602", []),
+    ],
+)
+def test_filters_combine(
+    specialist: FlaskClient, world: World, query: str, expected: list[str]
+) -> None:
+    assert ids(specialist.get(f"/queue?{query}")) == [world.denials[n] for n in expected]
+
+
+def test_payer_and_date_filters(specialist: FlaskClient, world: World, session: Session) -> None:
+    d = world.denials
+    assert ids(specialist.get(f"/queue?payer={world.medicare}")) == [d["mohs"], d["cosmetic"]]
+    later = session.get(Denial, d["auth"])
+    assert later is not None
+    later.service_date = TODAY - timedelta(days=2)
+    session.add(later)
+    session.commit()
+    since = (TODAY - timedelta(days=5)).isoformat()
+    assert ids(specialist.get(f"/queue?date_from={since}")) == [d["auth"]]
+    assert d["auth"] not in ids(specialist.get(f"/queue?date_to={since}"))
+
+
+def test_my_queue_and_unassigned(specialist: FlaskClient, world: World, session: Session) -> None:
+    denial = session.get(Denial, world.denials["auth"])
+    assert denial is not None
+    denial.assignee_id = world.users["specialist"]
+    session.add(denial)
+    session.commit()
+    assert ids(specialist.get("/queue?assignee=me")) == [world.denials["auth"]]
+    assert world.denials["auth"] not in ids(specialist.get("/queue?assignee=none"))
+
+
+def test_bad_filter_values_are_explained_not_fatal(specialist: FlaskClient) -> None:
+    response = specialist.get("/queue?amount_min=abc&date_from=yesterday&due_within=-2")
+    assert response.status_code == 200
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    flagged = {s["data-filter-error"] for s in soup.select("[data-filter-error]")}
+    assert flagged == {"amount_min", "date_from", "due_within"}
+    assert soup.select_one("#amount_min-error") is not None  # beside the field too
+    assert len(ids(response)) == 4
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("deadline", ["cosmetic", "mohs", "excision", "auth"]),  # no deadline last
+        ("amount", ["mohs", "excision", "auth", "cosmetic"]),
+        ("age", ["excision", "mohs", "cosmetic", "auth"]),  # oldest denial first
+    ],
+)
+def test_sorting(specialist: FlaskClient, world: World, sort: str, expected: list[str]) -> None:
+    assert ids(specialist.get(f"/queue?sort={sort}")) == [world.denials[n] for n in expected]
+
+
+def test_htmx_gets_the_results_fragment_and_the_page_gets_everything(
+    specialist: FlaskClient,
+) -> None:
+    page = specialist.get("/queue?category=duplicate")
+    assert "<html" in page.get_data(as_text=True)
+    assert "HX-Request" in page.headers["Vary"]
+    fragment = specialist.get("/queue?category=duplicate", headers=HTMX)
+    body = fragment.get_data(as_text=True)
+    assert "<html" not in body and 'id="bulk"' in body
+    assert 'hx-swap-oob="true"' in body
+    assert "HX-Request" in fragment.headers["Vary"]
+    boosted = specialist.get("/queue", headers=HTMX | {"HX-Boosted": "true"})
+    assert "<html" in boosted.get_data(as_text=True)
+
+
+def test_filter_state_round_trips_through_the_url(specialist: FlaskClient) -> None:
+    soup = BeautifulSoup(
+        specialist.get("/queue?category=bundling_ncci&sort=amount&carc=97").get_data(as_text=True),
+        "html.parser",
+    )
+    form = soup.select_one("#filters")
+    assert form is not None
+    assert form.select_one("select[name=category] option[selected]")["value"] == "bundling_ncci"
+    assert form.select_one("select[name=sort] option[selected]")["value"] == "amount"
+    assert form.select_one("input[name=carc]")["value"] == "97"
+    export = soup.select_one("a.export")
+    assert export is not None and "category=bundling_ncci" in export["href"]
+
+
+def test_count_fragment(specialist: FlaskClient) -> None:
+    response = specialist.get("/queue/count?category=medical_necessity", headers=HTMX)
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    assert soup.select_one("[data-total]")["data-total"] == "1"
+    assert "$900.00" in response.get_data(as_text=True)
+
+
+def test_keyset_pages_cover_every_row_once(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    practice = session.get(Practice, world.practice_a)
+    payer = session.get(Payer, world.acme)
+    for number in range(60):
+        add_denial(
+            session,
+            practice,
+            payer,
+            last=f"Page{number:02d}",
+            account=f"PG{number:03d}",
+            priority=float(number % 7),
+            deadline_days=None if number % 5 == 0 else number,
+        )
+    session.commit()
+    for sort in ("priority", "deadline", "amount", "age"):
+        seen: list[int] = []
+        response = specialist.get(f"/queue?sort={sort}&size=25")
+        pages = [ids(response)]
+        while True:
+            soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+            link = soup.select_one("a[rel=next]")
+            if link is None:
+                break
+            response = specialist.get(link["href"])
+            pages.append(ids(response))
+        seen = [i for p in pages for i in p]
+        assert len(seen) == 64 and len(set(seen)) == 64, sort
+        assert [len(p) for p in pages] == [25, 25, 14]
+        # And back again from the last page.
+        back = soup.select_one("a[rel=prev]")
+        assert back is not None
+        assert ids(specialist.get(back["href"])) == pages[1], sort
+
+
+def test_bulk_assign_and_status_change_are_audited(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    d = world.denials
+    chosen = [d["mohs"], d["excision"], d["other_practice"]]
+    response = specialist.post(
+        "/queue/bulk",
+        data={
+            "ids": chosen,
+            "operation": "assign",
+            "assignee": str(world.users["colleague"]),
+            "view": "category=medical_necessity",
+        },
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    assert "Assigned 2 of 2" in response.get_data(as_text=True)
+    assert ids(response) == [d["mohs"]]  # the same filtered view comes back
+    assert "queue-changed" in response.headers["HX-Trigger"]
+    session.expire_all()
+    assigned = session.exec(
+        select(Denial.id).where(Denial.assignee_id == world.users["colleague"])
+    ).all()
+    assert sorted(assigned) == sorted([d["mohs"], d["excision"]])  # not the other practice's
+    response = specialist.post(
+        "/queue/bulk",
+        data={"ids": [d["mohs"], d["won"]], "operation": "status", "status": "appealed"},
+    )
+    assert response.status_code == 303
+    session.expire_all()
+    assert session.get(Denial, d["mohs"]).status == "appealed"  # type: ignore[union-attr]
+    assert session.get(Denial, d["won"]).status == "won"  # type: ignore[union-attr]  # refused move
+    events = session.exec(select(AuditEvent).where(AuditEvent.entity == "denial")).all()
+    assert {(e.action, e.entity_id) for e in events} >= {
+        ("assign", d["mohs"]),
+        ("assign", d["excision"]),
+        ("status", d["mohs"]),
+    }
+    assert ("status", d["won"]) not in {(e.action, e.entity_id) for e in events}
+
+
+def test_bulk_without_selection_says_so(specialist: FlaskClient) -> None:
+    response = specialist.post(
+        "/queue/bulk", data={"operation": "assign", "assignee": "me"}, headers=HTMX
+    )
+    assert "Select at least one denial" in response.get_data(as_text=True)
+
+
+def test_bulk_assign_to_another_practices_user_is_refused(
+    specialist: FlaskClient, world: World
+) -> None:
+    response = specialist.post(
+        "/queue/bulk",
+        data={
+            "ids": [world.denials["mohs"]],
+            "operation": "assign",
+            "assignee": str(world.users["outsider"]),
+        },
+    )
+    assert response.status_code == 400
+
+
+def test_export_has_exactly_the_filtered_rows_across_pages(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    practice = session.get(Practice, world.practice_a)
+    payer = session.get(Payer, world.medicare)
+    for number in range(30):
+        add_denial(
+            session,
+            practice,
+            payer,
+            last=f"Export{number}",
+            account=f"EX{number:03d}",
+            category="timely_filing",
+            carc="29",
+            amount="10.00",
+            priority=float(number),
+        )
+    session.commit()
+    response = specialist.get("/queue/export.csv?category=timely_filing&size=25")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 30
+    assert {r["category"] for r in rows} == {"Timely filing"}
+    assert rows[0]["patient"] == "Export29, Synthetic" and rows[0]["denied_amount"] == "10.00"
+    whole = list(
+        csv.DictReader(io.StringIO(specialist.get("/queue/export.csv").get_data(as_text=True)))
+    )
+    assert len(whole) == 34
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "export")).all()
+    assert len(events) == 2 and not any("Export" in e.detail for e in events)
+
+
+def test_export_of_a_name_search_does_not_log_the_name(
+    specialist: FlaskClient, session: Session
+) -> None:
+    specialist.get("/queue/export.csv?q=Alvarez")
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "export")).one()
+    assert "Alvarez" not in event.detail and '"search": true' in event.detail
+
+
+def test_home_redirects_to_the_queue(specialist: FlaskClient) -> None:
+    assert specialist.get("/").headers["Location"] == "/queue"
