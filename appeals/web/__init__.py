@@ -53,6 +53,7 @@ def _init_web(app: Flask) -> None:
         format,
         htmx,
         imports,
+        letter_settings,
         letters,
         queue,
         reasons,
@@ -75,6 +76,7 @@ def _init_web(app: Flask) -> None:
         reasons,
         imports,
         letters,
+        letter_settings,
     )
     for module in (*modules, admin):
         module.init_app(app)
