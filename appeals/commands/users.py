@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from sqlmodel import select
 
 from appeals import audit, db, users
@@ -24,7 +25,7 @@ def _find(session, username: str) -> User:  # type: ignore[no-untyped-def]
     return user
 
 
-@click.group("user")
+@click.group("user", cls=AppGroup)
 def user_group() -> None:
     """Manage user accounts (specialists, managers, admins)."""
 

@@ -1,0 +1,194 @@
+"""Denial detail: the case, practice scope, status and assignee, notes, documentation, history."""
+
+from __future__ import annotations
+
+from bs4 import BeautifulSoup
+from flask.testing import FlaskClient
+from sqlmodel import Session, select
+
+from appeals.models import AuditEvent, Denial, DocumentationFact, Note
+from tests.web.conftest import HTMX, TODAY, World
+
+
+def soup(response) -> BeautifulSoup:  # type: ignore[no-untyped-def]
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def test_detail_shows_the_claim_lines_payment_and_recommendation(
+    specialist: FlaskClient, world: World
+) -> None:
+    response = specialist.get(f"/denials/{world.denials['excision']}")
+    assert response.status_code == 200
+    page = soup(response)
+    lines = page.select("#claim-lines tbody tr[data-line-id]")
+    assert len(lines) == 2  # the denied line and the paid one
+    assert "this-denial" in lines[0]["class"] and "paid" in lines[1]["class"]
+    assert "CO-97" in lines[0].get_text() and "M15" in lines[0].get_text()
+    assert lines[0].select_one("abbr")["title"]  # code descriptions
+    assert "Acme Health" in page.select_one("#payment").get_text()
+    assert "Recommended action: Appeal" in page.select_one("#recommendation").get_text()
+    assert page.select_one("#documentation") is not None
+    assert page.select_one("#workflow") is not None
+
+
+def test_viewing_is_audited_without_patient_data(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    specialist.get(f"/denials/{world.denials['mohs']}")
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "view")).one()
+    assert event.entity == "denial" and event.entity_id == world.denials["mohs"]
+    assert event.user_id == world.users["specialist"]
+    assert "Alvarez" not in event.detail and "ACC100" not in event.detail
+
+
+def test_another_practices_denial_is_not_found(specialist: FlaskClient, world: World) -> None:
+    other = world.denials["other_practice"]
+    assert specialist.get(f"/denials/{other}").status_code == 404
+    assert (
+        specialist.post(f"/denials/{other}/status", data={"status": "in_progress"}).status_code
+        == 404
+    )
+    assert specialist.post(f"/denials/{other}/notes", data={"body": "x"}).status_code == 404
+    assert specialist.get(f"/denials/{other}/history").status_code == 404
+    assert (
+        specialist.post(
+            f"/denials/{other}/documentation/diagnosis", data={"diagnosis": "L82.0"}
+        ).status_code
+        == 404
+    )
+    assert specialist.get("/denials/999999").status_code == 404
+
+
+def test_error_pages_and_fragments(specialist: FlaskClient) -> None:
+    page = specialist.get("/denials/999999")
+    assert "<html" in page.get_data(as_text=True) and "Not found" in page.get_data(as_text=True)
+    fragment = specialist.get("/denials/999999", headers=HTMX)
+    assert fragment.status_code == 404
+    assert "<html" not in fragment.get_data(as_text=True)
+    assert soup(fragment).select_one("[data-error-code='404']") is not None
+
+
+def test_status_change_follows_the_workflow(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    url = f"/denials/{world.denials['mohs']}/status"
+    response = specialist.post(url, data={"status": "appealed"}, headers=HTMX)
+    assert response.status_code == 200
+    assert soup(response).select_one("#current-status").get_text() == "Appealed"
+    assert "denial-changed" in response.headers["HX-Trigger"]
+    refused = specialist.post(url, data={"status": "new"}, headers=HTMX)
+    assert refused.status_code == 422
+    assert (
+        soup(refused).select_one("#status-error").get_text().startswith("A denial that is appealed")
+    )
+    won = specialist.post(url, data={"status": "won"}, headers=HTMX)
+    assert won.status_code == 200
+    session.expire_all()
+    denial = session.get(Denial, world.denials["mohs"])
+    assert denial is not None and denial.status == "won" and denial.closed_at is not None
+    history = soup(specialist.get(f"/denials/{world.denials['mohs']}/history", headers=HTMX))
+    assert [li["data-action"] for li in history.select("li[data-action]")] == ["status", "status"]
+
+
+def test_assigning_to_a_colleague(specialist: FlaskClient, world: World, session: Session) -> None:
+    url = f"/denials/{world.denials['auth']}/assign"
+    response = specialist.post(url, data={"assignee": str(world.users["colleague"])}, headers=HTMX)
+    assert response.status_code == 200
+    session.expire_all()
+    assert session.get(Denial, world.denials["auth"]).assignee_id == world.users["colleague"]  # type: ignore[union-attr]
+    outsider = specialist.post(url, data={"assignee": str(world.users["outsider"])})
+    assert outsider.status_code == 400
+
+
+def test_notes_and_call_logs(specialist: FlaskClient, world: World, session: Session) -> None:
+    url = f"/denials/{world.denials['mohs']}/notes"
+    bad = specialist.post(url, data={"kind": "call", "body": ""}, headers=HTMX)
+    assert bad.status_code == 422
+    errors = {e["id"] for e in soup(bad).select(".field-error")}
+    assert errors == {"body-error", "call_date-error", "call_person-error"}
+    ok = specialist.post(
+        url,
+        data={
+            "kind": "call",
+            "body": "Rep says resubmit with notes",
+            "call_date": TODAY.isoformat(),
+            "call_person": "Pat (provider line)",
+            "call_reference": "REF-778",
+        },
+        headers=HTMX,
+    )
+    assert ok.status_code == 200
+    assert "REF-778" in ok.get_data(as_text=True)
+    note = session.exec(select(Note)).one()
+    assert note.kind == "call" and note.call_person == "Pat (provider line)"
+    plain = specialist.post(url, data={"kind": "note", "body": "Asked the surgeon for the op note"})
+    assert plain.status_code == 303
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "call")).one()
+    assert "REF-778" not in event.detail and "Rep says" not in event.detail
+
+
+def test_documentation_field_saves_inline_with_validation(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    base = f"/denials/{world.denials['mohs']}/documentation"
+    bad = specialist.post(f"{base}/lesion_size_cm", data={"lesion_size_cm": "-2"}, headers=HTMX)
+    assert bad.status_code == 422
+    field = soup(bad).select_one("[data-field=lesion_size_cm]")
+    assert field is not None and field.select_one(".field-error") is not None
+    assert field.select_one("input")["aria-invalid"] == "true"
+    ok = specialist.post(f"{base}/lesion_size_cm", data={"lesion_size_cm": "1.2"}, headers=HTMX)
+    assert ok.status_code == 200
+    assert soup(ok).select_one(".saved") is not None
+    fact = session.exec(select(DocumentationFact)).one()
+    assert (fact.field, fact.value, fact.procedure_code) == ("lesion_size_cm", "1.2", "17311")
+    diagnosis = specialist.post(f"{base}/diagnosis", data={"diagnosis": "c44.311"}, headers=HTMX)
+    assert diagnosis.status_code == 200
+    stored = session.exec(
+        select(DocumentationFact).where(DocumentationFact.field == "diagnosis")
+    ).one()
+    assert stored.procedure_code == "" and stored.value == "C44.311"
+    page = soup(specialist.get(f"/denials/{world.denials['mohs']}"))
+    assert page.select_one("#doc-lesion_size_cm")["value"] == "1.2"
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "update")).all()
+    assert [e.detail for e in event] == [
+        '{"fields": ["lesion_size_cm"]}',
+        '{"fields": ["diagnosis"]}',
+    ]
+    assert specialist.post(f"{base}/no_such_field", data={}).status_code == 404
+
+
+def test_documentation_form_without_javascript(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    base = f"/denials/{world.denials['excision']}/documentation"
+    response = specialist.post(base, data={"symptoms": "bleeding, itching", "laterality": "upside"})
+    assert response.status_code == 422
+    page = soup(response)
+    assert "<html" in response.get_data(as_text=True)
+    assert page.select_one("#doc-laterality-error") is not None
+    assert page.select_one("#doc-laterality")  # the invalid value is shown for correction
+    facts = session.exec(select(DocumentationFact)).all()
+    assert [(f.field, f.value) for f in facts] == [("symptoms", "bleeding, itching")]
+    again = specialist.post(base, data={"laterality": "left"})
+    assert again.status_code == 303
+
+
+def test_other_denials_and_remittances_of_the_claim_are_linked(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    from appeals.models import Payer, Practice
+    from tests.factories import make_claim
+
+    later = make_claim(
+        session,
+        [{"procedure": "17311", "charge": "900.00", "paid": "700.00"}],
+        practice=session.get(Practice, world.practice_a),
+        payer=session.get(Payer, world.medicare),
+        patient_control_number="ACC100",
+    )
+    session.commit()
+    related = soup(specialist.get(f"/denials/{world.denials['mohs']}")).select_one("#related")
+    assert related is not None
+    rows = related.select("tbody tr")
+    assert len(rows) == 1 and "Medicare JK" in rows[0].get_text()
+    assert later.claim.payment_id != session.get(Denial, world.denials["mohs"]).claim_id  # type: ignore[union-attr]
