@@ -12,6 +12,19 @@
     box.replaceChildren(p);
   }
 
+  // Leave empty filter fields out of GET requests, so pushed URLs stay short and shareable.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb !== "get") return;
+    var params = event.detail.parameters;
+    var keys = params instanceof FormData ? Array.from(params.keys()) : Object.keys(params);
+    keys.forEach(function (key) {
+      var values = params instanceof FormData ? params.getAll(key) : [].concat(params[key]);
+      if (values.every(function (v) { return v === ""; })) {
+        if (params instanceof FormData) params.delete(key); else delete params[key];
+      }
+    });
+  });
+
   // "Select all" checks every row checkbox of the same form.
   document.addEventListener("change", function (event) {
     var box = event.target;
