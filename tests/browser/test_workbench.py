@@ -1,0 +1,150 @@
+"""The specialist's workbench in a real headless Chromium (Debian's `chromium` package).
+
+A live server on a free port, the test database, and the flows a specialist uses every day:
+log in, filter the queue, open a denial, edit documentation, change the status, upload an 835.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import expect
+from sqlmodel import Session, select
+
+from appeals.models import Denial, DocumentationFact, RemittanceFile
+from tests.web.conftest import PASSWORD, World
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def live_server(app: Flask, world: World) -> Iterator[str]:
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture
+def page(live_server: str):  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(f"{live_server}/auth/login")
+        page.fill("input[name=username]", "specialist")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/queue")
+        yield page
+        context.close()
+        browser.close()
+        assert problems == []
+
+
+def rows(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.locator("tr[data-denial-id]").evaluate_all("rs => rs.map(r => r.dataset.denialId)")
+
+
+def test_filter_and_search_the_queue(page, world: World) -> None:  # type: ignore[no-untyped-def]
+    d = world.denials
+    assert rows(page) == [str(d[n]) for n in ("mohs", "excision", "auth", "cosmetic")]
+    page.fill("#search", "bak")
+    expect(page.locator("tr[data-denial-id]")).to_have_count(1)
+    assert rows(page) == [str(d["excision"])]
+    expect(page).to_have_url(re.compile(r"q=bak"))  # bookmarkable
+    page.fill("#search", "")
+    expect(page.locator("tr[data-denial-id]")).to_have_count(4)
+    page.click(".more-filters summary")
+    page.select_option("select[name=category]", "authorization_precert")
+    expect(page.locator("tr[data-denial-id]")).to_have_count(1)
+    assert rows(page) == [str(d["auth"])]
+    expect(page).to_have_url(re.compile(r"category=authorization_precert"))
+    assert "payer=" not in page.url  # empty fields stay out of the URL
+    page.reload()
+    assert rows(page) == [str(d["auth"])]
+    assert page.locator(".queue-count [data-total]").get_attribute("data-total") == "1"
+
+
+def test_open_a_denial_edit_documentation_and_change_status(  # type: ignore[no-untyped-def]
+    page, world: World, session: Session
+) -> None:
+    denial_id = world.denials["mohs"]
+    page.click(f"tr[data-denial-id='{denial_id}'] a.patient")
+    page.wait_for_url(f"**/denials/{denial_id}")
+    assert page.locator("#claim-lines tr.this-denial").count() == 1
+
+    size = page.locator("#doc-lesion_size_cm")
+    size.fill("abc")
+    size.dispatch_event("change")
+    page.wait_for_selector("#doc-lesion_size_cm-error")
+    size = page.locator("#doc-lesion_size_cm")
+    size.fill("1.4")
+    size.dispatch_event("change")
+    page.wait_for_selector("[data-field=lesion_size_cm] .saved")
+    fact = session.exec(select(DocumentationFact)).one()
+    assert (fact.field, fact.value) == ("lesion_size_cm", "1.4")
+
+    page.select_option("#workflow select[name=status]", "appealed")
+    page.click("#workflow form:first-of-type button")
+    expect(page.locator("#current-status")).to_have_text("Appealed")
+    page.wait_for_selector("#history li[data-action=status]")
+    session.expire_all()
+    denial = session.get(Denial, denial_id)
+    assert denial is not None and denial.status == "appealed"
+
+
+def test_bulk_assign_from_the_queue(page, world: World, session: Session) -> None:  # type: ignore[no-untyped-def]
+    d = world.denials
+    page.check(f"tr[data-denial-id='{d['auth']}'] input[name=ids]")
+    page.check(f"tr[data-denial-id='{d['cosmetic']}'] input[name=ids]")
+    page.select_option("#bulk select[name=assignee]", "me")
+    page.click("#bulk button[value=assign]")
+    page.wait_for_selector("#flashes .flash-success")
+    assert "Assigned 2 of 2" in page.locator("#flashes").inner_text()
+    session.expire_all()
+    mine = session.exec(
+        select(Denial.id).where(Denial.assignee_id == world.users["specialist"])
+    ).all()
+    assert sorted(mine) == sorted([d["auth"], d["cosmetic"]])
+
+
+def test_upload_an_835_file(page, live_server: str, session: Session) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live_server}/imports/")
+    page.set_input_files("input[name=files]", str(FIXTURES / "derm_initial.835"))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#import-job[data-done=true]", timeout=30_000)
+    assert page.locator("tr[data-file-state=imported]").count() == 1
+    page.wait_for_selector("#import-history-table td:text('derm_initial.835')")
+    names = session.exec(select(RemittanceFile.name)).all()
+    assert "derm_initial.835" in names
