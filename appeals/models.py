@@ -230,7 +230,7 @@ class Claim(SQLModel, table=True):
     filing_indicator: str = ""
     facility_code: str = ""
     frequency_code: str = ""
-    patient_last_name: str = ""
+    patient_last_name: str = Field(default="", index=True)  # queue search by name
     patient_first_name: str = ""
     member_id: str = ""
     insured_last_name: str = ""
@@ -314,6 +314,14 @@ class ProviderAdjustment(SQLModel, table=True):
 
 class Denial(SQLModel, table=True):
     """One denied service line (or claim, where the claim has no lines) to work."""
+
+    # The queue reads pages in (sort column, id) order with keyset paging: one index per sort.
+    __table_args__ = (
+        sa.Index("ix_denial_queue_priority", "priority", "id"),
+        sa.Index("ix_denial_queue_deadline", "deadline", "id"),
+        sa.Index("ix_denial_queue_amount", "denied_amount", "id"),
+        sa.Index("ix_denial_queue_age", "denied_on", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)

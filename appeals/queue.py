@@ -219,20 +219,33 @@ def _prefix(column: Any, text: str) -> Any:
     return sa.and_(column >= text, column < upper)
 
 
+def _cases(text: str) -> set[str]:
+    return {text, text.upper(), text.lower(), text[:1].upper() + text[1:].lower()}
+
+
 def _search(q: str) -> Any:
-    """Patient name ("last", "last, first"), account number or payer claim number."""
+    """Patient name ("last", "last, first"), account number or payer claim number.
+
+    Prefix matches written as index ranges. Names are matched as typed, upper case (as 835
+    files carry them) and capitalised, so the plain index on the last name serves the search.
+    """
     text = q.strip()
-    account = {text, text.upper()}
-    conditions = [_prefix(Denial.patient_control_number, a) for a in account]
+    account = sorted({text, text.upper()})
+    accounts = [_prefix(Denial.patient_control_number, a) for a in account]
     claims = [_prefix(Claim.payer_claim_control_number, a) for a in account]
-    last, _, first = (part.strip().lower() for part in text.partition(","))
+    last, _, first = (part.strip() for part in text.partition(","))
     if last:
-        name = _prefix(sa.func.lower(Claim.patient_last_name), last)
+        names = [_prefix(Claim.patient_last_name, v) for v in sorted(_cases(last))]
+        name = sa.or_(*names)
         if first:
-            name = sa.and_(name, _prefix(sa.func.lower(Claim.patient_first_name), first))
+            name = sa.and_(name, sa.func.lower(Claim.patient_first_name).startswith(first.lower()))
         claims.append(name)
-    conditions.append(Denial.claim_id.in_(select(Claim.id).where(sa.or_(*claims))))  # type: ignore[attr-defined]
-    return sa.or_(*conditions)
+    # A union of two indexed lookups: an OR across tables would make databases scan.
+    by_account = select(Denial.id).where(sa.or_(*accounts))
+    by_claim = select(Denial.id).where(
+        Denial.claim_id.in_(select(Claim.id).where(sa.or_(*claims)))  # type: ignore[attr-defined]
+    )
+    return Denial.id.in_(sa.union(by_account, by_claim))  # type: ignore[union-attr]
 
 
 def conditions(filters: QueueFilters, viewer: Viewer, today: date) -> list[Any]:

@@ -25,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 
 from appeals import audit, queue, workflow
 from appeals.denials import ACTIONS, CATEGORIES
-from appeals.models import Denial, Payer, User
+from appeals.models import Payer, Payment, User
 from appeals.web import get_engine, get_session
 from appeals.web.auth import me
 from appeals.web.htmx import is_htmx, render_page_or_partial, trigger
@@ -55,8 +55,9 @@ def choices() -> dict[str, Any]:
     payers = select(Payer.id, Payer.name).order_by(Payer.name)
     people = select(User.id, User.username).where(User.active).order_by(User.username)
     if viewer.practice_id is not None:
-        payer_ids = select(Denial.payer_id).where(Denial.practice_id == viewer.practice_id)
-        payers = payers.where(Payer.id.in_(payer_ids.distinct()))  # type: ignore[union-attr]
+        # Payments are few (one per check or EFT); denials may be millions.
+        payer_ids = select(Payment.payer_id).where(Payment.practice_id == viewer.practice_id)
+        payers = payers.where(Payer.id.in_(payer_ids))  # type: ignore[union-attr]
         people = people.where(
             sa.or_(User.practice_id == viewer.practice_id, User.practice_id.is_(None))  # type: ignore[union-attr]
         )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 11:01:35.461208
+Create Date: 2026-11-27 11:39:42.029586
 """
 
 from collections.abc import Sequence
@@ -297,6 +297,9 @@ def upgrade() -> None:
             batch_op.f("ix_claim_patient_control_number"), ["patient_control_number"], unique=False
         )
         batch_op.create_index(
+            batch_op.f("ix_claim_patient_last_name"), ["patient_last_name"], unique=False
+        )
+        batch_op.create_index(
             batch_op.f("ix_claim_payer_claim_control_number"),
             ["payer_claim_control_number"],
             unique=False,
@@ -461,6 +464,10 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_denial_procedure_code"), ["procedure_code"], unique=False
         )
+        batch_op.create_index("ix_denial_queue_age", ["denied_on", "id"], unique=False)
+        batch_op.create_index("ix_denial_queue_amount", ["denied_amount", "id"], unique=False)
+        batch_op.create_index("ix_denial_queue_deadline", ["deadline", "id"], unique=False)
+        batch_op.create_index("ix_denial_queue_priority", ["priority", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_denial_rarc"), ["rarc"], unique=False)
         batch_op.create_index(batch_op.f("ix_denial_service_date"), ["service_date"], unique=False)
         batch_op.create_index(batch_op.f("ix_denial_status"), ["status"], unique=False)
@@ -594,6 +601,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_denial_status"))
         batch_op.drop_index(batch_op.f("ix_denial_service_date"))
         batch_op.drop_index(batch_op.f("ix_denial_rarc"))
+        batch_op.drop_index("ix_denial_queue_priority")
+        batch_op.drop_index("ix_denial_queue_deadline")
+        batch_op.drop_index("ix_denial_queue_amount")
+        batch_op.drop_index("ix_denial_queue_age")
         batch_op.drop_index(batch_op.f("ix_denial_procedure_code"))
         batch_op.drop_index(batch_op.f("ix_denial_priority"))
         batch_op.drop_index(batch_op.f("ix_denial_practice_id"))
@@ -629,6 +640,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_claim_payment_id"))
         batch_op.drop_index(batch_op.f("ix_claim_payer_id"))
         batch_op.drop_index(batch_op.f("ix_claim_payer_claim_control_number"))
+        batch_op.drop_index(batch_op.f("ix_claim_patient_last_name"))
         batch_op.drop_index(batch_op.f("ix_claim_patient_control_number"))
 
     op.drop_table("claim")
