@@ -1,0 +1,99 @@
+"""The status workflow and the queue's URL filters, without Flask."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from appeals import workflow
+from appeals.models import Denial
+from appeals.queue import SORTS, Cursor, QueueFilters
+
+
+def denial(status: str) -> Denial:
+    return Denial(practice_id=1, payer_id=1, claim_id=1, patient_control_number="X",
+                  category="other", action="appeal", status=status)  # fmt: skip
+
+
+def test_every_status_can_be_left_and_reopened() -> None:
+    for status in workflow.STATUSES:
+        assert workflow.allowed(status)
+        if status not in ("new", "in_progress"):
+            assert "in_progress" in workflow.allowed(status)
+
+
+def test_outcomes_need_an_action_first() -> None:
+    assert "won" not in workflow.allowed("new")
+    assert "won" in workflow.allowed("appealed")
+
+
+class FakeSession:
+    def __init__(self) -> None:
+        self.added: list[object] = []
+
+    def add(self, item: object) -> None:
+        self.added.append(item)
+
+
+def test_change_status_closes_and_reopens_and_audits() -> None:
+    session = FakeSession()
+    d = denial("appealed")
+    assert workflow.change_status(session, d, "lost", 7)  # type: ignore[arg-type]
+    assert d.closed_at is not None
+    assert workflow.change_status(session, d, "in_progress", 7)  # type: ignore[arg-type]
+    assert d.closed_at is None
+    events = [a for a in session.added if a.__class__.__name__ == "AuditEvent"]
+    assert [e.detail for e in events] == [
+        '{"from": "appealed", "to": "lost"}',
+        '{"from": "lost", "to": "in_progress"}',
+    ]  # type: ignore[attr-defined]
+    with pytest.raises(workflow.TransitionError):
+        workflow.change_status(session, d, "won", 7)  # type: ignore[arg-type]
+    assert not workflow.change_status(session, d, "in_progress", 7)  # type: ignore[arg-type]
+
+
+def test_filters_round_trip_through_url_arguments() -> None:
+    args = MultiDict(
+        [
+            ("payer", "3"),
+            ("payer", "4"),
+            ("carc", "CO-16, 197"),
+            ("rarc", "none"),
+            ("amount_min", "$1,000"),
+            ("sort", "deadline"),
+            ("size", "100"),
+            ("q", " Baker "),
+        ]
+    )
+    filters = QueueFilters.from_args(args)
+    assert filters.payer == [3, 4] and filters.carc == ["16", "197"] and filters.rarc == ["none"]
+    assert filters.amount_min == Decimal("1000.00") and filters.q == "Baker"
+    assert QueueFilters.from_args(MultiDict(filters.to_args())) == filters
+    assert filters.to_args(sort="priority") == [p for p in filters.to_args() if p[0] != "sort"]
+
+
+def test_bad_values_become_errors_and_defaults() -> None:
+    filters = QueueFilters.from_args(
+        MultiDict(
+            {
+                "amount_min": "5",
+                "amount_max": "1",
+                "size": "7",
+                "sort": "drop table",
+                "due_within": "x",
+            }
+        )
+    )
+    assert set(filters.errors) == {"amount_max", "due_within"}
+    assert filters.sort == "priority" and filters.size == 50
+    assert filters.statuses == workflow.OPEN_STATUSES
+
+
+@pytest.mark.parametrize("sort", list(SORTS))
+def test_cursors_round_trip(sort: str) -> None:
+    value = {"priority": 12.5, "amount": Decimal("10.00"), "deadline": None, "age": None}[sort]
+    cursor = Cursor(value, 42)
+    assert Cursor.decode(cursor.encode(), SORTS[sort]) == cursor
+    assert Cursor.decode("garbage~x", SORTS[sort]) is None
