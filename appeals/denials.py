@@ -34,13 +34,25 @@ CATEGORIES: dict[str, str] = {
     "other": "Other",
 }
 
+# The first five come from the reason codes; the dermatology checks name the rest.
 ACTIONS: dict[str, str] = {
     "appeal": "Appeal",
     "corrected_claim": "Corrected claim",
     "bill_patient": "Bill patient",
     "verify_eligibility": "Verify eligibility",
     "write_off_review": "Write-off review",
+    "write_off": "Write off",
+    "retro_authorization": "Request retro-authorization",
+    "reopening": "Reopening (clerical error)",
+    "resubmit": "Fix and resubmit",
 }
+REASON_ACTIONS = (
+    "appeal",
+    "corrected_claim",
+    "bill_patient",
+    "verify_eligibility",
+    "write_off_review",
+)
 
 # CARC categories that are not denials at all.
 NOT_DENIAL = frozenset({"contractual", "patient_responsibility", "payer_informational"})
@@ -139,7 +151,7 @@ def classify(group_code: str, reason: str, rarcs: Iterable[str]) -> tuple[str, s
             break
     if category in FOLDED:
         category = "other"
-    if action not in ACTIONS:
+    if action not in REASON_ACTIONS:
         action = "write_off_review"
     if group_code == "PR" and category in PATIENT_BILLABLE:
         action = "bill_patient"

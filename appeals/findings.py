@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
+from appeals.denials import classify
 from appeals.documentation import facts_for_lines
 from appeals.models import Adjustment, Claim, Denial, Payer, Remark, ServiceLine, utcnow
 from appeals.rules import ClaimFacts, Finding, LineFacts, check_line
@@ -112,6 +113,13 @@ def stored_findings(denial: Denial) -> list[Finding]:
     return [Finding.from_dict(item) for item in data if isinstance(item, dict)]
 
 
+def recommended_action(denial: Denial, findings: list[Finding]) -> str:
+    """The first coding finding's action where the checks found something, else the reason's."""
+    if findings:
+        return findings[0].action
+    return classify(denial.group_code, denial.carc, denial.rarcs.split())[1]
+
+
 def refresh_findings(session: Session, denial_ids: Iterable[int] | None = None) -> int:
     """Recompute and store the findings of these denials (default: every open denial).
 
@@ -133,9 +141,12 @@ def refresh_findings(session: Session, denial_ids: Iterable[int] | None = None) 
             if claim is None:
                 continue
             cached = (denial.claim_id, *claim_facts(session, claim))
-        text = findings_json(findings_for(cached[1], cached[2], denial))
-        if text != denial.findings:
+        findings = findings_for(cached[1], cached[2], denial)
+        text = findings_json(findings)
+        action = recommended_action(denial, findings)
+        if text != denial.findings or action != denial.action:
             denial.findings = text
+            denial.action = action
             denial.updated_at = utcnow()
             session.add(denial)
             changed += 1

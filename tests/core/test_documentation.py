@@ -396,3 +396,25 @@ def test_the_csv_format_page_example_is_valid() -> None:
     rows = list(csv.DictReader(io.StringIO(block.strip())))
     assert len(rows) == 7
     assert [validate_field(r["field"], r["value"]) for r in rows] == [None] * 7
+
+
+def test_a_coding_finding_decides_the_recommended_action() -> None:
+    """CO-97 alone says corrected claim; a check that finds the repair was separate says appeal."""
+    from appeals.findings import recommended_action
+    from appeals.models import Denial
+    from appeals.rules import Finding
+
+    denial = Denial(
+        practice_id=1,
+        payer_id=1,
+        claim_id=1,
+        patient_control_number="P",
+        category="bundling_ncci",
+        action="corrected_claim",
+        group_code="CO",
+        carc="97",
+        rarcs="M15",
+    )
+    assert recommended_action(denial, []) == "corrected_claim"
+    finding = Finding(rule_id="x", message="m", action="appeal", badge="b")
+    assert recommended_action(denial, [finding]) == "appeal"
