@@ -7,14 +7,16 @@ again whenever documentation changes (CSV import, an edit in the app).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from appeals.denials import classify
 from appeals.documentation import facts_for_lines
+from appeals.importer import denial_ids_for_file
 from appeals.models import Adjustment, Claim, Denial, Payer, Remark, ServiceLine, utcnow
 from appeals.rules import ClaimFacts, Finding, LineFacts, check_line
 
@@ -186,3 +188,24 @@ def refresh_for_documentation(
     return refresh_findings_for_claims(
         session, [i for i in (*line_claims, *dated_claims) if i is not None]
     )
+
+
+def refresh_findings_for_files(
+    engine: Engine,
+    file_ids: Iterable[int],
+    progress: Callable[[int], object] | None = None,
+    chunk: int = 500,
+) -> int:
+    """Run the checks on the denials that imported files created, committing every `chunk`.
+
+    `progress`, if given, is called with the number of denials checked since the last call.
+    """
+    with Session(engine) as session:
+        ids = [i for file_id in file_ids for i in denial_ids_for_file(session, file_id)]
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            refresh_findings(session, part)
+            session.commit()
+            if progress:
+                progress(len(part))
+    return len(ids)

@@ -54,6 +54,10 @@ AWAITING_PAYMENT = ("new", "in_progress", "appealed", "corrected_claim_sent")
 Progress = Callable[[int], None]
 
 
+class ImportRefused(Exception):
+    """The file is well formed but may not be imported by this user (another practice's)."""
+
+
 @dataclass(slots=True)
 class FileResult:
     """What happened to one file."""
@@ -88,12 +92,14 @@ def import_file(
     *,
     name: str | None = None,
     user_id: int | None = None,
+    practice_id: int | None = None,
     progress: Progress | None = None,
     today: date | None = None,
 ) -> FileResult:
     """Import one 835 file in one transaction. Never raises for bad input: see `status`/`error`.
 
-    `progress` is called with the number of bytes read so far.
+    With `practice_id` (a user who works for one practice) every payment's payee must be that
+    practice, or nothing is imported. `progress` is called with the number of bytes read so far.
     """
     path = Path(path)
     result = FileResult(name=name or path.name)
@@ -105,9 +111,10 @@ def import_file(
                 return result
             with open(path, "rb") as handle, _heap_frozen():
                 writer = _Writer(connection, result, user_id, today or date.today())
+                writer.only_practice = practice_id
                 writer.start_file(sha, path.stat().st_size)
                 writer.run(handle, progress)
-    except X12Error as error:
+    except (X12Error, ImportRefused) as error:
         return FileResult(name=result.name, status="failed", error=str(error))
     except sa.exc.IntegrityError:
         # Another import of the same file committed first.
@@ -277,6 +284,7 @@ class _Writer:
         self.practices: dict[str, int] = {}
         self.payers: dict[str, tuple[int, str]] = {}
         self.file_warnings: list[x12.Issue] = []
+        self.only_practice: int | None = None
 
     # --- driving ---------------------------------------------------------------------------
 
@@ -360,6 +368,12 @@ class _Writer:
     def begin_payment(self, header: x12.PaymentHeader) -> None:
         self.interchange = self.interchange or header.interchange_control_number
         practice_id = self.practice_for(header.payee)
+        if self.only_practice is not None and practice_id != self.only_practice:
+            payee = header.payee.name or header.payee.identifier or "unnamed payee"
+            raise ImportRefused(
+                f"{self.result.name}: segment {header.segment}: the payee {payee} is not "
+                "your practice; ask an administrator to import it"
+            )
         payer_id, payer_type = self.payer_for(header)
         key = "|".join(
             [

@@ -13,8 +13,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from appeals import db
+from appeals.findings import refresh_findings_for_files
 from appeals.grouping import GROUPINGS, group_denials
-from appeals.importer import FileResult, denial_ids_for_file, expand_paths, import_file
+from appeals.importer import FileResult, expand_paths, import_file
 from appeals.x12 import X12Error, iter_remittance
 from appeals.x12.jsonout import format_text, write_json
 
@@ -69,20 +70,12 @@ def import_command(paths: tuple[Path, ...]) -> None:
 
 def check_findings(engine, results: list[FileResult]) -> None:  # type: ignore[no-untyped-def]
     """Run the dermatology coding checks on the denials the import created."""
-    from sqlmodel import Session
-
-    from appeals.findings import refresh_findings
-
-    with Session(engine) as session:
-        ids = [i for r in results if r.file_id for i in denial_ids_for_file(session, r.file_id)]
-        if not ids:
-            return
-        with click.progressbar(length=len(ids), label="Coding checks", file=sys.stderr) as bar:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                refresh_findings(session, chunk)
-                session.commit()
-                bar.update(len(chunk))
+    file_ids = [r.file_id for r in results if r.file_id and r.denials]
+    if not file_ids:
+        return
+    total = sum(r.denials for r in results if r.file_id)
+    with click.progressbar(length=total, label="Coding checks", file=sys.stderr) as bar:
+        refresh_findings_for_files(engine, file_ids, progress=bar.update)
 
 
 def print_summary(results: list[FileResult], per_file: bool = True) -> None:

@@ -62,7 +62,7 @@ def upload() -> Response:
         return _refuse("Choose one or more 835 files to upload.")
     if len(uploads) > MAX_FILES:
         return _refuse(f"Upload at most {MAX_FILES} files at a time.")
-    job = registry().new_job(me().id)
+    job = registry().new_job(me().id, me().practice_id)
     for number, upload in enumerate(uploads):
         name = Path(upload.filename or "upload.835").name[:200]
         path = job.folder / f"{number:03d}-{secure_filename(name) or 'upload'}"

@@ -16,6 +16,7 @@ from pathlib import Path
 from traceback import format_tb
 
 from appeals import db
+from appeals.findings import refresh_findings_for_files
 from appeals.importer import FileResult, import_file
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class ImportJob:
     id: str
     user_id: int
     folder: Path
+    practice_id: int | None = None  # the uploader's practice: other payees are refused
     files: list[JobFile] = field(default_factory=list)
     finished: threading.Event = field(default_factory=threading.Event)
 
@@ -64,11 +66,11 @@ class JobRegistry:
         self.jobs: dict[str, ImportJob] = {}
         self.lock = threading.Lock()
 
-    def new_job(self, user_id: int) -> ImportJob:
+    def new_job(self, user_id: int, practice_id: int | None = None) -> ImportJob:
         job_id = uuid.uuid4().hex
         folder = self.upload_folder / job_id
         folder.mkdir(parents=True)
-        job = ImportJob(job_id, user_id, folder)
+        job = ImportJob(job_id, user_id, folder, practice_id)
         with self.lock:
             self.jobs[job_id] = job
             for old in list(self.jobs)[:-50]:
@@ -99,8 +101,15 @@ class JobRegistry:
                     entry.done = position
 
                 result = import_file(
-                    engine, entry.path, name=entry.name, user_id=job.user_id, progress=progress
+                    engine,
+                    entry.path,
+                    name=entry.name,
+                    user_id=job.user_id,
+                    practice_id=job.practice_id,
+                    progress=progress,
                 )
+                if result.file_id is not None:
+                    refresh_findings_for_files(engine, [result.file_id])
                 entry.result = result
                 entry.done = entry.size
                 entry.state = result.status

@@ -147,3 +147,24 @@ def test_real_world_samples_import(engine, sample: str) -> None:
     result = import_file(engine, SAMPLES / sample, today=TODAY)
     assert result.status == "imported", result.error
     assert result.claims > 0
+
+
+def test_a_user_of_one_practice_cannot_import_another_practices_file(engine) -> None:
+    with Session(engine) as session:
+        other = Practice(name="Someone Else Dermatology", npi="1999999992")
+        session.add(other)
+        session.commit()
+        other_id = other.id
+    result = import_file(engine, FIXTURES / "derm_initial.835", practice_id=other_id, today=TODAY)
+    assert result.status == "failed"
+    assert "MAPLE DERMATOLOGY ASSOCIATES is not your practice" in result.error
+    with Session(engine) as session:
+        assert count(session, Claim) == 0
+        assert count(session, Practice) == 1
+
+
+def test_the_coding_checks_run_on_the_denials_a_file_created(engine) -> None:
+    from appeals.findings import refresh_findings_for_files
+
+    result = import_file(engine, FIXTURES / "derm_initial.835", today=TODAY)
+    assert refresh_findings_for_files(engine, [result.file_id]) == 2

@@ -112,3 +112,14 @@ def test_import_history_is_scoped_to_the_practice(
         for tr in page.select("#import-history-table tr[data-file-id]")
     ]
     assert "derm_initial.835" in names
+
+
+def test_a_specialist_cannot_import_another_practices_remittance(
+    app: Flask, outsider: FlaskClient, session: Session
+) -> None:
+    good = (FIXTURES / "derm_initial.835").read_bytes()
+    job = finish(app, outsider, upload(outsider, [(good, "derm_initial.835")], headers=HTMX))
+    row = job.select_one("tr[data-file-state]")
+    assert row["data-file-state"] == "failed"
+    assert "is not your practice" in row.get_text()
+    assert session.exec(select(RemittanceFile).where(RemittanceFile.name != "test.835")).all() == []
