@@ -22,10 +22,17 @@ system-deps:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) apt-get install -y -qq --no-install-recommends chromium libreoffice-writer-nogui; }
 
+# The suite runs on SQLite, then again on PostgreSQL (skipped with the reason if no server
+# answers, except in CI).
+POSTGRES_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@echo "== tests on SQLite =="
 	$(BIN)/pytest
+	@echo "== tests on PostgreSQL ($(POSTGRES_TEST_URL)) =="
+	APPEALS_TEST_DATABASE=$(POSTGRES_TEST_URL) $(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
