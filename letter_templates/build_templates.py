@@ -89,7 +89,8 @@ def _letterhead(document: DocumentObject) -> None:
         "{{ practice.address_line1 }}{% if practice.address_line2 %}, "
         "{{ practice.address_line2 }}{% endif %}",
         "{{ practice.city_state_zip }}",
-        "Phone {{ practice.phone }}{% if practice.fax %} · Fax {{ practice.fax }}{% endif %}",
+        "{% if practice.phone %}Phone {{ practice.phone }}{% endif %}"
+        "{% if practice.fax %} · Fax {{ practice.fax }}{% endif %}",
         "NPI {{ practice.npi }} · TIN {{ practice.tax_id }}",
     ):
         paragraph = text_cell.add_paragraph()

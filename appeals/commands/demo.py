@@ -19,8 +19,9 @@ from appeals.commands.remittances import check_findings, print_summary
 from appeals.documentation import import_documentation_csv
 from appeals.history import import_appeal_history
 from appeals.importer import FileResult, import_file
-from appeals.models import Practice
+from appeals.models import Payer, PayerAppealAddress, Practice
 from appeals.synth import generate
+from appeals.synth.params import load_params
 from appeals.users import create_user
 
 DEMO_USERS = (
@@ -28,6 +29,34 @@ DEMO_USERS = (
     ("manager", "manager", "Morgan Manager (demo)"),
     ("admin", "admin", "Alex Admin (demo)"),
 )
+
+
+def seed_letter_settings(session: Session, practice: Practice | None) -> None:
+    """Fictional letterhead details and payer appeal addresses, so demo letters are complete."""
+    if practice is not None:
+        practice.phone, practice.fax = "(800) 555-0100", "(800) 555-0199"
+        practice.signer_name, practice.signer_title = "Jordan Example, CPC", "Appeals Coordinator"
+        session.add(practice)
+    by_name = {payer.name: payer for payer in load_params().payers}
+    for payer in session.exec(select(Payer)):
+        source = by_name.get(payer.name)
+        if source is None:
+            continue
+        payer.payer_type, payer.phone, payer.website = source.kind, source.phone, source.url
+        session.add(payer)
+        session.add(
+            PayerAppealAddress(
+                payer_id=payer.id,  # type: ignore[arg-type]
+                department="Provider Appeals",
+                address_line1=source.address,
+                city=source.city,
+                state=source.state,
+                postal_code=source.zip,
+                fax=f"(800) 555-{source.phone[-4:]}",
+                portal_url=source.url,
+                notes="Fictional demo address.",
+            )
+        )
 
 
 def _serve(host: str, port: int) -> None:
@@ -94,6 +123,7 @@ def demo_command(
         history = import_appeal_history(session, folder / "appeals.csv")
         ranking.rescore_open(session, date.today())
         practice = session.exec(select(Practice)).first()
+        seed_letter_settings(session, practice)
         passwords = []
         for username, role, name in DEMO_USERS:
             password = secrets.token_urlsafe(9)
