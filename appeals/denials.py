@@ -10,7 +10,7 @@ say more (`data/denial_rules/rarc_refinements.csv`).
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -163,7 +163,7 @@ def _codes(remarks: Iterable[Remark]) -> list[str]:
 
 
 def _draft(
-    line_index: int | None, adjustments: list[Adjustment], rarcs: list[str]
+    line_index: int | None, adjustments: Sequence[Adjustment], rarcs: list[str]
 ) -> DenialDraft | None:
     denials = [a for a in adjustments if is_denial_adjustment(a)]
     if not denials:

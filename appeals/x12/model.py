@@ -130,14 +130,15 @@ class ServiceLine:
     original_units: Decimal | None = None
     service_date: date | None = None
     service_date_end: date | None = None
-    adjustments: list[Adjustment] = field(default_factory=list)
-    remarks: list[Remark] = field(default_factory=list)
-    references: list[Reference] = field(default_factory=list)
-    amounts: list[Amount] = field(default_factory=list)
-    quantities: list[Quantity] = field(default_factory=list)
+    adjustments: list[Adjustment] | tuple[()] = ()
+    remarks: list[Remark] | tuple[()] = ()
+    references: list[Reference] | tuple[()] = ()
+    amounts: list[Amount] | tuple[()] = ()
+    quantities: list[Quantity] | tuple[()] = ()
 
-    # Written out (not generated) because the reader makes one per SVC: a list literal per
-    # empty list is cheaper than the generated default-factory calls.
+    # Written out (not generated) because the reader makes one per SVC. The list attributes
+    # start as the shared empty tuple: the reader (their only writer) makes a list on the first
+    # append, which saves a list per empty attribute (most are empty).
     def __init__(
         self,
         procedure: Procedure,
@@ -150,11 +151,11 @@ class ServiceLine:
         original_units: Decimal | None = None,
         service_date: date | None = None,
         service_date_end: date | None = None,
-        adjustments: list[Adjustment] | None = None,
-        remarks: list[Remark] | None = None,
-        references: list[Reference] | None = None,
-        amounts: list[Amount] | None = None,
-        quantities: list[Quantity] | None = None,
+        adjustments: list[Adjustment] | tuple[()] = (),
+        remarks: list[Remark] | tuple[()] = (),
+        references: list[Reference] | tuple[()] = (),
+        amounts: list[Amount] | tuple[()] = (),
+        quantities: list[Quantity] | tuple[()] = (),
     ) -> None:
         self.procedure = procedure
         self.charge = charge
@@ -166,11 +167,11 @@ class ServiceLine:
         self.original_units = original_units
         self.service_date = service_date
         self.service_date_end = service_date_end
-        self.adjustments = [] if adjustments is None else adjustments
-        self.remarks = [] if remarks is None else remarks
-        self.references = [] if references is None else references
-        self.amounts = [] if amounts is None else amounts
-        self.quantities = [] if quantities is None else quantities
+        self.adjustments = adjustments
+        self.remarks = remarks
+        self.references = references
+        self.amounts = amounts
+        self.quantities = quantities
 
     @property
     def control_number(self) -> str:
@@ -211,13 +212,13 @@ class Claim:
     statement_to: date | None = None
     received_date: date | None = None
     coverage_expiration: date | None = None
-    adjustments: list[Adjustment] = field(default_factory=list)
-    remarks: list[Remark] = field(default_factory=list)
-    references: list[Reference] = field(default_factory=list)
-    amounts: list[Amount] = field(default_factory=list)
-    quantities: list[Quantity] = field(default_factory=list)
-    lines: list[ServiceLine] = field(default_factory=list)
-    warnings: list[Issue] = field(default_factory=list)
+    adjustments: list[Adjustment] | tuple[()] = ()
+    remarks: list[Remark] | tuple[()] = ()
+    references: list[Reference] | tuple[()] = ()
+    amounts: list[Amount] | tuple[()] = ()
+    quantities: list[Quantity] | tuple[()] = ()
+    lines: list[ServiceLine] | tuple[()] = ()
+    warnings: list[Issue] | tuple[()] = ()
 
     # Written out for speed, like ServiceLine's.
     def __init__(
@@ -246,13 +247,13 @@ class Claim:
         statement_to: date | None = None,
         received_date: date | None = None,
         coverage_expiration: date | None = None,
-        adjustments: list[Adjustment] | None = None,
-        remarks: list[Remark] | None = None,
-        references: list[Reference] | None = None,
-        amounts: list[Amount] | None = None,
-        quantities: list[Quantity] | None = None,
-        lines: list[ServiceLine] | None = None,
-        warnings: list[Issue] | None = None,
+        adjustments: list[Adjustment] | tuple[()] = (),
+        remarks: list[Remark] | tuple[()] = (),
+        references: list[Reference] | tuple[()] = (),
+        amounts: list[Amount] | tuple[()] = (),
+        quantities: list[Quantity] | tuple[()] = (),
+        lines: list[ServiceLine] | tuple[()] = (),
+        warnings: list[Issue] | tuple[()] = (),
     ) -> None:
         self.patient_control_number = patient_control_number
         self.status = status
@@ -278,13 +279,13 @@ class Claim:
         self.statement_to = statement_to
         self.received_date = received_date
         self.coverage_expiration = coverage_expiration
-        self.adjustments = [] if adjustments is None else adjustments
-        self.remarks = [] if remarks is None else remarks
-        self.references = [] if references is None else references
-        self.amounts = [] if amounts is None else amounts
-        self.quantities = [] if quantities is None else quantities
-        self.lines = [] if lines is None else lines
-        self.warnings = [] if warnings is None else warnings
+        self.adjustments = adjustments
+        self.remarks = remarks
+        self.references = references
+        self.amounts = amounts
+        self.quantities = quantities
+        self.lines = lines
+        self.warnings = warnings
 
     @property
     def is_reversal(self) -> bool:

@@ -127,6 +127,15 @@ def _pad(seg: list[str], size: int) -> list[str]:
     return seg
 
 
+def _add(owner: Claim | ServiceLine, attribute: str, item: object) -> None:
+    """Append to one of owner's list attributes, which start as the shared empty tuple."""
+    items = getattr(owner, attribute)
+    if items:
+        items.append(item)
+    else:
+        setattr(owner, attribute, [item])
+
+
 def _valid_id(seg_id: str) -> bool:
     return 2 <= len(seg_id) <= 3 and seg_id.isascii() and seg_id.isalnum() and seg_id.isupper()
 
@@ -242,8 +251,9 @@ class _Reader:
             self.end_warnings.append(issue)
 
     def warn_claim(self, n: int, code: str, message: str, level: str = "warning") -> None:
-        if self.claim is not None:
-            self.claim.warnings.append(Issue(n, code, message, level))
+        claim = self.claim
+        if claim is not None:
+            _add(claim, "warnings", Issue(n, code, message, level))
         else:
             self.warn_tx(n, code, message, level)
 
@@ -597,7 +607,6 @@ class _Reader:
         self.claim = None
         self.line = None
         n = claim.segment
-        warnings = claim.warnings
         adjustments = claim.adjustments
         claim_cas = sum([a.amount for a in adjustments], _ZERO) if adjustments else _ZERO
         line_cas = _ZERO
@@ -611,13 +620,15 @@ class _Reader:
                 adj = sum([a.amount for a in adjustments], _ZERO)
             line_cas += adj
             if line.charge - adj != line.paid:
-                warnings.append(
+                _add(
+                    claim,
+                    "warnings",
                     Issue(
                         line.segment,
                         "line-imbalance",
                         f"line {line.procedure}: charge {line.charge} - adjustments {adj} "
                         f"!= paid {line.paid}",
-                    )
+                    ),
                 )
             if line.service_date is None and line.service_date_end is None:
                 line.service_date = claim.statement_from
@@ -626,31 +637,37 @@ class _Reader:
         if diff:
             interest = sum([a.amount for a in claim.amounts if a.qualifier == "I"], _ZERO)
             if claim_cas and line_cas and claim.charge - line_cas == claim.paid:
-                warnings.append(
+                _add(
+                    claim,
+                    "warnings",
                     Issue(
                         n,
                         "claim-cas-duplicates-lines",
                         f"claim-level adjustments {claim_cas} repeat the line adjustments: the "
                         "claim balances only without them",
-                    )
+                    ),
                 )
             elif interest and diff == -interest:
-                warnings.append(
+                _add(
+                    claim,
+                    "warnings",
                     Issue(
                         n,
                         "interest-in-payment",
                         f"claim payment includes interest {interest} (AMT*I)",
                         "note",
-                    )
+                    ),
                 )
             else:
-                warnings.append(
+                _add(
+                    claim,
+                    "warnings",
                     Issue(
                         n,
                         "claim-imbalance",
                         f"charge {claim.charge} - claim adjustments {claim_cas} - line "
                         f"adjustments {line_cas} != paid {claim.paid} (off by {diff})",
-                    )
+                    ),
                 )
         self.claim_count += 1
         self.claims_paid += claim.paid
@@ -662,14 +679,13 @@ class _Reader:
         return self.claim
 
     def cas(self, seg: list[str], n: int) -> None:
-        line = self.line
-        target = line.adjustments if line is not None else self.need_claim("CAS").adjustments
+        owner: Claim | ServiceLine = self.line or self.need_claim("CAS")
         if len(seg) == 4 and seg[2] and seg[1] in _GROUPS:
             # The usual CAS: one reason and amount, no quantity.
             value = _number_cache.get(seg[3])
             if value is None:
                 value = _number(seg[3], "CAS03 adjustment amount")
-            target.append(Adjustment(seg[1], seg[2], value, None, n))
+            _add(owner, "adjustments", Adjustment(seg[1], seg[2], value, None, n))
             return
         group = seg[1] if len(seg) > 1 else ""
         if group not in _GROUPS:
@@ -696,7 +712,7 @@ class _Reader:
                 if (quantity)
                 else None
             )
-            target.append(Adjustment(group, reason, value, units, n))
+            _add(owner, "adjustments", Adjustment(group, reason, value, units, n))
 
     def nm1(self, seg: list[str], n: int) -> None:
         claim = self.need_claim("NM1")
@@ -712,13 +728,13 @@ class _Reader:
         claim = self.need_claim("MIA")
         for i in (5, 20, 21, 22, 23):
             if i < len(seg) and seg[i]:
-                claim.remarks.append(Remark(seg[i], "MIA"))
+                _add(claim, "remarks", Remark(seg[i], "MIA"))
 
     def moa(self, seg: list[str], n: int) -> None:
         claim = self.need_claim("MOA")
         for code in seg[3:8]:
             if code:
-                claim.remarks.append(Remark(code, "MOA"))
+                _add(claim, "remarks", Remark(code, "MOA"))
 
     def dtm(self, seg: list[str], n: int) -> None:
         claim = self.claim
@@ -750,32 +766,29 @@ class _Reader:
     def ref(self, seg: list[str], n: int) -> None:
         if len(seg) < 3:
             seg.extend(("", ""))
-        line = self.line
-        target = line.references if line is not None else self.need_claim("REF").references
-        target.append(Reference(seg[1], seg[2]))
+        owner: Claim | ServiceLine = self.line or self.need_claim("REF")
+        _add(owner, "references", Reference(seg[1], seg[2]))
 
     def amt(self, seg: list[str], n: int) -> None:
         if len(seg) < 3:
             seg.extend(("", ""))
-        line = self.line
-        target = line.amounts if line is not None else self.need_claim("AMT").amounts
+        owner: Claim | ServiceLine = self.line or self.need_claim("AMT")
         value = _number_cache.get(seg[2])
         if value is None:
             value = _number(seg[2], f"AMT*{seg[1][:3]} amount")
-        target.append(Amount(seg[1], value))
+        _add(owner, "amounts", Amount(seg[1], value))
 
     def qty(self, seg: list[str], n: int) -> None:
         _pad(seg, 3)
-        line = self.line
-        target = line.quantities if line is not None else self.need_claim("QTY").quantities
-        target.append(Quantity(seg[1], _number(seg[2], f"QTY*{seg[1][:3]} quantity")))
+        owner: Claim | ServiceLine = self.line or self.need_claim("QTY")
+        _add(owner, "quantities", Quantity(seg[1], _number(seg[2], f"QTY*{seg[1][:3]} quantity")))
 
     def lq(self, seg: list[str], n: int) -> None:
         if self.line is None:
             raise _Bad("LQ outside a service line (no SVC before it)")
         _pad(seg, 3)
         if seg[2]:
-            self.line.remarks.append(Remark(seg[2], "LQ", seg[1]))
+            _add(self.line, "remarks", Remark(seg[2], "LQ", seg[1]))
 
     def svc(self, seg: list[str], n: int) -> None:
         claim = self.claim
@@ -815,7 +828,11 @@ class _Reader:
             self.procedure(seg[6], n) if seg[6] else None,
             _number(seg[7], "SVC07 original units") if seg[7] else None,
         )
-        claim.lines.append(line)
+        lines = claim.lines
+        if lines:
+            lines.append(line)
+        else:
+            claim.lines = [line]
 
     def plb_(self, seg: list[str], n: int) -> None:
         self.send_header()
@@ -927,51 +944,114 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
     reader = _Reader(tokenizer.name, tokenizer)
     out = reader.out
     handler_for = reader.dispatch.get
-    # The commonest segments of a service line are handled here, inline, in their usual
-    # well-formed shape; anything else goes to the handler, which does the full checks.
-    # Neither completes an item, so they skip the `out` check.
+    # The commonest segments of a claim are handled here, inline, in their usual well-formed
+    # shape; anything else goes to the handler, which does the full checks. None of them
+    # completes an item, so they skip the `out` check. `claim`, `line` and `comp` mirror the
+    # reader's: only handlers change those, so they are re-read after each handler call.
     detail = reader.detail_handlers
     dtm, cas, ref, amt = detail["DTM"], detail["CAS"], detail["REF"], detail["AMT"]
+    svc, nm1 = detail["SVC"], detail["NM1"]
     number = _number_cache.get
     day = _date_cache.get
     groups = _GROUPS
+    one = _ONE
+    claim: Claim | None = None
+    line: ServiceLine | None = None
+    comp = reader.component
     n = 0
     seg: list[str] = [""]
     try:
         for elem, batch in tokenizer:
-            for text in batch:
-                n += 1
+            # n continues over batches: enumerate reads the start once, before the loop.
+            for n, text in enumerate(batch, n + 1):  # noqa: B020
                 seg = text.split(elem)
                 handler = handler_for(seg[0])
                 if handler is dtm:
-                    line = reader.line
-                    if line is not None and len(seg) == 3 and seg[1] == "472":
-                        value = day(seg[2])
-                        if value is not None:
-                            line.service_date = value
-                            continue
+                    if len(seg) == 3:
+                        qual = seg[1]
+                        if qual == "472":
+                            if line is not None:
+                                value = day(seg[2])
+                                if value is not None:
+                                    line.service_date = value
+                                    continue
+                        elif qual == "232":
+                            if claim is not None:
+                                value = day(seg[2])
+                                if value is not None:
+                                    claim.statement_from = value
+                                    continue
+                        elif qual == "233" and claim is not None:
+                            value = day(seg[2])
+                            if value is not None:
+                                claim.statement_to = value
+                                continue
                 elif handler is cas:
-                    line = reader.line
                     if line is not None and len(seg) == 4 and seg[2] and seg[1] in groups:
                         value = number(seg[3])
                         if value is not None:
-                            line.adjustments.append(Adjustment(seg[1], seg[2], value, None, n))
+                            adjustment = Adjustment(seg[1], seg[2], value, None, n)
+                            items = line.adjustments
+                            if items:
+                                items.append(adjustment)
+                            else:
+                                line.adjustments = [adjustment]
                             continue
                 elif handler is ref:
-                    line = reader.line
                     if line is not None and len(seg) == 3:
-                        line.references.append(Reference(seg[1], seg[2]))
+                        reference = Reference(seg[1], seg[2])
+                        items = line.references
+                        if items:
+                            items.append(reference)
+                        else:
+                            line.references = [reference]
                         continue
+                elif handler is svc:
+                    if claim is not None and len(seg) == 6 and comp in seg[1]:
+                        parts = seg[1].split(comp)
+                        size = len(parts)
+                        charge = number(seg[2])
+                        paid = number(seg[3])
+                        units = number(seg[5]) if seg[5] else one
+                        if (size == 2 or (size == 3 and parts[2])) and (
+                            charge is not None and paid is not None and units is not None
+                        ):
+                            line = ServiceLine(
+                                Procedure(parts[0], parts[1], parts[2:], ""),
+                                charge,
+                                paid,
+                                units,
+                                n,
+                                seg[4],
+                            )
+                            reader.line = line
+                            lines = claim.lines
+                            if lines:
+                                lines.append(line)
+                            else:
+                                claim.lines = [line]
+                            continue
                 elif handler is amt:
-                    line = reader.line
                     if line is not None and len(seg) == 3:
                         value = number(seg[2])
                         if value is not None:
-                            line.amounts.append(Amount(seg[1], value))
+                            amount = Amount(seg[1], value)
+                            items = line.amounts
+                            if items:
+                                items.append(amount)
+                            else:
+                                line.amounts = [amount]
                             continue
+                elif handler is nm1:
+                    if claim is not None and len(seg) == 10 and seg[1] == "QC":
+                        claim.patient = Person(seg[1], seg[3], seg[4], seg[5], seg[8], seg[9])
+                        continue
                 elif handler is None:
                     handler = reader.default
                 handler(seg, n)
+                claim = reader.claim
+                line = reader.line
+                comp = reader.component
                 if out:
                     yield from out
                     out.clear()
