@@ -155,7 +155,10 @@ class Tokenizer:
             newline = "\r\n" if "\r" in full else "\n"
             # Where an ISA can start a segment, to look for a next interchange.
             isa_marks = (term + "ISA", "\nISA", " ISA", "\tISA")
-            if term in "\r\n" or "\t" in full or " " + term in full or full[:1] == " ":
+            # A one-character search is far cheaper than a two-character one: most chunks of
+            # a machine-written file have no space at all, so skip the space-pair searches.
+            spaces = " " in full
+            if term in "\r\n" or "\t" in full or (spaces and " " + term in full) or full[:1] == " ":
                 parts = self._split_strip(full, term)
             elif newline in full:
                 # The usual layout, one segment a line: when every line break follows a
@@ -167,7 +170,7 @@ class Tokenizer:
                     full.count("\n") == count
                     and full.count(term) == count + ends
                     and (newline == "\n" or full.count("\r") == count)
-                    and newline + " " not in full
+                    and not (spaces and newline + " " in full)
                 ):
                     if ends:
                         parts[-1] = parts[-1][:-1]
@@ -175,7 +178,7 @@ class Tokenizer:
                     isa_marks = ("\nISA",)
                 else:
                     parts = self._split_strip(full, term)
-            elif "\r" in full or term + " " in full:
+            elif "\r" in full or (spaces and term + " " in full):
                 parts = self._split_strip(full, term)
             else:
                 parts = full.split(term)
