@@ -607,17 +607,15 @@ class _Reader:
         self.claim = None
         self.line = None
         n = claim.segment
-        adjustments = claim.adjustments
-        claim_cas = sum([a.amount for a in adjustments], _ZERO) if adjustments else _ZERO
+        # Plain loops, not sum(): a line has one to three adjustments (same additions, in order).
+        claim_cas = _ZERO
+        for a in claim.adjustments:
+            claim_cas += a.amount
         line_cas = _ZERO
         for line in claim.lines:
-            adjustments = line.adjustments
-            if not adjustments:
-                adj = _ZERO
-            elif len(adjustments) == 1:
-                adj = _ZERO + adjustments[0].amount
-            else:
-                adj = sum([a.amount for a in adjustments], _ZERO)
+            adj = _ZERO
+            for a in line.adjustments:
+                adj += a.amount
             line_cas += adj
             if line.charge - adj != line.paid:
                 _add(
@@ -950,7 +948,7 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
     # reader's: only handlers change those, so they are re-read after each handler call.
     detail = reader.detail_handlers
     dtm, cas, ref, amt = detail["DTM"], detail["CAS"], detail["REF"], detail["AMT"]
-    svc, nm1 = detail["SVC"], detail["NM1"]
+    svc, nm1, clp = detail["SVC"], detail["NM1"], detail["CLP"]
     number = _number_cache.get
     day = _date_cache.get
     groups = _GROUPS
@@ -1046,6 +1044,35 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                     if claim is not None and len(seg) == 10 and seg[1] == "QC":
                         claim.patient = Person(seg[1], seg[3], seg[4], seg[5], seg[8], seg[9])
                         continue
+                elif handler is clp:
+                    if len(seg) == 10 and seg[1] and seg[2] and reader.header_sent:
+                        charge = number(seg[3])
+                        paid = number(seg[4])
+                        responsibility = number(seg[5]) if seg[5] else None
+                        if (
+                            charge is not None
+                            and paid is not None
+                            and (responsibility is not None or not seg[5])
+                        ):
+                            if claim is not None:
+                                reader.close_claim()
+                            claim = reader.claim = Claim(
+                                seg[1],
+                                seg[2],
+                                charge,
+                                paid,
+                                responsibility,
+                                seg[6],
+                                seg[7],
+                                n,
+                                seg[8],
+                                seg[9],
+                            )
+                            line = reader.line = None
+                            if out:
+                                yield from out
+                                out.clear()
+                            continue
                 elif handler is None:
                     handler = reader.default
                 handler(seg, n)
