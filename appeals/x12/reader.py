@@ -987,14 +987,15 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                 elif handler is cas:
                     if line is not None and len(seg) == 4 and seg[2] and seg[1] in groups:
                         value = number(seg[3])
-                        if value is not None:
-                            adjustment = Adjustment(seg[1], seg[2], value, None, n)
-                            items = line.adjustments
-                            if items:
-                                items.append(adjustment)
-                            else:
-                                line.adjustments = [adjustment]
-                            continue
+                        if value is None:
+                            value = _number(seg[3], "CAS03 adjustment amount")
+                        adjustment = Adjustment(seg[1], seg[2], value, None, n)
+                        items = line.adjustments
+                        if items:
+                            items.append(adjustment)
+                        else:
+                            line.adjustments = [adjustment]
+                        continue
                 elif handler is ref:
                     if line is not None and len(seg) == 3:
                         reference = Reference(seg[1], seg[2])
@@ -1008,12 +1009,19 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                     if claim is not None and len(seg) == 6 and comp in seg[1]:
                         parts = seg[1].split(comp)
                         size = len(parts)
-                        charge = number(seg[2])
-                        paid = number(seg[3])
-                        units = number(seg[5]) if seg[5] else one
-                        if (size == 2 or (size == 3 and parts[2])) and (
-                            charge is not None and paid is not None and units is not None
-                        ):
+                        if size == 2 or (size == 3 and parts[2]):
+                            charge = number(seg[2])
+                            if charge is None:
+                                charge = _number(seg[2], "SVC02 line charge")
+                            paid = number(seg[3])
+                            if paid is None:
+                                paid = _number(seg[3], "SVC03 line payment")
+                            if seg[5]:
+                                units = number(seg[5])
+                                if units is None:
+                                    units = _number(seg[5], "SVC05 units")
+                            else:
+                                units = one
                             line = ServiceLine(
                                 Procedure(parts[0], parts[1], parts[2:], ""),
                                 charge,
@@ -1032,14 +1040,15 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                 elif handler is amt:
                     if line is not None and len(seg) == 3:
                         value = number(seg[2])
-                        if value is not None:
-                            amount = Amount(seg[1], value)
-                            items = line.amounts
-                            if items:
-                                items.append(amount)
-                            else:
-                                line.amounts = [amount]
-                            continue
+                        if value is None:
+                            value = _number(seg[2], f"AMT*{seg[1][:3]} amount")
+                        amount = Amount(seg[1], value)
+                        items = line.amounts
+                        if items:
+                            items.append(amount)
+                        else:
+                            line.amounts = [amount]
+                        continue
                 elif handler is nm1:
                     if claim is not None and len(seg) == 10 and seg[1] == "QC":
                         claim.patient = Person(seg[1], seg[3], seg[4], seg[5], seg[8], seg[9])
@@ -1047,32 +1056,36 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                 elif handler is clp:
                     if len(seg) == 10 and seg[1] and seg[2] and reader.header_sent:
                         charge = number(seg[3])
+                        if charge is None:
+                            charge = _number(seg[3], "CLP03 claim charge")
                         paid = number(seg[4])
-                        responsibility = number(seg[5]) if seg[5] else None
-                        if (
-                            charge is not None
-                            and paid is not None
-                            and (responsibility is not None or not seg[5])
-                        ):
-                            if claim is not None:
-                                reader.close_claim()
-                            claim = reader.claim = Claim(
-                                seg[1],
-                                seg[2],
-                                charge,
-                                paid,
-                                responsibility,
-                                seg[6],
-                                seg[7],
-                                n,
-                                seg[8],
-                                seg[9],
-                            )
-                            line = reader.line = None
-                            if out:
-                                yield from out
-                                out.clear()
-                            continue
+                        if paid is None:
+                            paid = _number(seg[4], "CLP04 claim payment")
+                        if seg[5]:
+                            responsibility = number(seg[5])
+                            if responsibility is None:
+                                responsibility = _number(seg[5], "CLP05 patient responsibility")
+                        else:
+                            responsibility = None
+                        if claim is not None:
+                            reader.close_claim()
+                        claim = reader.claim = Claim(
+                            seg[1],
+                            seg[2],
+                            charge,
+                            paid,
+                            responsibility,
+                            seg[6],
+                            seg[7],
+                            n,
+                            seg[8],
+                            seg[9],
+                        )
+                        line = reader.line = None
+                        if out:
+                            yield from out
+                            out.clear()
+                        continue
                 elif handler is None:
                     handler = reader.default
                 handler(seg, n)
