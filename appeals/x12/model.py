@@ -2,6 +2,8 @@
 
 The reader fills these from segments; nothing here knows about files, databases or Flask.
 Money is always `Decimal`; dates are `datetime.date` or None when absent or invalid.
+The list attributes of `Claim` and `ServiceLine` start as the shared empty tuple `()`; the
+reader, their only writer, puts a list there on the first item. Read them as sequences.
 """
 
 from __future__ import annotations

@@ -106,6 +106,19 @@ def test_it_streams_header_then_claims_then_end() -> None:
     assert (end.claim_count, end.claims_paid) == (2, Decimal("180.00"))
 
 
+def test_list_attributes_start_empty_and_are_never_shared() -> None:
+    names = ("adjustments", "remarks", "references", "amounts", "quantities")
+    claims = [i for i in iter_remittance((VALID + VALID).encode(), "t") if type(i) is Claim]
+    owners = [*claims, *(line for c in claims for line in c.lines)]
+    filled = [getattr(o, n) for o in owners for n in (*names, "lines", "warnings") if hasattr(o, n)]
+    assert all(type(v) is list and v for v in filled if v)
+    assert all(v == () for v in filled if not v)
+    lists = [v for v in filled if v]
+    assert len({id(v) for v in lists}) == len(lists) > 8
+    fresh = Claim("P", "1", Decimal(1), Decimal(1), None, "12", "ICN", 1)
+    assert all(getattr(fresh, n) == () for n in (*names, "lines", "warnings"))
+
+
 def test_claim_without_lx_and_line_without_date() -> None:
     text = edit("LX*1~\n", "")
     text = edit("DTM*472*20250212~\n", "", text)
