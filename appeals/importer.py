@@ -16,7 +16,7 @@ import gc
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -246,7 +246,7 @@ def _executemany(connection: Connection, table: sa.Table, rows: list[dict[str, A
     connection.exec_driver_sql(sql, data)
 
 
-def _issues_json(issues: list[x12.Issue]) -> str:
+def _issues_json(issues: Sequence[x12.Issue]) -> str:
     if not issues:
         return ""
     return json.dumps(
@@ -874,7 +874,7 @@ def _collect(
     adjustments: list[dict[str, Any]],
     remarks: list[dict[str, Any]],
 ) -> None:
-    owners: list[tuple[int | None, list[x12.Adjustment], list[x12.Remark]]] = [
+    owners: list[tuple[int | None, Sequence[x12.Adjustment], Sequence[x12.Remark]]] = [
         (None, claim.adjustments, claim.remarks)
     ]
     owners += [
