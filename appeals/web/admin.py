@@ -18,10 +18,17 @@ AUDIT_PAGE = 100
 
 
 def _users_context(**extra: Any) -> dict[str, Any]:
+    """Every account, or only the practice's own for an admin scoped to one practice."""
     db = get_session()
-    practices = db.exec(select(Practice).order_by(Practice.name)).all()
+    practices_query = select(Practice).order_by(Practice.name)
+    users_query = select(User).order_by(User.username)
+    practice = me().practice_id
+    if practice is not None:
+        practices_query = practices_query.where(Practice.id == practice)
+        users_query = users_query.where(User.practice_id == practice)
+    practices = db.exec(practices_query).all()
     return {
-        "users": db.exec(select(User).order_by(User.username)).all(),
+        "users": db.exec(users_query).all(),
         "practices": {p.id: p.name for p in practices},
         "roles": users.ROLES,
         "form": {},
@@ -45,13 +52,17 @@ def user_create() -> Response:
     db = get_session()
     form = {k: request.form.get(k, "") for k in ("username", "full_name", "role", "practice_id")}
     practice = form["practice_id"]
+    practice_id = int(practice) if practice.isdigit() else None
+    if me().practice_id is not None:  # a practice's admin adds users to that practice only
+        practice_id = me().practice_id
+        form["practice_id"] = str(practice_id)
     try:
         user = users.create_user(
             db,
             form["username"],
             request.form.get("password", ""),
             role=form["role"],
-            practice_id=int(practice) if practice.isdigit() else None,
+            practice_id=practice_id,
             full_name=form["full_name"],
         )
     except users.UserError as error:
@@ -78,7 +89,8 @@ def user_action(user_id: int, operation: str) -> Response:
     """Disable, enable or reset the password of an account (the new password is shown once)."""
     db = get_session()
     user = db.get(User, user_id)
-    if user is None:
+    practice = me().practice_id
+    if user is None or (practice is not None and user.practice_id != practice):
         abort(404)
     new_password = None
     if operation == "disable":

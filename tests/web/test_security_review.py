@@ -1,0 +1,42 @@
+"""Security review regressions: practice scope of admins and import jobs, cookie flags."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlmodel import Session, select
+
+from appeals.models import User
+from tests.web.conftest import World, log_in, make_user
+
+
+def _practice_admin(app: Flask, world: World, session: Session) -> FlaskClient:
+    make_user(session, "practice-admin", "admin", world.practice_a)
+    session.commit()
+    return log_in(app.test_client(), "practice-admin")
+
+
+def test_a_practice_admin_manages_only_the_practices_users(
+    app: Flask, world: World, session: Session
+) -> None:
+    client = _practice_admin(app, world, session)
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "colleague" in page
+    assert "outsider" not in page and "Other Skin Clinic" not in page
+    outsider = world.users["outsider"]
+    for operation in ("reset-password", "disable"):
+        assert client.post(f"/admin/users/{outsider}/{operation}").status_code == 404
+    session.expire_all()
+    other = session.get(User, outsider)
+    assert other is not None and other.active and other.session_version == 1
+
+
+def test_a_practice_admin_creates_users_only_in_the_practice(
+    app: Flask, world: World, session: Session
+) -> None:
+    client = _practice_admin(app, world, session)
+    for name, practice in (("everywhere", ""), ("elsewhere", str(world.practice_b))):
+        form = {"username": name, "password": "long-enough-password", "role": "admin"}
+        client.post("/admin/users", data=form | {"full_name": "", "practice_id": practice})
+        user = session.exec(select(User).where(User.username == name)).first()
+        assert user is None or user.practice_id == world.practice_a, name
