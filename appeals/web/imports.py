@@ -40,8 +40,14 @@ def history(limit: int = 50) -> list[tuple[RemittanceFile, str]]:
 
 
 def get_job_for_user(job_id: str) -> ImportJob:
+    """The user's own job; admins may follow others' jobs, of their practice if they have one."""
     job = registry().get(job_id)
-    if job is None or (job.user_id != me().id and not me().can("admin")):
+    if job is None:
+        abort(404)
+    user = me()
+    if job.user_id != user.id and not (
+        user.can("admin") and user.practice_id in (None, job.practice_id)
+    ):
         abort(404)
     return job
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from appeals.models import User
-from tests.web.conftest import World, log_in, make_user
+from tests.web.conftest import HTMX, World, log_in, make_user
+from tests.web.test_imports import FIXTURES, finish, upload
 
 
 def _practice_admin(app: Flask, world: World, session: Session) -> FlaskClient:
@@ -40,3 +42,19 @@ def test_a_practice_admin_creates_users_only_in_the_practice(
         client.post("/admin/users", data=form | {"full_name": "", "practice_id": practice})
         user = session.exec(select(User).where(User.username == name)).first()
         assert user is None or user.practice_id == world.practice_a, name
+
+
+def test_a_practice_admin_cannot_follow_another_practices_import_job(
+    app: Flask, specialist: FlaskClient, world: World, session: Session
+) -> None:
+    good = (FIXTURES / "derm_initial.835").read_bytes()
+    response = upload(specialist, [(good, "derm_initial.835")], headers=HTMX)
+    finish(app, specialist, response)
+    job_id = BeautifulSoup(response.get_data(as_text=True), "html.parser").select_one(
+        "#import-job"
+    )["data-job-id"]
+    make_user(session, "other-admin", "admin", world.practice_b)
+    session.commit()
+    other_admin = log_in(app.test_client(), "other-admin")
+    assert other_admin.get(f"/imports/jobs/{job_id}").status_code == 404
+    assert log_in(app.test_client(), "admin").get(f"/imports/jobs/{job_id}").status_code == 200
