@@ -61,8 +61,11 @@ def _init_web(app: Flask) -> None:
     )
 
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    # Flask's defaults already hold these keys (SameSite None, Secure off): setdefault would not do.
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config["SESSION_COOKIE_SAMESITE"] or "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if app.config["PREFERRED_URL_SCHEME"] == "https":  # APPEALS_PREFERRED_URL_SCHEME=https
+        app.config["SESSION_COOKIE_SECURE"] = True
     csrf.init_app(app)
     modules = (
         security,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from appeals.models import User
+from appeals.web import create_app
 from tests.web.conftest import HTMX, World, log_in, make_user
 from tests.web.test_imports import FIXTURES, finish, upload
 
@@ -58,3 +62,23 @@ def test_a_practice_admin_cannot_follow_another_practices_import_job(
     other_admin = log_in(app.test_client(), "other-admin")
     assert other_admin.get(f"/imports/jobs/{job_id}").status_code == 404
     assert log_in(app.test_client(), "admin").get(f"/imports/jobs/{job_id}").status_code == 200
+
+
+def _session_cookie(client: FlaskClient) -> str:
+    cookies = client.get("/auth/login").headers.getlist("Set-Cookie")
+    return next(c for c in cookies if c.startswith("session="))
+
+
+def test_the_session_cookie_is_httponly_and_samesite_lax(anonymous: FlaskClient) -> None:
+    cookie = _session_cookie(anonymous)
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain http (development): a Secure cookie would never return
+
+
+def test_the_session_cookie_is_secure_when_served_over_https(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    config = {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret"}
+    app = create_app(config | {"PREFERRED_URL_SCHEME": "https", "UPLOAD_FOLDER": str(tmp_path)})
+    cookie = _session_cookie(app.test_client())
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
