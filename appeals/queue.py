@@ -511,20 +511,28 @@ CSV_HEADER = (
 )
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(text: str) -> str:
+    """Text from 835 files or users, kept from being run as a spreadsheet formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def csv_values(row: QueueRow, today: date) -> list[str]:
     """One export line; money as exact decimal strings."""
     d = row.denial
     days = "" if d.deadline is None else str((d.deadline - today).days)
     return [
         str(d.id),
-        row.patient,
-        d.patient_control_number,
-        row.claim_number,
+        _text_cell(row.patient),
+        _text_cell(d.patient_control_number),
+        _text_cell(row.claim_number),
         d.service_date.isoformat() if d.service_date else "",
-        row.payer_name,
-        row.procedure,
-        " ".join(c for c in (d.carcs or d.carc).split() if c),
-        d.rarcs,
+        _text_cell(row.payer_name),
+        _text_cell(row.procedure),
+        _text_cell(" ".join(c for c in (d.carcs or d.carc).split() if c)),
+        _text_cell(d.rarcs),
         category_label(d.category),
         action_label(d.action),
         f"{d.denied_amount:.2f}",
@@ -534,5 +542,5 @@ def csv_values(row: QueueRow, today: date) -> list[str]:
         d.deadline.isoformat() if d.deadline else "",
         days,
         status_label(d.status),
-        row.assignee,
+        _text_cell(row.assignee),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 from bs4 import BeautifulSoup
@@ -10,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from appeals.models import User
+from appeals.models import Claim, Denial, User
 from appeals.web import create_app
 from tests.web.conftest import HTMX, World, log_in, make_user
 from tests.web.test_imports import FIXTURES, finish, upload
@@ -82,3 +84,23 @@ def test_the_session_cookie_is_secure_when_served_over_https(
     app = create_app(config | {"PREFERRED_URL_SCHEME": "https", "UPLOAD_FOLDER": str(tmp_path)})
     cookie = _session_cookie(app.test_client())
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_the_csv_export_neutralises_spreadsheet_formulas_from_835_text(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    denial = session.get(Denial, world.denials["mohs"])
+    assert denial is not None
+    claim = session.get(Claim, denial.claim_id)
+    assert claim is not None
+    claim.patient_last_name = '=HYPERLINK("http://evil.example","x")'
+    claim.payer_claim_control_number = "+1+cmd|' /C calc'!A0"
+    session.add(claim)
+    session.commit()
+    text = specialist.get("/queue/export.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    row = next(r for r in rows if r["denial_id"] == str(denial.id))
+    assert row["patient"].startswith("'=HYPERLINK(")
+    assert row["payer_claim_number"] == "'+1+cmd|' /C calc'!A0"
+    texts = ("patient", "account", "payer_claim_number", "payer", "procedure", "assignee")
+    assert not any(r[k] and r[k][0] in "=+-@" for r in rows for k in texts)
