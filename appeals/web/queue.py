@@ -99,8 +99,8 @@ def _render(filters: queue.QueueFilters, status: int = 200) -> Response:
 
 @bp.get("/")
 def home() -> Response:
-    """The queue is the home page."""
-    return redirect(url_for("queue.index"))
+    """The queue is the home page (a filtered link to / keeps its filters)."""
+    return redirect(url_for("queue.index", **request.args.to_dict(flat=False)))
 
 
 @bp.get("/queue")

@@ -316,3 +316,11 @@ def test_export_of_a_name_search_does_not_log_the_name(
 
 def test_home_redirects_to_the_queue(specialist: FlaskClient) -> None:
     assert specialist.get("/").headers["Location"] == "/queue"
+
+
+def test_the_home_page_keeps_the_filters_of_a_shared_link(specialist: FlaskClient) -> None:
+    response = specialist.get("/?category=noncovered_cosmetic&sort=deadline&payer=1&payer=2")
+    assert response.status_code == 302
+    assert response.headers["Location"] == (
+        "/queue?category=noncovered_cosmetic&sort=deadline&payer=1&payer=2"
+    )
