@@ -11,11 +11,9 @@ from sqlmodel import Session
 from appeals import codes
 from appeals.denials import category_label
 from appeals.models import Denial, Payer
+from appeals.workflow import CLOSED_STATUSES, OPEN_STATUSES, RECOVERED_STATUSES
 
 GROUPINGS = ("carc", "rarc", "carc-rarc", "category", "payer", "procedure")
-OPEN = ("new", "in_progress")
-RECOVERED = ("won", "partial")
-DECIDED = ("won", "partial", "lost", "written_off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +54,8 @@ def group_denials(
         "procedure": [Denial.procedure_code],
     }
     columns = keys[by]
-    recovered = sa.func.sum(sa.case((Denial.status.in_(RECOVERED), 1), else_=0))
-    decided = sa.func.sum(sa.case((Denial.status.in_(DECIDED), 1), else_=0))
+    recovered = sa.func.sum(sa.case((Denial.status.in_(RECOVERED_STATUSES), 1), else_=0))
+    decided = sa.func.sum(sa.case((Denial.status.in_(CLOSED_STATUSES), 1), else_=0))
     query = (
         sa.select(
             *columns,
@@ -73,7 +71,7 @@ def group_denials(
     if practice_id is not None:
         query = query.where(Denial.practice_id == practice_id)
     if open_only:
-        query = query.where(Denial.status.in_(OPEN))
+        query = query.where(Denial.status.in_(OPEN_STATUSES))
     groups = []
     for row in session.execute(query):
         *key_parts, count, denied, won, done = row

@@ -9,7 +9,6 @@ record, and the denial's status follows the outcome. Money that came back arrive
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -17,7 +16,9 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from appeals.models import Appeal, AuditEvent, Denial, utcnow
+from appeals import audit
+from appeals.models import Appeal, Denial, utcnow
+from appeals.workflow import RECOVERED_STATUSES
 
 REQUIRED = ("patient_control_number", "date_of_service", "procedure", "route", "level", "outcome")
 RESUBMISSIONS = ("corrected_claim", "reopening", "resubmit")
@@ -85,12 +86,12 @@ def _record(session: Session, denial: Denial, row: dict[str, str]) -> None:
             submitted_on=_day(row.get("date_appealed", "")),
             method="corrected claim" if row["route"] in RESUBMISSIONS else "",
             outcome=closed,
-            recovered_amount=recovered if closed in ("won", "partial") else Decimal("0"),
+            recovered_amount=recovered if closed in RECOVERED_STATUSES else Decimal("0"),
             closed_on=_day(row.get("decision_date", "")) if closed else None,
         )
     )
     denial.appeal_level = max(denial.appeal_level, level)
-    if denial.status in ("won", "partial"):
+    if denial.status in RECOVERED_STATUSES:
         return  # a later remittance already paid it
     if closed:
         denial.status = closed
@@ -100,11 +101,11 @@ def _record(session: Session, denial: Denial, row: dict[str, str]) -> None:
         denial.status = "corrected_claim_sent" if row["route"] in RESUBMISSIONS else "appealed"
     denial.updated_at = utcnow()
     session.add(denial)
-    session.add(
-        AuditEvent(
-            action="status",
-            entity="denial",
-            entity_id=denial.id,
-            detail=json.dumps({"status": denial.status, "by": "appeal history"}),
-        )
+    audit.record(
+        session,
+        None,
+        "status",
+        "denial",
+        denial.id,
+        {"status": denial.status, "by": "appeal history"},
     )

@@ -44,12 +44,11 @@ from appeals.models import (
     RemittanceFile,
     ServiceLine,
 )
+from appeals.workflow import AWAITING_PAYMENT
 from appeals.x12 import X12Error, iter_remittance
 from appeals.x12 import model as x12
 
 BATCH = 1000
-# Denials still waiting for money: a payment of the claim closes them.
-AWAITING_PAYMENT = ("new", "in_progress", "appealed", "corrected_claim_sent")
 
 Progress = Callable[[int], None]
 

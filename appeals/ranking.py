@@ -16,8 +16,8 @@ from sqlmodel import Session
 
 from appeals.denials import category_label, category_priors
 from appeals.models import Denial
+from appeals.workflow import OPEN_STATUSES
 
-OPEN_STATUSES = ("new", "in_progress")
 PRIOR_SOURCE = "category prior (no trained model yet)"
 
 

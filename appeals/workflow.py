@@ -26,11 +26,16 @@ STATUSES: dict[str, str] = {
     "lost": "Lost",
 }
 
-# "Open" means still to be worked (the queue's default view, the importer's and ranking's "open").
+# "Open" means still to be worked (the queue's default view, ranking and the reason groups).
 OPEN_STATUSES: tuple[str, ...] = ("new", "in_progress")
 # Worked and waiting for the payer or patient; a later remittance may close them.
 PENDING_STATUSES: tuple[str, ...] = ("appealed", "corrected_claim_sent", "billed_patient")
 CLOSED_STATUSES: tuple[str, ...] = ("written_off", "won", "partial", "lost")
+RECOVERED_STATUSES: tuple[str, ...] = ("won", "partial")
+# A payment of the claim closes these (the importer writes won/partial directly, in bulk, as the
+# remittance proves the outcome: the one move outside TRANSITIONS). Billed-patient lines are
+# left to the patient's payment.
+AWAITING_PAYMENT: tuple[str, ...] = (*OPEN_STATUSES, "appealed", "corrected_claim_sent")
 
 _WORKING = ("appealed", "corrected_claim_sent", "billed_patient", "written_off")
 _OUTCOMES = ("won", "partial", "lost")
