@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from appeals import deadlines, ranking
-from appeals.denials import find_denials
+from appeals.denials import DenialDraft, find_denials
 from appeals.models import (
     Adjustment,
     Appeal,
@@ -579,18 +579,19 @@ class _Writer:
         adjustments: list[dict[str, Any]] = []
         remarks: list[dict[str, Any]] = []
         denials: list[dict[str, Any]] = []
+        drafts = [find_denials(claim) for claim in claims]
         position = 0
-        for claim, claim_id in zip(claims, claim_ids, strict=True):
+        for claim, claim_id, claim_drafts in zip(claims, claim_ids, drafts, strict=True):
             claim_line_ids = line_ids[position : position + len(claim.lines)]
             position += len(claim.lines)
             _collect(claim, claim_id, claim_line_ids, adjustments, remarks)
-            denials.extend(self.denial_rows(claim, claim_id, claim_line_ids, state))
+            denials.extend(self.denial_rows(claim, claim_drafts, claim_id, claim_line_ids, state))
             if claim.warnings:
                 self.result.warnings += len(claim.warnings)
                 self.file_warnings.extend(claim.warnings)
         _insert_plain(self.connection, Adjustment, adjustments)
         _insert_plain(self.connection, Remark, remarks)
-        self.close_recovered(claims, claim_ids)
+        self.close_recovered(claims, claim_ids, drafts)
         self.link_reversals(claims, claim_ids)
         _insert_plain(self.connection, Denial, denials)
         self.result.claims += len(claims)
@@ -639,11 +640,16 @@ class _Writer:
         }
 
     def denial_rows(
-        self, claim: x12.Claim, claim_id: int, line_ids: list[int], state: _PaymentState
+        self,
+        claim: x12.Claim,
+        drafts: list[DenialDraft],
+        claim_id: int,
+        line_ids: list[int],
+        state: _PaymentState,
     ) -> list[dict[str, Any]]:
         rows = []
         due = deadlines.deadline(state.payment_date, state.payer_type)
-        for draft in find_denials(claim):
+        for draft in drafts:
             line = claim.lines[draft.line_index] if draft.line_index is not None else None
             s = ranking.score(draft.category, draft.denied_amount, due, self.today)
             rows.append(
@@ -685,11 +691,16 @@ class _Writer:
             bucket[1] += draft.denied_amount
         return rows
 
-    def close_recovered(self, claims: list[x12.Claim], claim_ids: list[int]) -> None:
-        """Close open denials of earlier remittances that these claims now pay."""
+    def close_recovered(
+        self, claims: list[x12.Claim], claim_ids: list[int], drafts: list[list[DenialDraft]]
+    ) -> None:
+        """Close open denials of earlier remittances that these claims now pay.
+
+        `drafts` are the claims' own denials: a line still denied is only partly recovered.
+        """
         paying = {
-            c.patient_control_number: (c, cid)
-            for c, cid in zip(claims, claim_ids, strict=True)
+            c.patient_control_number: (c, cid, remaining)
+            for c, cid, remaining in zip(claims, claim_ids, drafts, strict=True)
             if not c.is_reversal and c.paid > 0
         }
         if not paying:
@@ -727,8 +738,7 @@ class _Writer:
         ]
         used: set[tuple[int, int]] = set()  # (claim id, line index): one payment closes one denial
         for denial_id, pcn, code, service_date, line_id, denied_amount in candidates:
-            claim, claim_id = paying[pcn]
-            remaining = find_denials(claim)
+            claim, claim_id, remaining = paying[pcn]
             if line_id is None:
                 key, paid = (claim_id, -1), claim.paid
                 fully = not remaining

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import Session, select
 
+from appeals.deadlines import days_left
 from appeals.denials import action_label, category_label
 from appeals.models import Claim, Denial, Money, Payer, ServiceLine, User
 from appeals.workflow import OPEN_STATUSES, STATUSES
@@ -522,7 +523,8 @@ def _text_cell(text: str) -> str:
 def csv_values(row: QueueRow, today: date) -> list[str]:
     """One export line; money as exact decimal strings."""
     d = row.denial
-    days = "" if d.deadline is None else str((d.deadline - today).days)
+    left = days_left(d.deadline, today)
+    days = "" if left is None else str(left)
     return [
         str(d.id),
         _text_cell(row.patient),

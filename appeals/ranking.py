@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from appeals.deadlines import days_left
 from appeals.denials import category_label, category_priors
 from appeals.models import Denial
 from appeals.workflow import OPEN_STATUSES
@@ -49,7 +50,7 @@ def urgency(days_left: int | None) -> tuple[float, str]:
 def score(category: str, denied_amount: Decimal, deadline: date | None, today: date) -> Score:
     prior = category_priors().get(category, category_priors()["other"])
     expected = (denied_amount * prior).quantize(Decimal("0.01"))
-    multiplier, deadline_words = urgency(None if deadline is None else (deadline - today).days)
+    multiplier, deadline_words = urgency(days_left(deadline, today))
     factors = [
         f"{category_label(category)}: {prior:.0%} recovered ({PRIOR_SOURCE})",
         f"${expected} expected of ${denied_amount} denied",

@@ -13,6 +13,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from appeals import codes, workflow
+from appeals.deadlines import days_left
 from appeals.denials import action_label, category_label
 
 
@@ -37,10 +38,6 @@ def when(value: datetime | None, zone: str = "UTC") -> str:
 
 def percent(value: float | None) -> str:
     return "" if value is None else f"{value:.0%}"
-
-
-def days_left(deadline: date | None, today: date) -> int | None:
-    return None if deadline is None else (deadline - today).days
 
 
 def json_list(text: str) -> list[Any]:
