@@ -411,8 +411,8 @@ class _Writer:
                     "trace_number": header.trace_number,
                     "trace_originator": header.trace_originator,
                     "payee_name": payee.name,
-                    "payee_npi": payee.identifier if payee.id_qualifier == "XX" else "",
-                    "payee_tax_id": _payee_tax_id(payee),
+                    "payee_npi": payee.npi,
+                    "payee_tax_id": payee.tax_id,
                     "warnings": "",
                 }
             ],
@@ -454,8 +454,7 @@ class _Writer:
         self.payment = None
 
     def practice_for(self, payee: x12.Party) -> int:
-        npi = payee.identifier if payee.id_qualifier == "XX" else ""
-        tax_id = _payee_tax_id(payee)
+        npi, tax_id = payee.npi, payee.tax_id
         key = npi or tax_id or payee.name or "unknown payee"
         if key in self.practices:
             return self.practices[key]
@@ -814,12 +813,6 @@ class _Writer:
                     .where(table.c.id == claim_id)
                     .values(reverses_claim_id=original[0])
                 )
-
-
-def _payee_tax_id(payee: x12.Party) -> str:
-    if payee.id_qualifier == "FI":
-        return payee.identifier
-    return payee.reference("TJ")
 
 
 def _service_date(claim: x12.Claim) -> date | None:

@@ -80,9 +80,7 @@ def _payer(party: Party, fallback_id: str) -> dict[str, Any]:
 
 
 def _payee(party: Party) -> dict[str, Any]:
-    npi = party.identifier if party.id_qualifier == "XX" else ""
-    tax_id = party.identifier if party.id_qualifier == "FI" else party.reference("TJ")
-    return {"name": party.name, "npi": npi or None, "tax_id": tax_id or None}
+    return {"name": party.name, "npi": party.npi or None, "tax_id": party.tax_id or None}
 
 
 def header_to_dict(header: PaymentHeader) -> dict[str, Any]:

@@ -104,6 +104,16 @@ class Party:
                 return ref.value
         return ""
 
+    @property
+    def npi(self) -> str:
+        """The NPI when N1 carries one (N103 = XX), or ''."""
+        return self.identifier if self.id_qualifier == "XX" else ""
+
+    @property
+    def tax_id(self) -> str:
+        """The TIN: N104 when N103 = FI, else REF*TJ (the usual place when N1 holds the NPI)."""
+        return self.identifier if self.id_qualifier == "FI" else self.reference("TJ")
+
 
 @dataclass(slots=True)
 class Procedure:
