@@ -28,12 +28,6 @@ class CodeInfo:
     def known(self) -> bool:
         return self.status != "unknown"
 
-    def active_on(self, day: date) -> bool:
-        """Whether the code was valid on `day` (codes without dates count as valid)."""
-        if self.start_date and day < self.start_date:
-            return False
-        return not (self.end_date and day > self.end_date)
-
 
 def _date(text: str) -> date | None:
     return date.fromisoformat(text) if text else None
