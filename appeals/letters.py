@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 
 from appeals import audit, codes, documentation
 from appeals.deadlines import payer_type_for
+from appeals.formatting import day, money
 from appeals.letter_schema import COMMON_REQUIRED, CONTEXT_SCHEMA, DOC_FIELDS, MODIFIER_GUIDANCE
 from appeals.letter_schema import field_label as field_label
 from appeals.letter_templates import (
@@ -146,17 +147,6 @@ def choose_template(denial: Denial, folders: Sequence[Path] | None = None) -> st
 
 
 # --- context -------------------------------------------------------------------------------
-
-
-def _money(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
-
-
-def _date(value: date | None) -> str:
-    return value.strftime("%m/%d/%Y") if value else ""
 
 
 def _long_date(value: date) -> str:
@@ -446,15 +436,15 @@ def build_context(
         lines.append(
             {
                 "line_number": str(row.line_number) if row else "",
-                "date": _date(service_date),
+                "date": day(service_date),
                 "procedure_code": row.procedure_code if row else denial.procedure_code,
                 "modifiers": row.modifiers if row else "",
                 "units": _units(row.units) if row else "",
                 "description": row.description if row else "",
-                "charge": _money(row.charge if row else claim.charge),
-                "allowed": _money(row.allowed) if row else "",
-                "paid": _money(row.paid if row else claim.paid),
-                "denied": _money(denial.denied_amount),
+                "charge": money(row.charge if row else claim.charge),
+                "allowed": money(row.allowed) if row else "",
+                "paid": money(row.paid if row else claim.paid),
+                "denied": money(denial.denied_amount),
                 "reason_codes": " ".join(reason_codes.get(denial.id or 0, [])),
                 "location": _location(facts),
                 "diagnosis": _diagnosis_text(facts.get("diagnosis", "")),
@@ -538,14 +528,14 @@ def build_context(
         "claim": {
             "number": claim.payer_claim_control_number,
             "patient_control_number": claim.patient_control_number,
-            "dates_of_service": _join(_date(d) for d in service_dates),
-            "denied_on": _date(first.denied_on),
-            "charge": _money(claim.charge),
-            "paid": _money(claim.paid),
+            "dates_of_service": _join(day(d) for d in service_dates),
+            "denied_on": day(first.denied_on),
+            "charge": money(claim.charge),
+            "paid": money(claim.paid),
         },
         "lines": lines,
-        "total_denied": _money(sum((d.denied_amount for d in denials), Decimal("0.00"))),
-        "total_billed": _money(sum((row.charge for row in denied_lines if row), Decimal("0.00"))),
+        "total_denied": money(sum((d.denied_amount for d in denials), Decimal("0.00"))),
+        "total_billed": money(sum((row.charge for row in denied_lines if row), Decimal("0.00"))),
         "reasons": reasons,
         "remarks": remarks,
         "category": first.category,
@@ -553,7 +543,7 @@ def build_context(
             "level": level,
             "level_name": level_name,
             "request": request,
-            "deadline": _date(min(deadlines)) if deadlines else "",
+            "deadline": day(min(deadlines)) if deadlines else "",
         },
         "correction": _correction(lines[0], doc["modifier"]),
         "lesion": {"location": location, "size": size},

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,19 +14,7 @@ from markupsafe import Markup
 from appeals import codes, workflow
 from appeals.deadlines import days_left
 from appeals.denials import action_label, category_label
-
-
-def money(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
-
-
-def day(value: date | datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.strftime("%m/%d/%Y")
+from appeals.formatting import day, money
 
 
 def when(value: datetime | None, zone: str = "UTC") -> str:
