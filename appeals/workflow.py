@@ -57,6 +57,10 @@ class TransitionError(ValueError):
     """A status change the workflow does not allow (message is safe to show)."""
 
 
+class AssignError(ValueError):
+    """An assignee the denial cannot be given to (message is safe to show)."""
+
+
 def label(status: str) -> str:
     return STATUSES.get(status, status.replace("_", " ").capitalize())
 
@@ -93,7 +97,15 @@ def change_status(session: Session, denial: Denial, new_status: str, user_id: in
 
 
 def assign(session: Session, denial: Denial, assignee: User | None, user_id: int | None) -> bool:
-    """Give the denial to `assignee` (None = unassign) and audit it. Returns False if unchanged."""
+    """Give the denial to `assignee` (None = unassign) and audit it. Returns False if unchanged.
+
+    The assignee must be active and belong to the denial's practice or to none (AssignError).
+    """
+    if assignee is not None:
+        if not assignee.active:
+            raise AssignError(f"{assignee.username} is disabled.")
+        if assignee.practice_id not in (None, denial.practice_id):
+            raise AssignError(f"{assignee.username} works for another practice.")
     new_id = assignee.id if assignee else None
     if denial.assignee_id == new_id:
         return False

@@ -95,14 +95,13 @@ def assign(denial_id: int) -> Response:
     db = get_session()
     denial = get_denial_for_user(denial_id)
     value = request.form.get("assignee", "")
-    assignee = None
-    if value == "me":
-        assignee = db.get(User, me().id)
-    elif value.isdigit():
-        assignee = next((u for u in assignable_users(denial) if u.id == int(value)), None)
-        if assignee is None:
-            abort(400)
-    workflow.assign(db, denial, assignee, me().id)
+    assignee = db.get(User, int(value)) if value.isdigit() else None
+    if value and assignee is None:
+        abort(400)
+    try:
+        workflow.assign(db, denial, assignee, me().id)
+    except workflow.AssignError:
+        abort(400)
     db.commit()
     return _workflow_response(denial, None)
 

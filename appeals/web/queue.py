@@ -171,7 +171,11 @@ def bulk() -> Response:
         flash("Select at least one denial first.", "warning")
     elif operation == "assign":
         assignee = _assignee(request.form.get("assignee", ""))
-        changed = sum(workflow.assign(db, d, assignee, user.id) for d in denials)
+        try:
+            changed = sum(workflow.assign(db, d, assignee, user.id) for d in denials)
+        except workflow.AssignError:
+            db.rollback()
+            abort(400)
         flash(f"Assigned {changed} of {len(denials)} selected denials.", "success")
     elif operation == "status":
         new_status = request.form.get("status", "")
@@ -191,17 +195,12 @@ def bulk() -> Response:
 
 
 def _assignee(value: str) -> User | None:
-    """The user to assign to: 'me', 'none', or an id of a user the current user may assign to."""
+    """The user to assign to: 'me', 'none', or a user id (workflow.assign checks who may be)."""
     if value == "none":
         return None
     ident = me().id if value == "me" else int(value) if value.isdigit() else None
     user = get_session().get(User, ident) if ident is not None else None
-    practice = me().practice_id
-    if (
-        user is None
-        or not user.active
-        or (practice is not None and user.practice_id not in (None, practice))
-    ):
+    if user is None:
         abort(400)
     return user
 

@@ -8,7 +8,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from appeals import workflow
-from appeals.models import Denial
+from appeals.models import Denial, User
 from appeals.queue import SORTS, Cursor, QueueFilters
 
 
@@ -52,6 +52,24 @@ def test_change_status_closes_and_reopens_and_audits() -> None:
     with pytest.raises(workflow.TransitionError):
         workflow.change_status(session, d, "won", 7)  # type: ignore[arg-type]
     assert not workflow.change_status(session, d, "in_progress", 7)  # type: ignore[arg-type]
+
+
+def test_assign_takes_only_active_users_of_the_denials_practice_or_none() -> None:
+    session = FakeSession()
+    d = denial("new")  # practice 1
+    other = User(id=3, username="other", password_hash="x", practice_id=2)
+    with pytest.raises(workflow.AssignError):
+        workflow.assign(session, d, other, 7)  # type: ignore[arg-type]
+    disabled = User(id=4, username="gone", password_hash="x", practice_id=1, active=False)
+    with pytest.raises(workflow.AssignError):
+        workflow.assign(session, d, disabled, 7)  # type: ignore[arg-type]
+    assert d.assignee_id is None and session.added == []
+    for ok in (User(id=5, username="same", password_hash="x", practice_id=1),
+               User(id=6, username="any", password_hash="x", practice_id=None)):  # fmt: skip
+        assert workflow.assign(session, d, ok, 7)  # type: ignore[arg-type]
+        assert d.assignee_id == ok.id
+    assert workflow.assign(session, d, None, 7)  # type: ignore[arg-type]
+    assert d.assignee_id is None
 
 
 def test_filters_round_trip_through_url_arguments() -> None:

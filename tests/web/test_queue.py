@@ -273,6 +273,24 @@ def test_bulk_assign_to_another_practices_user_is_refused(
     assert response.status_code == 400
 
 
+def test_admin_without_practice_cannot_bulk_assign_across_practices(
+    admin: FlaskClient, world: World, session: Session
+) -> None:
+    d = world.denials
+    response = admin.post(
+        "/queue/bulk",
+        data={
+            "ids": [d["mohs"], d["other_practice"]],
+            "operation": "assign",
+            "assignee": str(world.users["outsider"]),  # practice B; mohs is practice A
+        },
+    )
+    assert response.status_code == 400
+    session.expire_all()
+    assert session.get(Denial, d["mohs"]).assignee_id is None  # type: ignore[union-attr]
+    assert session.get(Denial, d["other_practice"]).assignee_id is None  # type: ignore[union-attr]
+
+
 def test_export_has_exactly_the_filtered_rows_across_pages(
     specialist: FlaskClient, world: World, session: Session
 ) -> None:
