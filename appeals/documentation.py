@@ -8,6 +8,7 @@ and the letters read them; the web form and `appeals documentation import` write
 from __future__ import annotations
 
 import csv
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -154,13 +155,18 @@ FIELDS: tuple[FieldDef, ...] = (
 
 def _letter_fields() -> tuple[FieldDef, ...]:
     """The letters' free-text fields, so the form and the CSV import take them too."""
-    from appeals.letters import DOC_FIELDS
+    # Imported here: appeals.letter_schema imports FIELDS from this module.
+    from appeals.letter_schema import DOC_FIELDS
 
     return tuple(FieldDef(name, help_, "text") for name, help_ in DOC_FIELDS.items())
 
 
+@functools.cache
 def fields() -> dict[str, FieldDef]:
-    """Every documentation field by name: the checks' fields first, then the letters' ones."""
+    """Every documentation field by name: the checks' fields first, then the letters' ones.
+
+    Computed once; callers only read the dict.
+    """
     known = {f.name: f for f in FIELDS}
     for extra in _letter_fields():
         known.setdefault(extra.name, extra)

@@ -10,19 +10,16 @@ from __future__ import annotations
 from appeals.documentation import FIELDS as FACT_FIELDS
 
 # The letters' own free-text documentation fields. Together with the structured fields the
-# coding checks use (`appeals.documentation.FIELDS`: diagnosis, site, laterality, sizes, ...)
-# they are the `doc.<field>` values; all are stored as DocumentationFact rows.
+# coding checks use (`appeals.documentation.FIELDS`: diagnosis, symptoms, site, pathology, ...)
+# they are the `doc.<field>` values; all are stored as DocumentationFact rows. A field is
+# defined in one place: none of these names is in `appeals.documentation.FIELDS`.
 DOC_FIELDS: dict[str, str] = {
     "patient_dob": "Patient's date of birth (the 835 does not carry it)",
     "group_number": "Insurance group number",
     "provider_credentials": "Rendering provider's credentials, e.g. MD, FAAD",
-    "diagnosis": "Diagnosis codes with descriptions, as specific as the record supports",
     "clinical_summary": "Findings from the visit note that justify the service",
-    "symptoms": "Symptoms and signs: bleeding, itching, pain, inflammation, irritation",
     "duration": "How long the lesion has been present and how it changed",
-    "functional_impairment": "Function affected: vision, orifice, recurrent trauma from location",
     "malignancy_concern": "Why malignancy was suspected (features, history)",
-    "pathology": "Pathology result with accession number and date",
     "prior_treatment": "Treatment tried before this service and its result",
     "photos": "Photographs taken and enclosed (what they show)",
     "risk_if_untreated": "Consequence of not treating",

@@ -18,7 +18,7 @@ import pytest
 from docxtpl import DocxTemplate
 from sqlmodel import Session, select
 
-from appeals import letters
+from appeals import documentation, letters
 from appeals.models import (
     Adjustment,
     Appeal,
@@ -588,3 +588,10 @@ def test_a_rendered_letter_converts_to_pdf_with_libreoffice(
     )
     pdf = (tmp_path / "letter.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 5000
+
+
+def test_each_documentation_field_is_defined_once() -> None:
+    checks = {f.name: f for f in documentation.FIELDS}
+    assert not set(letters.DOC_FIELDS) & set(checks)
+    assert letters.CONTEXT_SCHEMA["doc.diagnosis"].startswith(checks["diagnosis"].label)
+    assert documentation.fields() is documentation.fields()
