@@ -34,7 +34,14 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password-" + secrets.token_hex(
 
 
 class UserError(ValueError):
-    """A user-management request that cannot be carried out (message is safe to show)."""
+    """A user-management request that cannot be carried out (message is safe to show).
+
+    `field` names the form field at fault (username, password, role or practice_id).
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -80,15 +87,15 @@ def create_user(
     """Add a user (not committed). Raises UserError on a bad role, name, password or practice."""
     username = username.strip().lower()
     if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
-        raise UserError("Usernames use letters, digits, '.', '-' and '_'.")
+        raise UserError("Usernames use letters, digits, '.', '-' and '_'.", field="username")
     if role not in ROLES:
-        raise UserError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+        raise UserError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.", field="role")
     if problem := password_problem(password):
-        raise UserError(problem)
+        raise UserError(problem, field="password")
     if get_by_username(session, username) is not None:
-        raise UserError(f"User {username!r} already exists.")
+        raise UserError(f"User {username!r} already exists.", field="username")
     if practice_id is not None and session.get(Practice, practice_id) is None:
-        raise UserError(f"No practice with id {practice_id}.")
+        raise UserError(f"No practice with id {practice_id}.", field="practice_id")
     user = User(
         username=username,
         password_hash=hash_password(password),
@@ -105,7 +112,7 @@ def create_user(
 def set_password(session: Session, user: User, password: str) -> None:
     """Replace the password and end the user's other sessions."""
     if problem := password_problem(password):
-        raise UserError(problem)
+        raise UserError(problem, field="password")
     user.password_hash = hash_password(password)
     user.session_version += 1
     session.add(user)

@@ -67,20 +67,12 @@ def user_create() -> Response:
         )
     except users.UserError as error:
         db.rollback()
-        context = _users_context(form=form, errors={_field_of(str(error)): str(error)})
+        context = _users_context(form=form, errors={error.field: str(error)})
         return render_page_or_partial("admin/users.html", "admin/users.html", 422, **context)
     audit.record(db, me().id, "create", "user", user.id, {"role": user.role})
     db.commit()
     context = _users_context(message=f"Created {user.username}.")
     return render_page_or_partial("admin/users.html", "admin/users.html", **context)
-
-
-def _field_of(message: str) -> str:
-    lowered = message.lower()
-    for name in ("password", "role", "practice"):
-        if name in lowered or (name == "password" and "characters" in lowered):
-            return "practice_id" if name == "practice" else name
-    return "username"
 
 
 @bp.post("/users/<int:user_id>/<operation>")

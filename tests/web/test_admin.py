@@ -59,6 +59,18 @@ def test_admin_creates_users_with_errors_beside_fields(
     assert duplicate.status_code == 422 and "already exists" in duplicate.get_data(as_text=True)
 
 
+def test_a_password_with_outer_spaces_is_shown_beside_the_password(admin: FlaskClient) -> None:
+    response = admin.post(
+        "/admin/users",
+        data={"username": "spacey", "role": "specialist", "password": f" {PASSWORD} "},
+    )
+    assert response.status_code == 422
+    page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    error = page.select_one("#password-error")
+    assert error is not None and "No spaces" in error.get_text()
+    assert page.select_one("#username-error") is None
+
+
 def test_disabling_ends_the_users_sessions(app: Flask, admin: FlaskClient, world: World) -> None:
     colleague = log_in(app.test_client(), "colleague")
     response = admin.post(f"/admin/users/{world.users['colleague']}/disable", headers=HTMX)
