@@ -20,6 +20,7 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 
 from appeals import audit, documentation, letters
@@ -91,7 +92,9 @@ def _template(denial: Denial, name: str | None) -> letters.TemplateInfo:
 
 
 def _versions(denial_ids: list[int]) -> list[Letter]:
-    query = select(Letter).where(col(Letter.denial_id).in_(denial_ids))
+    """The letters of these denials, newest first, without their .docx (loaded on access)."""
+    query = select(Letter).options(defer(Letter.docx))
+    query = query.where(col(Letter.denial_id).in_(denial_ids))
     query = query.order_by(col(Letter.created_at).desc(), col(Letter.id).desc())
     return list(get_session().exec(query).all())
 

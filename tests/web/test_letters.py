@@ -6,11 +6,14 @@ import io
 import zipfile
 
 import docx
+import sqlalchemy as sa
 from bs4 import BeautifulSoup
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from appeals.models import Claim, Denial, DocumentationFact, Letter, Practice
+from appeals.web.letters import letters_of
 from tests.web.conftest import HTMX, World
 
 DOC = {"diagnosis": "C44.311", "clinical_summary": "Biopsy-proven nodular BCC, 9 mm, left ala."}
@@ -162,3 +165,14 @@ def test_the_queue_writes_letters_and_lists_the_skipped(
     assert [n for n in archive.namelist() if n.startswith("CLM900100-medical_necessity")]
     queue = soup(specialist.get("/queue"))
     assert queue.select_one('#bulk button[formaction="/letters/batch"]') is not None
+
+
+def test_version_lists_do_not_load_the_docx(
+    app: Flask, specialist: FlaskClient, world: World, session: Session
+) -> None:
+    denial = ready(session, world)
+    assert post(specialist, denial, "generate", **DOC).status_code == 303
+    with app.test_request_context():
+        [listed] = letters_of(denial.id or 0)
+        assert "docx" in sa.inspect(listed).unloaded
+        assert listed.docx.startswith(b"PK")  # still there when asked for
