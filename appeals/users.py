@@ -29,9 +29,6 @@ LOGIN_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
 
-# Verified against when the username is unknown, so both paths take the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-" + secrets.token_hex(8))
-
 
 class UserError(ValueError):
     """A user-management request that cannot be carried out (message is safe to show).
@@ -55,6 +52,18 @@ HASH_METHOD = "scrypt"  # werkzeug's default; tests switch to a cheap method for
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method=HASH_METHOD)
+
+
+# Verified against when the username is unknown, so both paths take the same time. Made on the
+# first such login (not at import: scrypt costs every command), once per hash method.
+_dummy_hashes: dict[str, str] = {}
+
+
+def dummy_hash() -> str:
+    """A hash of a random password, in the configured method (cached)."""
+    if HASH_METHOD not in _dummy_hashes:
+        _dummy_hashes[HASH_METHOD] = hash_password("not-a-real-password-" + secrets.token_hex(8))
+    return _dummy_hashes[HASH_METHOD]
 
 
 def verify_password(user: User, password: str) -> bool:
@@ -171,7 +180,7 @@ def authenticate(session: Session, username: str, password: str, address: str) -
         session.add(LoginAttempt(username=username, address=address, succeeded=False))
         return LoginResult(None, throttled=True)
     user = get_by_username(session, username)
-    ok = verify_password(user, password) if user else check_password_hash(_DUMMY_HASH, password)
+    ok = verify_password(user, password) if user else check_password_hash(dummy_hash(), password)
     ok = ok and user is not None and user.active
     session.add(LoginAttempt(username=username, address=address, succeeded=ok))
     if not ok or user is None:

@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
+from appeals import users
 from appeals.models import AuditEvent, LoginAttempt, User
 from tests.web.conftest import HTMX, PASSWORD, World, csrf_token, log_in
 
@@ -74,6 +75,13 @@ def test_wrong_password_is_refused_with_a_message(anonymous: FlaskClient, world:
     assert response.status_code == 401
     assert "Wrong username or password" in response.get_data(as_text=True)
     assert anonymous.get("/queue").status_code == 302
+
+
+def test_unknown_usernames_check_a_dummy_hash_of_the_configured_method(session: Session) -> None:
+    result = users.authenticate(session, "nobody-here", PASSWORD, "10.0.0.1")
+    assert result.user is None and not result.throttled
+    assert users.dummy_hash().startswith("pbkdf2:sha256:1000$")  # what the tests configure
+    assert users.dummy_hash() is users.dummy_hash()
 
 
 def test_login_is_rate_limited_per_account(
