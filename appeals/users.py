@@ -169,7 +169,7 @@ def is_throttled(session: Session, username: str, address: str) -> bool:
 
 
 def authenticate(session: Session, username: str, password: str, address: str) -> LoginResult:
-    """Check a login and record the attempt (caller commits).
+    """Check a login and record the attempt (caller commits); a success prunes old attempts.
 
     A throttled account or address is refused without checking the password, so guessing stays
     slow even with the right password in the list.
@@ -187,6 +187,7 @@ def authenticate(session: Session, username: str, password: str, address: str) -
         return LoginResult(None)
     user.last_login_at = utcnow()
     session.add(user)
+    prune_attempts(session)  # a successful login clears out old attempts (an indexed delete)
     return LoginResult(user)
 
 

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from appeals import users
-from appeals.models import AuditEvent, LoginAttempt, User
+from appeals.models import AuditEvent, LoginAttempt, User, utcnow
 from tests.web.conftest import HTMX, PASSWORD, World, csrf_token, log_in
 
 PUBLIC = {"auth.login", "auth.login_post", "static"}
@@ -82,6 +82,20 @@ def test_unknown_usernames_check_a_dummy_hash_of_the_configured_method(session: 
     assert result.user is None and not result.throttled
     assert users.dummy_hash().startswith("pbkdf2:sha256:1000$")  # what the tests configure
     assert users.dummy_hash() is users.dummy_hash()
+
+
+def test_a_successful_login_prunes_old_attempts(world: World, session: Session) -> None:
+    old = utcnow() - users.LOGIN_WINDOW * 5
+    session.add(LoginAttempt(username="x", address="10.0.0.2", at=old))
+    session.add(LoginAttempt(username="specialist", address="10.0.0.2"))  # recent: kept
+    session.commit()
+    assert users.authenticate(session, "specialist", "wrong", "10.0.0.2").user is None
+    session.commit()
+    assert session.exec(select(LoginAttempt).where(LoginAttempt.at == old)).all()  # not yet
+    assert users.authenticate(session, "specialist", PASSWORD, "10.0.0.2").user is not None
+    session.commit()
+    left = session.exec(select(LoginAttempt)).all()
+    assert len(left) == 3 and all(a.at > old for a in left)
 
 
 def test_login_is_rate_limited_per_account(
