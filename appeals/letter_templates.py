@@ -99,8 +99,13 @@ def available_templates(folders: Sequence[Path] | None = None) -> dict[str, Temp
     return {name: info for name, info in sorted(found.items()) if info.path is not None}
 
 
-def template_info(name: str, folders: Sequence[Path] | None = None) -> TemplateInfo:
-    templates = available_templates(folders)
+def template_info(
+    name: str,
+    folders: Sequence[Path] | None = None,
+    templates: Mapping[str, TemplateInfo] | None = None,
+) -> TemplateInfo:
+    """One template; `templates` is `available_templates(folders)` when already at hand."""
+    templates = available_templates(folders) if templates is None else templates
     if name not in templates:
         known = ", ".join(templates)
         raise LetterError(f"unknown letter template {name!r}; known: {known}")

@@ -131,9 +131,17 @@ def _findings(denial: Denial) -> list[dict[str, Any]]:
     return []
 
 
-def choose_template(denial: Denial, folders: Sequence[Path] | None = None) -> str:
-    """The template for a denial: second level, then a finding's `letter`, then the category."""
-    templates = available_templates(folders)
+def choose_template(
+    denial: Denial,
+    folders: Sequence[Path] | None = None,
+    *,
+    templates: Mapping[str, TemplateInfo] | None = None,
+) -> str:
+    """The template for a denial: second level, then a finding's `letter`, then the category.
+
+    `templates` is `available_templates(folders)` when the caller already has it.
+    """
+    templates = available_templates(folders) if templates is None else templates
     if denial.appeal_level >= 2 and SECOND_LEVEL_TEMPLATE in templates:
         return SECOND_LEVEL_TEMPLATE
     for finding in _findings(denial):
@@ -565,10 +573,14 @@ def _lookup(context: Mapping[str, Any], path: str) -> Any:
 
 
 def missing_fields(
-    template: str, context: Mapping[str, Any], folders: Sequence[Path] | None = None
+    template: str,
+    context: Mapping[str, Any],
+    folders: Sequence[Path] | None = None,
+    *,
+    templates: Mapping[str, TemplateInfo] | None = None,
 ) -> list[str]:
     """Required fields (common and the template's own) that are empty in `context`."""
-    info = template_info(template, folders)
+    info = template_info(template, folders, templates)
     missing = []
     for path in (*COMMON_REQUIRED, *info.required):
         value = _lookup(context, path)
@@ -604,9 +616,10 @@ def render(
     *,
     folders: Sequence[Path] | None = None,
     logo: bytes | None = None,
+    templates: Mapping[str, TemplateInfo] | None = None,
 ) -> bytes:
     """The filled .docx for `template` (autoescape on) as bytes."""
-    info = template_info(template, folders)
+    info = template_info(template, folders, templates)
     assert info.path is not None
     source = _template_bytes(info.path, info.path.stat().st_mtime_ns)
     document = DocxTemplate(io.BytesIO(source))

@@ -3,6 +3,7 @@ download; earlier versions stay listed. From the queue: letters for the selected
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -77,18 +78,33 @@ def same_claim_denials(denial: Denial) -> list[Denial]:
     return list(get_session().exec(query.order_by(col(Denial.id))).all())
 
 
-def _selected(denial: Denial, values: list[str]) -> list[int]:
-    allowed = {d.id for d in same_claim_denials(denial)}
-    chosen = [int(v) for v in values if v.isdigit() and int(v) in allowed]
-    return [denial.id or 0, *[i for i in chosen if i != denial.id]]
+@dataclass(frozen=True)
+class LetterRequest:
+    """What one letter request works with, looked up once: templates, choice, claim's denials."""
+
+    denial: Denial
+    folders: list[Path]
+    templates: dict[str, letters.TemplateInfo]
+    chosen: str  # the template the denial would get by default
+    info: letters.TemplateInfo  # the template asked for (else the chosen one)
+    claim_denials: list[Denial]
+    selected: list[int]  # denial ids the letter covers, this denial first
 
 
-def _template(denial: Denial, name: str | None) -> letters.TemplateInfo:
-    available = letters.available_templates(folders())
-    name = name or letters.choose_template(denial, folders())
-    if name not in available:
+def _request(denial: Denial, name: str | None, ids: list[str]) -> LetterRequest:
+    """The request's template (404 when unknown) and the selected denials of the same claim."""
+    where = folders()
+    templates = letters.available_templates(where)
+    chosen = letters.choose_template(denial, where, templates=templates)
+    if (name or chosen) not in templates:
         abort(404)
-    return available[name]
+    claim_denials = same_claim_denials(denial)
+    allowed = {d.id for d in claim_denials}
+    picked = [int(v) for v in ids if v.isdigit() and int(v) in allowed]
+    selected = [denial.id or 0, *[i for i in picked if i != denial.id]]
+    return LetterRequest(
+        denial, where, templates, chosen, templates[name or chosen], claim_denials, selected
+    )
 
 
 def _versions(denial_ids: list[int]) -> list[Letter]:
@@ -99,20 +115,28 @@ def _versions(denial_ids: list[int]) -> list[Letter]:
     return list(get_session().exec(query).all())
 
 
+def _context(req: LetterRequest, overrides: dict[str, str]) -> dict[str, Any]:
+    return letters.build_context(
+        get_session(), req.selected, overrides, template=req.info.name, folders=req.folders
+    )
+
+
 def _page(
-    denial: Denial,
-    info: letters.TemplateInfo,
-    selected: list[int],
+    req: LetterRequest,
     entered: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     preview: Any = None,
     status: int = 200,
+    context: dict[str, Any] | None = None,
 ) -> Response:
+    """The letter form; `context` when the caller built it for these entered values."""
     db = get_session()
-    overrides = {k: v for k, v in (entered or {}).items() if k not in (errors or {})}
-    context = letters.build_context(db, selected, overrides, template=info.name, folders=folders())
+    denial, info = req.denial, req.info
+    if context is None:
+        overrides = {k: v for k, v in (entered or {}).items() if k not in (errors or {})}
+        context = _context(req, overrides)
     required, optional = form_fields(info)
-    missing = letters.missing_fields(info.name, context, folders())
+    missing = letters.missing_fields(info.name, context, req.folders, templates=req.templates)
     values = {**context["doc"], **(entered or {})}
     fields = documentation.fields()
     return render_page_or_partial(
@@ -122,10 +146,10 @@ def _page(
         denial=denial,
         claim=db.get(Claim, denial.claim_id),
         info=info,
-        templates=letters.available_templates(folders()),
-        chosen=letters.choose_template(denial, folders()),
-        claim_denials=same_claim_denials(denial),
-        selected=selected,
+        templates=req.templates,
+        chosen=req.chosen,
+        claim_denials=req.claim_denials,
+        selected=req.selected,
         required=[fields[n] for n in required if n in fields],
         optional=[fields[n] for n in optional if n in fields],
         values=values,
@@ -133,7 +157,7 @@ def _page(
         missing_other=[(m, NON_DOC_HINTS.get(m, "")) for m in missing if not m.startswith("doc.")],
         missing_doc={m.removeprefix("doc.") for m in missing if m.startswith("doc.")},
         preview=preview,
-        versions=_versions([d.id or 0 for d in same_claim_denials(denial)]),
+        versions=_versions([d.id or 0 for d in req.claim_denials]),
         context=context,
     )
 
@@ -142,8 +166,7 @@ def _page(
 def page(denial_id: int) -> Response:
     """The letter form for a denial: template, lines, fields, earlier versions."""
     denial = get_denial_for_user(denial_id)
-    info = _template(denial, request.args.get("template"))
-    return _page(denial, info, _selected(denial, request.args.getlist("ids")))
+    return _page(_request(denial, request.args.get("template"), request.args.getlist("ids")))
 
 
 def _validate(denial: Denial, info: letters.TemplateInfo) -> tuple[dict[str, str], dict[str, str]]:
@@ -166,28 +189,26 @@ def submit(denial_id: int) -> Response:
     """Preview (nothing stored) or generate: save the fields, store a new letter version."""
     db = get_session()
     denial = get_denial_for_user(denial_id)
-    info = _template(denial, request.form.get("template"))
-    selected = _selected(denial, request.form.getlist("ids"))
+    req = _request(denial, request.form.get("template"), request.form.getlist("ids"))
+    info, selected = req.info, req.selected
     entered, errors = _validate(denial, info)
     if errors:
-        return _page(denial, info, selected, entered, errors, status=422)
+        return _page(req, entered, errors, status=422)
     if request.form.get("action") == "preview":
-        context = letters.build_context(
-            db, selected, entered, template=info.name, folders=folders()
-        )
-        preview = to_html(letters.render(info.name, context, folders=folders()))
-        return _page(denial, info, selected, entered, preview=preview)
+        context = _context(req, entered)
+        docx = letters.render(info.name, context, folders=req.folders, templates=req.templates)
+        return _page(req, entered, preview=to_html(docx), context=context)
     errors = _save_facts(denial, entered)
     if errors:
         db.rollback()
-        return _page(denial, info, selected, entered, errors, status=422)
+        return _page(req, entered, errors, status=422)
     try:
-        letter = letters.generate_letter(db, selected, info.name, me().id, folders=folders())
+        letter = letters.generate_letter(db, selected, info.name, me().id, folders=req.folders)
     except letters.MissingFields as missing:
         db.rollback()
         required = {f.removeprefix("doc.") for f in missing.fields}
         errors = {n: "required for this letter" for n in required if n in documentation.fields()}
-        return _page(denial, info, selected, entered, errors, status=422)
+        return _page(req, entered, errors, status=422)
     db.commit()
     flash(f"Letter written: {info.title}, version {letter.version}.", "success")
     query = urlencode({"template": info.name, "ids": selected}, doseq=True)

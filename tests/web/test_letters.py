@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import docx
+import pytest
 import sqlalchemy as sa
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
+from appeals import letter_templates, letters
 from appeals.models import Claim, Denial, DocumentationFact, Letter, Practice
 from appeals.web.letters import letters_of
 from tests.web.conftest import HTMX, World
@@ -176,3 +182,40 @@ def test_version_lists_do_not_load_the_docx(
         [listed] = letters_of(denial.id or 0)
         assert "docx" in sa.inspect(listed).unloaded
         assert listed.docx.startswith(b"PK")  # still there when asked for
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    """Counts per request: template folder scans, contexts built, same-claim denial queries."""
+    calls: Counter[str] = Counter()
+
+    def counting(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    scan = counting("templates", letter_templates.available_templates)
+    monkeypatch.setattr(letter_templates, "available_templates", scan)
+    monkeypatch.setattr(letters, "available_templates", scan)
+    monkeypatch.setattr(letters, "build_context", counting("context", letters.build_context))
+
+    def statement(conn, cursor, sql: str, *args: Any) -> None:  # type: ignore[no-untyped-def]
+        if re.search(r"FROM denial\s+WHERE denial\.claim_id =", sql):
+            calls["claim_denials"] += 1
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", statement)
+    yield calls
+    sa.event.remove(sa.Engine, "before_cursor_execute", statement)
+
+
+def test_a_letter_page_looks_things_up_once(
+    specialist: FlaskClient, world: World, session: Session, counted: Counter[str]
+) -> None:
+    denial = ready(session, world)
+    assert specialist.get(f"/denials/{denial.id}/letter").status_code == 200
+    assert counted == {"templates": 1, "context": 1, "claim_denials": 1}
+    counted.clear()
+    assert post(specialist, denial, "preview", **DOC).status_code == 200
+    assert counted == {"templates": 1, "context": 1, "claim_denials": 1}
