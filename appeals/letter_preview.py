@@ -41,12 +41,17 @@ def _is_bullet(paragraph: Paragraph) -> bool:
     return style.startswith("List")
 
 
+def _shows(paragraph: Paragraph) -> bool:
+    """A table cell's paragraph with text or a picture (the letterhead logo)."""
+    return bool(paragraph.text.strip() or paragraph._p.xpath(".//w:drawing"))
+
+
 def _table(table: Table) -> str:
     rows = []
     for index, row in enumerate(table.rows):
         tag = "th" if index == 0 and len(table.rows) > 1 else "td"
         cells = "".join(
-            f"<{tag}>{'<br>'.join(_runs(p) for p in cell.paragraphs if p.text.strip())}</{tag}>"
+            f"<{tag}>{'<br>'.join(_runs(p) for p in cell.paragraphs if _shows(p))}</{tag}>"
             for cell in row.cells
         )
         rows.append(f"<tr>{cells}</tr>")

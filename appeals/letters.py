@@ -72,6 +72,7 @@ __all__ = [
     "generate_batch",
     "generate_letter",
     "missing_fields",
+    "practice_logo",
     "render",
     "render_batch_zip",
     "template_folders",
@@ -618,7 +619,7 @@ def render(
     logo: bytes | None = None,
     templates: Mapping[str, TemplateInfo] | None = None,
 ) -> bytes:
-    """The filled .docx for `template` (autoescape on) as bytes."""
+    """The filled .docx for `template` (autoescape on) as bytes; `logo` from `practice_logo`."""
     info = template_info(template, folders, templates)
     assert info.path is not None
     source = _template_bytes(info.path, info.path.stat().st_mtime_ns)
@@ -635,6 +636,12 @@ def render(
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def practice_logo(session: Session, practice_id: int) -> bytes | None:
+    """The practice's letterhead logo for `render` (None when it has none)."""
+    practice = session.get(Practice, practice_id)
+    return practice.logo if practice and practice.logo else None
 
 
 def _json_default(value: Any) -> Any:
@@ -695,8 +702,8 @@ def generate_letter(
     missing = missing_fields(name, context, folders)
     if missing:
         raise MissingFields(name, missing)
-    practice = session.get(Practice, denials[0].practice_id)
-    docx = render(name, context, folders=folders, logo=practice.logo if practice else None)
+    logo = practice_logo(session, denials[0].practice_id)
+    docx = render(name, context, folders=folders, logo=logo)
     appeals = [_appeal_for(session, denial, user_id) for denial in denials]
     primary = denials[0]
     letter = Letter(

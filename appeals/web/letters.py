@@ -196,7 +196,10 @@ def submit(denial_id: int) -> Response:
         return _page(req, entered, errors, status=422)
     if request.form.get("action") == "preview":
         context = _context(req, entered)
-        docx = letters.render(info.name, context, folders=req.folders, templates=req.templates)
+        logo = letters.practice_logo(db, denial.practice_id)
+        docx = letters.render(
+            info.name, context, folders=req.folders, logo=logo, templates=req.templates
+        )
         return _page(req, entered, preview=to_html(docx), context=context)
     errors = _save_facts(denial, entered)
     if errors:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import zipfile
@@ -219,3 +220,19 @@ def test_a_letter_page_looks_things_up_once(
     counted.clear()
     assert post(specialist, denial, "preview", **DOC).status_code == 200
     assert counted == {"templates": 1, "context": 1, "claim_denials": 1}
+
+
+def test_the_preview_shows_the_practice_logo_like_the_letter(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    denial = ready(session, world)
+    practice = session.get(Practice, denial.practice_id)
+    assert practice is not None
+    practice.logo = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+    practice.logo_mime = "image/png"
+    session.add(practice)
+    session.commit()
+    preview = soup(post(specialist, denial, "preview", **DOC)).select_one("#letter-preview")
+    assert preview is not None and preview.select(".letter-image")
