@@ -85,8 +85,10 @@ def _rows(session: Session, query: Any) -> list[AuditRow]:
     return [AuditRow(event, username or "system") for event, username in session.exec(query).all()]
 
 
-def history(session: Session, entity: str, entity_ids: Sequence[int]) -> list[AuditRow]:
-    """Events about these records, newest first."""
+def history(
+    session: Session, entity: str, entity_ids: Sequence[int], exclude: Sequence[str] = ()
+) -> list[AuditRow]:
+    """Events about these records (but not the `exclude` actions), newest first."""
     if not entity_ids:
         return []
     query = (
@@ -95,6 +97,8 @@ def history(session: Session, entity: str, entity_ids: Sequence[int]) -> list[Au
         .where(AuditEvent.entity == entity, AuditEvent.entity_id.in_(list(entity_ids)))  # type: ignore[union-attr]
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())  # type: ignore[attr-defined,union-attr]
     )
+    if exclude:
+        query = query.where(AuditEvent.action.not_in(list(exclude)))  # type: ignore[attr-defined]
     return _rows(session, query)
 
 

@@ -108,12 +108,6 @@ def load(session: Session, denial: Denial) -> CaseFile:
         if other.line_id in views:
             views[other.line_id].denial_ids.append(other.id)  # type: ignore[arg-type]
 
-    notes = session.exec(
-        select(Note, User.username)
-        .join(User, User.id == Note.author_id, isouter=True)
-        .where(Note.denial_id == denial.id)
-        .order_by(sa.desc(Note.created_at), sa.desc(Note.id))
-    ).all()
     return CaseFile(
         denial=denial,
         claim=claim,
@@ -125,9 +119,20 @@ def load(session: Session, denial: Denial) -> CaseFile:
         claim_remarks=claim_remarks,
         other_denials=[d for d in same_claim if d.id != denial.id],
         other_remittances=other_remittances(session, claim),
-        notes=[NoteView(note, author or "system") for note, author in notes],
+        notes=notes(session, denial),
         assignee=session.get(User, denial.assignee_id) if denial.assignee_id else None,
     )
+
+
+def notes(session: Session, denial: Denial) -> list[NoteView]:
+    """The denial's notes and call logs, newest first."""
+    rows = session.exec(
+        select(Note, User.username)
+        .join(User, User.id == Note.author_id, isouter=True)
+        .where(Note.denial_id == denial.id)
+        .order_by(sa.desc(Note.created_at), sa.desc(Note.id))
+    ).all()
+    return [NoteView(note, author or "system") for note, author in rows]
 
 
 def other_remittances(session: Session, claim: Claim) -> list[OtherRemittance]:

@@ -34,8 +34,7 @@ def assignable_users(denial: Denial) -> list[User]:
 
 
 def _history(denial: Denial) -> list[audit.AuditRow]:
-    rows = audit.history(get_session(), "denial", [denial.id])  # type: ignore[list-item]
-    return [row for row in rows if row.event.action != "view"]
+    return audit.history(get_session(), "denial", [denial.id], exclude=("view",))  # type: ignore[list-item]
 
 
 def _workflow_context(denial: Denial, error: str | None = None) -> dict[str, Any]:
@@ -150,7 +149,7 @@ def add_note(denial_id: int) -> Response:
         "denials/_notes.html",
         status=422 if errors else 200,
         denial=denial,
-        notes=casefile.load(db, denial).notes,
+        notes=casefile.notes(db, denial),
         note_errors=errors,
         note_form=form,
         kinds=casefile.NOTE_KINDS,
