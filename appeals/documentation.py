@@ -390,10 +390,12 @@ def save_fact(
     name: str,
     value: str,
     user_id: int | None = None,
+    refresh: bool = True,
 ) -> str | None:
     """Store one fact entered in the app (empty value deletes it) and refresh the findings.
 
-    Returns an error message when the value is invalid (nothing is stored then).
+    Returns an error message when the value is invalid (nothing is stored then). Saving several
+    fields: pass `refresh=False` and call `findings.refresh_for_documentation` once after.
     """
     from appeals.findings import refresh_for_documentation
 
@@ -411,7 +413,7 @@ def save_fact(
         "app",
         user_id,
     )
-    if outcome != "unchanged":
+    if refresh and outcome != "unchanged":
         refresh_for_documentation(session, practice_id, patient_control_number, service_date)
     return None
 

@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, Response, abort, redirect, request, url_for
 
 from appeals import audit, documentation
 from appeals.documentation import FieldDef
+from appeals.findings import refresh_for_documentation
 from appeals.models import Claim, Denial, ServiceLine
 from appeals.rules import tables
 from appeals.web import get_session
@@ -102,7 +103,7 @@ def _get_denial(denial_id: int) -> Denial:
     return get_denial_for_user(denial_id)
 
 
-def _save(denial: Denial, scope: Scope, name: str, value: str) -> str | None:
+def _save(denial: Denial, scope: Scope, name: str, value: str, refresh: bool = True) -> str | None:
     definition = documentation.fields().get(name)
     if definition is None:
         abort(404)
@@ -117,7 +118,21 @@ def _save(denial: Denial, scope: Scope, name: str, value: str) -> str | None:
         name,
         value,
         user_id=me().id,
+        refresh=refresh,
     )
+
+
+def save_fields(denial: Denial, scope: Scope, values: dict[str, str]) -> dict[str, str]:
+    """Save several fields, then refresh the findings once; errors by field (those not saved)."""
+    errors: dict[str, str] = {}
+    for name, value in values.items():
+        if error := _save(denial, scope, name, value, refresh=False):
+            errors[name] = error
+    if len(errors) < len(values) and scope.service_date is not None:
+        refresh_for_documentation(
+            get_session(), scope.practice_id, scope.account, scope.service_date
+        )
+    return errors
 
 
 @bp.post("/<int:denial_id>/documentation/<name>")
@@ -156,10 +171,7 @@ def save_all(denial_id: int) -> Response:
     submitted = {k: v for k, v in request.form.items() if k in known}
     current = _values(scope)
     changed = {k: v for k, v in submitted.items() if v.strip() != current.get(k, "")}
-    errors: dict[str, str] = {}
-    for name, value in changed.items():
-        if error := _save(denial, scope, name, value):
-            errors[name] = error
+    errors = save_fields(denial, scope, changed)
     saved = sorted(set(changed) - set(errors))
     if saved:
         audit.record(db, me().id, "update", "denial", denial.id, {"fields": saved})

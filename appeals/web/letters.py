@@ -32,7 +32,7 @@ from appeals.models import Claim, Denial, Letter
 from appeals.web import get_session
 from appeals.web.auth import me
 from appeals.web.denials import get_denial_for_user
-from appeals.web.documentation import scope_of
+from appeals.web.documentation import save_fields, scope_of
 from appeals.web.htmx import render_page_or_partial
 
 bp = Blueprint("letters", __name__)
@@ -223,21 +223,7 @@ def _save_facts(denial: Denial, entered: dict[str, str]) -> dict[str, str]:
     scope = scope_of(denial)
     if scope.service_date is None:
         return dict.fromkeys(entered, "no date of service to file documentation under")
-    errors: dict[str, str] = {}
-    fields = documentation.fields()
-    for name, value in entered.items():
-        error = documentation.save_fact(
-            get_session(),
-            scope.practice_id,
-            scope.account,
-            scope.service_date,
-            scope.procedure_for(fields[name]),
-            name,
-            value,
-            user_id=me().id,
-        )
-        if error:
-            errors[name] = error
+    errors = save_fields(denial, scope, entered)
     if entered and not errors:
         audit.record(
             get_session(), me().id, "update", "denial", denial.id, {"fields": sorted(entered)}

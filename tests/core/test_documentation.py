@@ -20,7 +20,12 @@ from appeals.documentation import (
     save_fact,
     validate_field,
 )
-from appeals.findings import compute_findings, refresh_findings, stored_findings
+from appeals.findings import (
+    compute_findings,
+    refresh_findings,
+    refresh_for_documentation,
+    stored_findings,
+)
 from appeals.models import Denial, DocumentationFact
 from tests.factories import DOS, make_claim, make_denial
 
@@ -418,3 +423,21 @@ def test_a_coding_finding_decides_the_recommended_action() -> None:
     assert recommended_action(denial, []) == "corrected_claim"
     finding = Finding(rule_id="x", message="m", action="appeal", badge="b")
     assert recommended_action(denial, [finding]) == "appeal"
+
+
+def test_save_fact_can_leave_the_refresh_to_the_caller(session: Session) -> None:
+    made = make_claim(
+        session,
+        [{"procedure": "11402", "adjustments": [("CO", "4", "150.00")]}],
+        category="coding_modifier",
+    )
+    pcn, practice_id = made.claim.patient_control_number, made.practice.id
+    for name, value in (("excised_diameter_cm", "2.4"), ("site", "chest")):
+        assert (
+            save_fact(session, practice_id, pcn, DOS, "11402", name, value, refresh=False) is None
+        )
+    assert stored_findings(session.get(Denial, made.denials[0].id)) == []
+    refresh_for_documentation(session, practice_id, pcn, DOS)
+    assert [
+        f.suggested_change for f in stored_findings(session.get(Denial, made.denials[0].id))
+    ] == ["change line 1 (11402) to 11403"]

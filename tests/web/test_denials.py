@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
@@ -192,3 +195,22 @@ def test_other_denials_and_remittances_of_the_claim_are_linked(
     rows = related.select("tbody tr")
     assert len(rows) == 1 and "Medicare JK" in rows[0].get_text()
     assert later.claim.payment_id != session.get(Denial, world.denials["mohs"]).claim_id  # type: ignore[union-attr]
+
+
+def test_saving_several_fields_refreshes_the_findings_once(
+    specialist: FlaskClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from appeals import findings
+
+    real = findings.refresh_findings_for_claims
+    calls: list[object] = []
+
+    def counting(*args: Any, **kwargs: Any) -> int:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(findings, "refresh_findings_for_claims", counting)
+    base = f"/denials/{world.denials['excision']}/documentation"
+    data = {"symptoms": "bleeding", "laterality": "left", "site": "nose"}
+    assert specialist.post(base, data=data).status_code == 303
+    assert len(calls) == 1
