@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -109,7 +108,6 @@ def recent(
     user_ids: Sequence[int] | None = None,
     entity: str | None = None,
     action: str | None = None,
-    since: datetime | None = None,
     before_id: int | None = None,
     limit: int = 100,
 ) -> list[AuditRow]:
@@ -125,8 +123,6 @@ def recent(
         query = query.where(AuditEvent.entity == entity)
     if action:
         query = query.where(AuditEvent.action == action)
-    if since is not None:
-        query = query.where(AuditEvent.at >= since)
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)  # type: ignore[operator]
     query = query.order_by(sa.desc(AuditEvent.id)).limit(limit)

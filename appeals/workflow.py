@@ -65,10 +65,6 @@ def label(status: str) -> str:
     return STATUSES.get(status, status.replace("_", " ").capitalize())
 
 
-def is_open(status: str) -> bool:
-    return status in OPEN_STATUSES
-
-
 def allowed(current: str) -> tuple[str, ...]:
     """Statuses a denial in `current` may move to (unknown statuses may be reopened)."""
     return TRANSITIONS.get(current, ("in_progress",))

@@ -23,10 +23,6 @@ def is_htmx() -> bool:
     )
 
 
-def target() -> str | None:
-    return request.headers.get("HX-Target")
-
-
 def render_page_or_partial(
     page: str, partial: str, /, status: int = 200, **context: Any
 ) -> Response:

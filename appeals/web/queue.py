@@ -67,7 +67,6 @@ def choices() -> dict[str, Any]:
         "categories": CATEGORIES,
         "actions": ACTIONS,
         "statuses": workflow.STATUSES,
-        "open_statuses": workflow.OPEN_STATUSES,
         "sorts": queue.SORTS,
         "page_sizes": queue.PAGE_SIZES,
     }
