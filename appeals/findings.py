@@ -7,7 +7,7 @@ again whenever documentation changes (CSV import, an edit in the app).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 
@@ -122,6 +122,23 @@ def recommended_action(denial: Denial, findings: list[Finding]) -> str:
     return classify(denial.group_code, denial.carc, denial.rarcs.split())[1]
 
 
+def iter_findings(
+    session: Session, denials: Iterable[Denial]
+) -> Iterator[tuple[Denial, list[Finding]]]:
+    """Each denial with its findings; denials whose claim is gone are skipped.
+
+    Pass the denials ordered by claim: a claim's facts are read once for its run of denials.
+    """
+    cached: tuple[int, ClaimFacts, list[int]] | None = None
+    for denial in denials:
+        if cached is None or cached[0] != denial.claim_id:
+            claim = session.get(Claim, denial.claim_id)
+            if claim is None:
+                continue
+            cached = (denial.claim_id, *claim_facts(session, claim))
+        yield denial, findings_for(cached[1], cached[2], denial)
+
+
 def refresh_findings(session: Session, denial_ids: Iterable[int] | None = None) -> int:
     """Recompute and store the findings of these denials (default: every open denial).
 
@@ -136,14 +153,7 @@ def refresh_findings(session: Session, denial_ids: Iterable[int] | None = None) 
             return 0
         query = query.where(col(Denial.id).in_(ids))
     changed = 0
-    cached: tuple[int, ClaimFacts, list[int]] | None = None
-    for denial in session.exec(query).all():
-        if cached is None or cached[0] != denial.claim_id:
-            claim = session.get(Claim, denial.claim_id)
-            if claim is None:
-                continue
-            cached = (denial.claim_id, *claim_facts(session, claim))
-        findings = findings_for(cached[1], cached[2], denial)
+    for denial, findings in iter_findings(session, session.exec(query).all()):
         text = findings_json(findings)
         action = recommended_action(denial, findings)
         if text != denial.findings or action != denial.action:

@@ -13,8 +13,8 @@ from sqlmodel import col, select
 
 from appeals import db
 from appeals.documentation import DocumentationImportError, import_documentation_csv
-from appeals.findings import claim_facts, findings_for
-from appeals.models import Claim, Denial, Practice
+from appeals.findings import iter_findings
+from appeals.models import Denial, Practice
 
 
 @click.group("documentation")
@@ -63,14 +63,8 @@ def findings_command(output: str) -> None:
             .where(col(Denial.closed_at).is_(None))
             .order_by(col(Denial.claim_id), col(Denial.id))
         ).all()
-        cached = None
-        for denial in denials:
-            if cached is None or cached[0] != denial.claim_id:
-                claim = session.get(Claim, denial.claim_id)
-                if claim is None:
-                    continue
-                cached = (denial.claim_id, *claim_facts(session, claim))
-            for finding in findings_for(cached[1], cached[2], denial):
+        for denial, findings in iter_findings(session, denials):
+            for finding in findings:
                 rows.append(
                     {
                         "denial_id": denial.id,
