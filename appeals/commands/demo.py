@@ -23,6 +23,7 @@ from appeals.models import Payer, PayerAppealAddress, Practice
 from appeals.synth import generate
 from appeals.synth.params import load_params
 from appeals.users import create_user
+from appeals.web import get_engine
 
 DEMO_USERS = (
     ("specialist", "specialist", "Sam Specialist (demo)"),
@@ -71,7 +72,7 @@ def _serve(host: str, port: int) -> None:
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
     """Run the web app."""
-    db.get_engine(current_app.config["DATABASE_URL"])
+    get_engine()
     _serve(host, port)
 
 

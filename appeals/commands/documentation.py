@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlmodel import col, select
 
@@ -15,6 +14,7 @@ from appeals import db
 from appeals.documentation import DocumentationImportError, import_documentation_csv
 from appeals.findings import iter_findings
 from appeals.models import Denial, Practice
+from appeals.web import get_engine
 
 
 @click.group("documentation")
@@ -28,7 +28,7 @@ def documentation_group() -> None:
 @with_appcontext
 def import_command(file: Path, practice_id: int | None) -> None:
     """Import FILE.csv: patient_control_number,date_of_service,procedure,field,value."""
-    engine = db.get_engine(current_app.config["DATABASE_URL"])
+    engine = get_engine()
     try:
         with db.session_scope(engine) as session:
             if practice_id is not None and session.get(Practice, practice_id) is None:
@@ -55,7 +55,7 @@ def import_command(file: Path, practice_id: int | None) -> None:
 @with_appcontext
 def findings_command(output: str) -> None:
     """List the coding findings of every open denial (computed now from the stored data)."""
-    engine = db.get_engine(current_app.config["DATABASE_URL"])
+    engine = get_engine()
     rows = []
     with db.session_scope(engine) as session:
         denials = session.exec(

@@ -15,7 +15,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlmodel import Session
 
-from appeals import db, letters
+from appeals import letters
+from appeals.web import get_engine
 
 
 def practice_folder() -> Path:
@@ -68,7 +69,7 @@ def letter_command(
     denial_ids: tuple[int, ...], template: str | None, out: Path, pairs: tuple[str, ...]
 ) -> None:
     """Write the appeal letter for DENIAL_IDS (denied lines of one claim) to a .docx file."""
-    engine = db.get_engine(current_app.config["DATABASE_URL"])
+    engine = get_engine()
     with Session(engine, expire_on_commit=False) as session:
         try:
             letter = letters.generate_letter(
@@ -131,7 +132,7 @@ def list_command() -> None:
 @with_appcontext
 def zip_command(denial_ids: tuple[int, ...], out: Path) -> None:
     """Write letters for many denials into one .zip (one per claim and template)."""
-    engine = db.get_engine(current_app.config["DATABASE_URL"])
+    engine = get_engine()
     with Session(engine, expire_on_commit=False) as session:
         try:
             data, skipped = letters.render_batch_zip(

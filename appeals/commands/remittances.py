@@ -9,19 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-from appeals import db
 from appeals.findings import refresh_findings_for_files
 from appeals.grouping import GROUPINGS, group_denials
 from appeals.importer import FileResult, expand_paths, import_file
+from appeals.web import get_engine
 from appeals.x12 import X12Error, iter_remittance
 from appeals.x12.jsonout import format_text, write_json
-
-
-def engine_from_app():  # type: ignore[no-untyped-def]
-    return db.get_engine(current_app.config["DATABASE_URL"])
 
 
 @click.command("parse")
@@ -46,7 +41,7 @@ def parse_command(file: Path, output: str) -> None:
 @with_appcontext
 def import_command(paths: tuple[Path, ...]) -> None:
     """Import 835 files and folders; each file is all-or-nothing and imported once."""
-    engine = engine_from_app()
+    engine = get_engine()
     files = expand_paths(paths)
     if not files:
         raise click.ClickException("no 835 files found")
@@ -134,7 +129,7 @@ def denials_command(by: str, output: str, open_only: bool) -> None:
     """Denials grouped by reason: count, denied dollars and description, largest first."""
     from sqlmodel import Session
 
-    with Session(engine_from_app()) as session:
+    with Session(get_engine()) as session:
         groups = group_denials(session, by, open_only=open_only)
     if output == "json":
         click.echo(json.dumps({"group_by": by, "groups": [g.as_dict() for g in groups]}, indent=2))

@@ -6,16 +6,12 @@ The first administrator is created here (`appeals user create --username admin -
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlmodel import select
 
 from appeals import audit, db, users
 from appeals.models import Practice, User
-
-
-def _engine():  # type: ignore[no-untyped-def]
-    return db.get_engine(current_app.config["DATABASE_URL"])
+from appeals.web import get_engine
 
 
 def _find(session, username: str) -> User:  # type: ignore[no-untyped-def]
@@ -53,7 +49,7 @@ def create_command(
     username: str, role: str, practice: str | None, full_name: str, password: str
 ) -> None:
     """Create a user account."""
-    with db.session_scope(_engine()) as session:
+    with db.session_scope(get_engine()) as session:
         practice_id = _practice_id(session, practice)
         try:
             user = users.create_user(
@@ -81,7 +77,7 @@ def _practice_id(session, value: str | None) -> int | None:  # type: ignore[no-u
 @user_group.command("list")
 def list_command() -> None:
     """List user accounts."""
-    with db.session_scope(_engine()) as session:
+    with db.session_scope(get_engine()) as session:
         for user in session.exec(select(User).order_by(User.username)).all():
             scope = f"practice {user.practice_id}" if user.practice_id else "all practices"
             state = "active" if user.active else "disabled"
@@ -95,7 +91,7 @@ def list_command() -> None:
 @click.argument("username")
 def disable_command(username: str) -> None:
     """Disable an account and end its sessions."""
-    with db.session_scope(_engine()) as session:
+    with db.session_scope(get_engine()) as session:
         user = _find(session, username)
         users.set_active(session, user, False)
         audit.record(session, None, "disable", "user", user.id, {"by": "cli"})
@@ -106,7 +102,7 @@ def disable_command(username: str) -> None:
 @click.argument("username")
 def enable_command(username: str) -> None:
     """Re-enable a disabled account."""
-    with db.session_scope(_engine()) as session:
+    with db.session_scope(get_engine()) as session:
         user = _find(session, username)
         users.set_active(session, user, True)
         audit.record(session, None, "enable", "user", user.id, {"by": "cli"})
@@ -120,7 +116,7 @@ def enable_command(username: str) -> None:
 )
 def reset_password_command(username: str, password: str | None) -> None:
     """Set a new password (ending the user's sessions)."""
-    with db.session_scope(_engine()) as session:
+    with db.session_scope(get_engine()) as session:
         user = _find(session, username)
         try:
             if password:
