@@ -943,15 +943,15 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
     out = reader.out
     handler_for = reader.dispatch.get
     # The commonest segments of a claim are handled here, inline, in their usual well-formed
-    # shape; anything else goes to the handler, which does the full checks. None of them
-    # completes an item, so they skip the `out` check. `claim`, `line` and `comp` mirror the
-    # reader's: only handlers change those, so they are re-read after each handler call.
+    # shape; anything else goes to the handler, which does the full checks. The inline cases are
+    # picked by comparing the segment id (cheaper than hashing a fresh string for a dict lookup);
+    # each needs an open claim or line, which only exists inside a transaction's detail, so they
+    # never run in another state. None of them completes an item but CLP, so the others skip the
+    # `out` check. `claim`, `line` and `comp` mirror the reader's: only handlers change those, so
+    # they are re-read after each handler call.
     detail = reader.detail_handlers
-    dtm, cas, ref, amt = detail["DTM"], detail["CAS"], detail["REF"], detail["AMT"]
-    svc, nm1, clp = detail["SVC"], detail["NM1"], detail["CLP"]
     number = _number_cache.get
     day = _date_cache.get
-    groups = _GROUPS
     one = _ONE
     claim: Claim | None = None
     line: ServiceLine | None = None
@@ -963,9 +963,9 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
             # n continues over batches: enumerate reads the start once, before the loop.
             for n, text in enumerate(batch, n + 1):  # noqa: B020
                 seg = text.split(elem)
-                handler = handler_for(seg[0])
-                if handler is dtm:
-                    if len(seg) == 3:
+                sid = seg[0]
+                if sid == "DTM":
+                    if claim is not None and len(seg) == 3:
                         qual = seg[1]
                         if qual == "472":
                             if line is not None:
@@ -974,29 +974,30 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                                     line.service_date = value
                                     continue
                         elif qual == "232":
-                            if claim is not None:
-                                value = day(seg[2])
-                                if value is not None:
-                                    claim.statement_from = value
-                                    continue
-                        elif qual == "233" and claim is not None:
+                            value = day(seg[2])
+                            if value is not None:
+                                claim.statement_from = value
+                                continue
+                        elif qual == "233":
                             value = day(seg[2])
                             if value is not None:
                                 claim.statement_to = value
                                 continue
-                elif handler is cas:
-                    if line is not None and len(seg) == 4 and seg[2] and seg[1] in groups:
-                        value = number(seg[3])
-                        if value is None:
-                            value = _number(seg[3], "CAS03 adjustment amount")
-                        adjustment = Adjustment(seg[1], seg[2], value, None, n)
-                        items = line.adjustments
-                        if items:
-                            items.append(adjustment)
-                        else:
-                            line.adjustments = [adjustment]
-                        continue
-                elif handler is ref:
+                elif sid == "CAS":
+                    if line is not None and len(seg) == 4 and seg[2]:
+                        group = seg[1]
+                        if group == "CO" or group == "PR" or group == "OA" or group == "PI":
+                            value = number(seg[3])
+                            if value is None:
+                                value = _number(seg[3], "CAS03 adjustment amount")
+                            adjustment = Adjustment(group, seg[2], value, None, n)
+                            items = line.adjustments
+                            if items:
+                                items.append(adjustment)
+                            else:
+                                line.adjustments = [adjustment]
+                            continue
+                elif sid == "REF":
                     if line is not None and len(seg) == 3:
                         reference = Reference(seg[1], seg[2])
                         items = line.references
@@ -1005,7 +1006,7 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                         else:
                             line.references = [reference]
                         continue
-                elif handler is svc:
+                elif sid == "SVC":
                     if claim is not None and len(seg) == 6 and comp in seg[1]:
                         parts = seg[1].split(comp)
                         size = len(parts)
@@ -1037,7 +1038,7 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                             else:
                                 claim.lines = [line]
                             continue
-                elif handler is amt:
+                elif sid == "AMT":
                     if line is not None and len(seg) == 3:
                         value = number(seg[2])
                         if value is None:
@@ -1049,44 +1050,46 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                         else:
                             line.amounts = [amount]
                         continue
-                elif handler is nm1:
+                elif sid == "NM1":
                     if claim is not None and len(seg) == 10 and seg[1] == "QC":
                         claim.patient = Person(seg[1], seg[3], seg[4], seg[5], seg[8], seg[9])
                         continue
-                elif handler is clp:
-                    if len(seg) == 10 and seg[1] and seg[2] and reader.header_sent:
-                        charge = number(seg[3])
-                        if charge is None:
-                            charge = _number(seg[3], "CLP03 claim charge")
-                        paid = number(seg[4])
-                        if paid is None:
-                            paid = _number(seg[4], "CLP04 claim payment")
-                        if seg[5]:
-                            responsibility = number(seg[5])
-                            if responsibility is None:
-                                responsibility = _number(seg[5], "CLP05 patient responsibility")
-                        else:
-                            responsibility = None
-                        if claim is not None:
-                            reader.close_claim()
-                        claim = reader.claim = Claim(
-                            seg[1],
-                            seg[2],
-                            charge,
-                            paid,
-                            responsibility,
-                            seg[6],
-                            seg[7],
-                            n,
-                            seg[8],
-                            seg[9],
-                        )
-                        line = reader.line = None
-                        if out:
-                            yield from out
-                            out.clear()
-                        continue
-                elif handler is None:
+                elif (
+                    sid == "CLP" and len(seg) == 10 and seg[1] and seg[2] and reader.state is detail
+                ):
+                    charge = number(seg[3])
+                    if charge is None:
+                        charge = _number(seg[3], "CLP03 claim charge")
+                    paid = number(seg[4])
+                    if paid is None:
+                        paid = _number(seg[4], "CLP04 claim payment")
+                    if seg[5]:
+                        responsibility = number(seg[5])
+                        if responsibility is None:
+                            responsibility = _number(seg[5], "CLP05 patient responsibility")
+                    else:
+                        responsibility = None
+                    if claim is not None:
+                        reader.close_claim()
+                    claim = reader.claim = Claim(
+                        seg[1],
+                        seg[2],
+                        charge,
+                        paid,
+                        responsibility,
+                        seg[6],
+                        seg[7],
+                        n,
+                        seg[8],
+                        seg[9],
+                    )
+                    line = reader.line = None
+                    if out:
+                        yield from out
+                        out.clear()
+                    continue
+                handler = handler_for(sid)
+                if handler is None:
                     handler = reader.default
                 handler(seg, n)
                 claim = reader.claim

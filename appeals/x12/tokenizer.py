@@ -207,7 +207,8 @@ class Tokenizer:
                 buf = ""
             elif eof:
                 buf = ""
-            if full.startswith("ISA") or any(mark in full for mark in isa_marks):
+            # The ISA that starts buf was read by the detection above; look for any other.
+            if (full.startswith("ISA") and not skip_isa) or any(mark in full for mark in isa_marks):
                 for i, part in enumerate(parts):
                     if part[:3] != "ISA" or len(part) < 4 or part[3].isalnum():
                         continue
