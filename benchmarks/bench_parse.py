@@ -4,9 +4,10 @@
 
 For each size it generates a synthetic file (benchmarks/gen_835.py, cached in DIR), then prints:
 file MB; the floor (read the whole file, decode, str.split into segments and elements) in MB/s;
-`iter_remittance` in MB/s and claims/s; the time ratio ours/floor (lower is better, target <= 3); and
-the peak resident memory (ru_maxrss) of a fresh subprocess doing only that parse, for the floor
-and for ours. Each timing is the best of --repeat runs (default 5), floor and ours taking turns.
+`iter_remittance` in MB/s and claims/s; the time ratio ours/floor (lower is better, target <= 3);
+and the peak resident memory (ru_maxrss) of a fresh subprocess doing only that parse, for the
+floor and for ours. Each timing is the best of --repeat runs (default 5), floor and ours taking
+turns.
 """
 
 from __future__ import annotations
