@@ -12,7 +12,6 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlmodel import Session, select
-from werkzeug.serving import run_simple
 
 from appeals import db, ranking
 from appeals.commands.remittances import check_findings, print_summary
@@ -24,6 +23,7 @@ from appeals.synth import generate
 from appeals.synth.params import load_params
 from appeals.users import create_user
 from appeals.web import get_engine
+from appeals.web.serving import serve
 
 DEMO_USERS = (
     ("specialist", "specialist", "Sam Specialist (demo)"),
@@ -62,8 +62,7 @@ def seed_letter_settings(session: Session, practice: Practice | None) -> None:
 
 def _serve(host: str, port: int) -> None:
     click.echo(f"\nDerm Appeals is running at http://{host}:{port}/  (Ctrl+C to stop)")
-    # Flask's app.run() refuses to start inside its own CLI; werkzeug's server is the same one.
-    run_simple(host, port, current_app._get_current_object(), threaded=True)
+    serve(current_app._get_current_object(), host, port)
 
 
 @click.command("serve")
