@@ -1,5 +1,9 @@
 """Letter settings for admins: the practice letterhead and signer, and each payer's appeal
-addresses per product line. Every change is validated beside the field and audited."""
+addresses per product line. Every change is validated beside the field and audited.
+
+Payers and their appeal addresses are shared by every practice, so only an admin for all
+practices changes them; an admin scoped to one practice reads them (a change would reach the
+letters of practices they cannot see)."""
 
 from __future__ import annotations
 
@@ -125,6 +129,15 @@ def payers_page() -> Response:
     )
 
 
+def _may_edit_addresses() -> bool:
+    return me().practice_id is None
+
+
+def _require_address_editor() -> None:
+    if not _may_edit_addresses():
+        abort(403)
+
+
 def _payer_page(
     payer: Payer,
     errors: dict[str, dict[str, str]] | None = None,
@@ -147,6 +160,7 @@ def _payer_page(
         product_lines=settings.PRODUCT_LINES,
         errors=errors or {},
         forms=forms or {},
+        editable=_may_edit_addresses(),
     )
 
 
@@ -168,6 +182,7 @@ def payer_page(payer_id: int) -> Response:
 @role_required("admin")
 def address_create(payer_id: int) -> Response:
     """Add an appeal address for a product line."""
+    _require_address_editor()
     db = get_session()
     payer = _payer(payer_id)
     values, errors = settings.validate_address(request.form)
@@ -190,6 +205,7 @@ def _address(address_id: int) -> PayerAppealAddress:
 @role_required("admin")
 def address_update(address_id: int) -> Response:
     """Save changes to one appeal address."""
+    _require_address_editor()
     db = get_session()
     address = _address(address_id)
     values, errors = settings.validate_address(request.form)
@@ -206,6 +222,7 @@ def address_update(address_id: int) -> Response:
 @role_required("admin")
 def address_delete(address_id: int) -> Response:
     """Remove an appeal address."""
+    _require_address_editor()
     db = get_session()
     address = _address(address_id)
     payer_id = address.payer_id

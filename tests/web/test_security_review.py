@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from appeals.models import Claim, Denial, User
+from appeals.models import Claim, Denial, PayerAppealAddress, User
 from appeals.web import create_app
 from tests.web.conftest import HTMX, World, log_in, make_user
 from tests.web.test_imports import FIXTURES, finish, upload
@@ -104,3 +104,32 @@ def test_the_csv_export_neutralises_spreadsheet_formulas_from_835_text(
     assert row["payer_claim_number"] == "'+1+cmd|' /C calc'!A0"
     texts = ("patient", "account", "payer_claim_number", "payer", "procedure", "assignee")
     assert not any(r[k] and r[k][0] in "=+-@" for r in rows for k in texts)
+
+
+def test_a_practice_admin_reads_but_cannot_change_the_shared_payer_addresses(
+    app: Flask, admin: FlaskClient, world: World, session: Session
+) -> None:
+    address = {"product_line": "medicare", "address_line1": "PO Box 6704", "city": "Fargo"}
+    address |= {"state": "ND", "postal_code": "58108-6704", "department": "Redeterminations"}
+    assert (
+        admin.post(f"/settings/payers/{world.medicare}/addresses", data=address).status_code == 303
+    )
+    stored = session.exec(select(PayerAppealAddress)).one()
+    client = _practice_admin(app, world, session)
+    page = BeautifulSoup(
+        client.get(f"/settings/payers/{world.medicare}").get_data(as_text=True), "html.parser"
+    )
+    assert page.select_one("#addresses-shared") is not None
+    assert page.select_one(f'#address-{stored.id} [data-field="city"]').get_text() == "Fargo"
+    assert page.select("form[data-address]") == []
+    changed = address | {"city": "Elsewhere"}
+    for url, data in (
+        (f"/settings/payers/{world.medicare}/addresses", address),
+        (f"/settings/addresses/{stored.id}", changed),
+        (f"/settings/addresses/{stored.id}/delete", {}),
+    ):
+        assert client.post(url, data=data).status_code == 403, url
+    session.expire_all()
+    assert [a.city for a in session.exec(select(PayerAppealAddress)).all()] == ["Fargo"]
+    editable = admin.get(f"/settings/payers/{world.medicare}").get_data(as_text=True)
+    assert 'data-address="new"' in editable and "addresses-shared" not in editable
