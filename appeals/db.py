@@ -54,11 +54,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def create_engine(url: str) -> Engine:
     """A new engine for `url` with the project's connection settings (no schema work)."""
     url = normalise_url(url)
+    # hide_parameters: a SQL error's message never quotes the values (names, account numbers),
+    # wherever it ends up (a log, a CLI error line).
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False}, hide_parameters=True
+        )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def alembic_config(engine: Engine) -> Config:

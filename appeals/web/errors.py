@@ -61,10 +61,15 @@ def handle_csrf(error: CSRFError) -> Response:
     )
 
 
-def handle_unexpected(error: Exception) -> Response:
-    # Log the type and the stack only: exception messages can carry patient data from the database.
+def log_failure(what: str, error: BaseException) -> None:
+    """Log an exception by its type and stack only: its message can carry patient data (a SQL
+    error quotes the statement, a parse error quotes the input)."""
     stack = "".join(traceback.format_tb(error.__traceback__))
-    log.error("unhandled %s\n%s", type(error).__name__, stack)
+    log.error("%s: %s\n%s", what, type(error).__name__, stack)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    log_failure("unhandled", error)
     return render_error(500)
 
 

@@ -13,11 +13,11 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from traceback import format_tb
 
 from appeals import db
 from appeals.findings import refresh_findings_for_files
 from appeals.importer import FileResult, import_file
+from appeals.web.errors import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +122,7 @@ class JobRegistry:
                         status="failed",
                         error=f"Import stopped: {type(error).__name__}",
                     )
-            # The type and stack only: exception messages can carry patient data.
-            log.error(
-                "import job failed: %s\n%s",
-                type(error).__name__,
-                "".join(format_tb(error.__traceback__)),
-            )
+            log_failure("import job failed", error)
         finally:
             shutil.rmtree(job.folder, ignore_errors=True)
             job.finished.set()

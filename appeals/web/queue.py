@@ -28,9 +28,12 @@ from appeals.denials import ACTIONS, CATEGORIES
 from appeals.models import Payer, Payment, User
 from appeals.web import get_engine, get_session
 from appeals.web.auth import me
+from appeals.web.errors import log_failure
 from appeals.web.htmx import is_htmx, render_page_or_partial, trigger
 
 bp = Blueprint("queue", __name__)
+
+EXPORT_INCOMPLETE = "EXPORT INCOMPLETE: an error stopped the export here; export again"
 
 
 def today() -> date:
@@ -138,18 +141,25 @@ def export() -> Response:
     engine = get_engine()
 
     def lines() -> Iterator[str]:
-        # The rows stream after the view returns: a session of its own, closed at the end.
-        with Session(engine) as stream:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(queue.CSV_HEADER)
-            for row in queue.all_rows(stream, filters, viewer, day):
-                writer.writerow(queue.csv_values(row, day))
-                if buffer.tell() > 64 * 1024:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-            yield buffer.getvalue()
+        # The rows stream after the view returns: a session of its own, closed at the end. An
+        # error past this point cannot become an error page (the 200 is sent) and would reach
+        # werkzeug's log with its message, so it is logged here without one and the file ends
+        # with a line that says it is incomplete.
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(queue.CSV_HEADER)
+        try:
+            with Session(engine) as stream:
+                for row in queue.all_rows(stream, filters, viewer, day):
+                    writer.writerow(queue.csv_values(row, day))
+                    if buffer.tell() > 64 * 1024:
+                        yield buffer.getvalue()
+                        buffer.seek(0)
+                        buffer.truncate()
+        except Exception as error:
+            log_failure("CSV export failed", error)
+            writer.writerow([EXPORT_INCOMPLETE])
+        yield buffer.getvalue()
 
     response = Response(lines(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="denials-{day}.csv"'

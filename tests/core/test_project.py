@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
@@ -46,3 +48,13 @@ def test_every_cli_command_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [name for name in main.commands if f"appeals {name}" not in readme]
     assert missing == [], f"commands missing from README.md: {missing}"
+
+
+def test_sql_errors_never_quote_the_values(engine) -> None:
+    """A failed statement's message (which may reach a log or the CLI) leaves parameters out."""
+    with pytest.raises(sa.exc.DBAPIError) as caught, engine.connect() as connection:
+        connection.execute(
+            sa.text("INSERT INTO no_such_table (name) VALUES (:name)"), {"name": "Zebulon"}
+        )
+    message = str(caught.value)
+    assert "no_such_table" in message and "Zebulon" not in message

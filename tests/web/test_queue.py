@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import logging
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
+from appeals import queue as queue_core
 from appeals.models import AuditEvent, Denial, Payer, Practice
+from appeals.web.queue import EXPORT_INCOMPLETE
 from tests.web.conftest import HTMX, TODAY, World, add_denial
 
 
@@ -330,6 +336,27 @@ def test_export_of_a_name_search_does_not_log_the_name(
     specialist.get("/queue/export.csv?q=Alvarez")
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "export")).one()
     assert "Alvarez" not in event.detail and '"search": true' in event.detail
+
+
+def test_an_export_that_fails_midway_says_so_and_logs_no_patient_data(
+    specialist: FlaskClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    real_rows = queue_core.all_rows
+    # The stack quotes source lines: the message is built away from the line that raises.
+    message = "lost the connection while reading ALVAREZ, Synthetic"
+
+    def failing_rows(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        yield from itertools.islice(real_rows(*args, **kwargs), 1)
+        raise RuntimeError(message)
+
+    monkeypatch.setattr(queue_core, "all_rows", failing_rows)
+    with caplog.at_level(logging.ERROR):
+        response = specialist.get("/queue/export.csv?q=Alvarez&status=all")
+        lines = response.get_data(as_text=True).splitlines()
+    assert response.status_code == 200
+    assert len(lines) == 3 and lines[-1] == EXPORT_INCOMPLETE
+    assert "CSV export failed: RuntimeError" in caplog.text
+    assert "ALVAREZ" not in caplog.text and "Alvarez" not in caplog.text
 
 
 def test_home_redirects_to_the_queue(specialist: FlaskClient) -> None:
