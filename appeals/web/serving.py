@@ -27,7 +27,7 @@ class RedactingRequestHandler(WSGIRequestHandler):
     """werkzeug's request handler, logging request lines without query values."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        # Called once the response is sent, so the handler no longer needs the real path.
+        # Called as the response starts: the WSGI environ was built from the path already.
         if hasattr(self, "path"):
             self.path = redact_query(self.path)
         super().log_request(code, size)
