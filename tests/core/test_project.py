@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import ast
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
+
+from appeals.models import Money
 
 ROOT = Path(__file__).resolve().parents[2]
 # appeals/__init__.py only imports the web factory lazily, inside create_app.
@@ -58,3 +62,15 @@ def test_sql_errors_never_quote_the_values(engine) -> None:
         )
     message = str(caught.value)
     assert "no_such_table" in message and "Zebulon" not in message
+
+
+def test_money_binds_exact_cents_on_sqlite_and_exact_decimals_elsewhere() -> None:
+    money = Money()
+    sqlite_dialect, postgres_dialect = sqlite.dialect(), postgresql.dialect()
+    cases = [("12.34", 1234), (Decimal("12.3"), 1230), (Decimal("1.005"), 100), (7, 700)]
+    for _ in range(2):  # the second round answers from the bound-value cache
+        for value, cents in cases:
+            assert money.process_bind_param(value, sqlite_dialect) == cents
+            exact = money.process_bind_param(value, postgres_dialect)
+            assert exact == Decimal(cents) / 100 and exact.as_tuple().exponent == -2
+    assert money.process_bind_param(None, sqlite_dialect) is None
