@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -224,25 +225,31 @@ def _executemany(connection: Connection, table: sa.Table, rows: list[dict[str, A
 
     Values go through each column type's own bind processor (Money, dates), exactly as
     SQLAlchemy would send them, without building a statement per row: that per-row work is
-    most of an import's time otherwise.
+    most of an import's time otherwise. The work is done column by column: a column's values
+    come out at C speed (itemgetter, zip) and only columns with a processor pay a Python call
+    per value. A column that is NULL in every row is left out of the INSERT, which stores the
+    same NULL (no column has a server default) without the driver adapting each None.
     """
     dialect = connection.dialect
     names = list(rows[0])
-    processors = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    ]
+    if len(names) == 1:
+        columns: list[Iterable[Any]] = [[row[names[0]] for row in rows]]
+    else:
+        columns = list(zip(*map(itemgetter(*names), rows), strict=True))
+    kept = [i for i, column in enumerate(columns) if any(v is not None for v in column)]
+    names = [names[i] for i in kept]
+    columns = [columns[i] for i in kept]
+    for index, name in enumerate(names):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process:
+            columns[index] = map(process, columns[index])
     quote = dialect.identifier_preparer.quote
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
         f"VALUES ({', '.join([marker] * len(names))})"
     )
-    pairs = list(zip(names, processors, strict=True))
-    data = [
-        tuple(process(row[name]) if process else row[name] for name, process in pairs)
-        for row in rows
-    ]
-    connection.exec_driver_sql(sql, data)
+    connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
 
 
 def _issues_json(issues: Sequence[x12.Issue]) -> str:
