@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from datetime import date
 from decimal import Decimal
@@ -168,3 +169,20 @@ def test_the_coding_checks_run_on_the_denials_a_file_created(engine) -> None:
 
     result = import_file(engine, FIXTURES / "derm_initial.835", today=TODAY)
     assert refresh_findings_for_files(engine, [result.file_id]) == 2
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_the_garbage_collector_is_as_it_was_after_an_import(engine, enabled_before: bool) -> None:
+    seen_during: list[bool] = []
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        import_paths(
+            engine,
+            [FIXTURES / "derm_initial.835"],
+            today=TODAY,
+            progress=lambda *_: seen_during.append(gc.isenabled()),
+        )
+        assert gc.isenabled() is enabled_before
+    finally:
+        gc.enable()
+    assert seen_during and not any(seen_during)
