@@ -249,7 +249,7 @@ def _executemany(connection: Connection, table: sa.Table, rows: list[dict[str, A
     for index, name in enumerate(names):
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process:
-            columns[index] = map(process, columns[index])
+            columns[index] = _processed(process, columns[index])
     quote = dialect.identifier_preparer.quote
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (
@@ -257,6 +257,19 @@ def _executemany(connection: Connection, table: sa.Table, rows: list[dict[str, A
         f"VALUES ({', '.join([marker] * len(names))})"
     )
     connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+
+
+def _processed(process: Callable[[Any], Any], values: Iterable[Any]) -> list[Any]:
+    """`process` of each value, called once per distinct value: a batch's amounts and dates
+    repeat, and a bind processor is a Python call or two per value."""
+    done: dict[Any, Any] = {}
+    bound = []
+    for value in values:
+        if value in done:
+            bound.append(done[value])
+        else:
+            bound.append(done.setdefault(value, process(value)))
+    return bound
 
 
 def _issues_json(issues: Sequence[x12.Issue]) -> str:
