@@ -7,7 +7,6 @@ app as one process (threads are fine) for the progress view to find its job.
 
 from __future__ import annotations
 
-import logging
 import shutil
 import threading
 import uuid
@@ -18,8 +17,6 @@ from appeals import db
 from appeals.findings import refresh_findings_for_files
 from appeals.importer import FileResult, import_file
 from appeals.web.errors import log_failure
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
