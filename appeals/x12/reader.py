@@ -986,6 +986,7 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                 elif sid == "CAS":
                     if line is not None and len(seg) == 4 and seg[2]:
                         group = seg[1]
+                        # _GROUPS spelled out: comparing is cheaper than hashing a fresh string.
                         if group == "CO" or group == "PR" or group == "OA" or group == "PI":
                             value = number(seg[3])
                             if value is None:
