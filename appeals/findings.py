@@ -14,11 +14,13 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from appeals import deadlines, ranking
 from appeals.denials import classify
 from appeals.documentation import facts_for_lines
 from appeals.importer import denial_ids_for_file
 from appeals.models import Adjustment, Claim, Denial, Payer, Remark, ServiceLine, utcnow
 from appeals.rules import ClaimFacts, Finding, LineFacts, check_line
+from appeals.workflow import OPEN_STATUSES
 
 
 def claim_facts(session: Session, claim: Claim) -> tuple[ClaimFacts, list[int]]:
@@ -152,18 +154,26 @@ def refresh_findings(session: Session, denial_ids: Iterable[int] | None = None) 
         if not ids:
             return 0
         query = query.where(col(Denial.id).in_(ids))
-    changed = 0
+    changed: list[int] = []
+    overrides: dict[int, dict[tuple[str, int], deadlines.Override]] | None = None
     for denial, findings in iter_findings(session, session.exec(query).all()):
         text = findings_json(findings)
         action = recommended_action(denial, findings)
         if text != denial.findings or action != denial.action:
+            if action != denial.action and denial.status in OPEN_STATUSES:
+                # A new route (say, a corrected claim instead of an appeal) has its own clock.
+                overrides = deadlines.payer_overrides(session) if overrides is None else overrides
+                denial.action = action
+                due = deadlines.deadline_for(denial, overrides.get(denial.payer_id))
+                denial.deadline, denial.deadline_basis = due.due, due.basis
             denial.findings = text
             denial.action = action
             denial.updated_at = utcnow()
             session.add(denial)
-            changed += 1
+            changed.append(denial.id or 0)
     session.flush()
-    return changed
+    ranking.rescore(session, changed, date.today())
+    return len(changed)
 
 
 def refresh_findings_for_claims(session: Session, claim_ids: Iterable[int]) -> int:

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from appeals import deadlines, ranking
+from appeals import deadlines, lifecycle, ranking
 from appeals.denials import DenialDraft, find_denials
 from appeals.models import (
     Adjustment,
@@ -50,6 +50,8 @@ from appeals.x12 import X12Error, iter_remittance
 from appeals.x12 import model as x12
 
 BATCH = 1000
+# Denials a repeat does not attach to: settled with money, or written off.
+_SETTLED = ("won", "partial", "written_off")
 
 Progress = Callable[[int], None]
 
@@ -73,6 +75,7 @@ class FileResult:
     denials: int = 0
     denied_amount: Decimal = Decimal("0.00")
     recovered: int = 0
+    repeats: int = 0  # lines denied again, recorded on their earlier denial
     recovered_amount: Decimal = Decimal("0.00")
     warnings: int = 0
     by_category: dict[str, list[Any]] = field(default_factory=dict)  # category → [count, dollars]
@@ -311,6 +314,8 @@ class _Writer:
         self.payers: dict[str, tuple[int, str]] = {}
         self.file_warnings: list[x12.Issue] = []
         self.only_practice: int | None = None
+        self.overrides = deadlines.payer_overrides(connection)
+        self.repeated: list[int] = []  # existing denials that a claim of this file denied again
 
     # --- driving ---------------------------------------------------------------------------
 
@@ -619,7 +624,7 @@ class _Writer:
         _insert_plain(self.connection, Remark, remarks)
         self.close_recovered(claims, claim_ids, drafts)
         self.link_reversals(claims, claim_ids)
-        _insert_plain(self.connection, Denial, denials)
+        _insert_plain(self.connection, Denial, self.attach_repeats(denials))
         self.result.claims += len(claims)
         self.result.lines += len(line_rows)
 
@@ -674,10 +679,20 @@ class _Writer:
         state: _PaymentState,
     ) -> list[dict[str, Any]]:
         rows = []
-        due = deadlines.deadline(state.payment_date, state.payer_type)
+        payer_type = deadlines.payer_type_for(claim.filing_indicator, state.payer_type)
+        overrides = self.overrides.get(state.payer_id)
         for draft in drafts:
             line = claim.lines[draft.line_index] if draft.line_index is not None else None
-            s = ranking.score(draft.category, draft.denied_amount, due, self.today)
+            service_date = (line.service_date if line else None) or _service_date(claim)
+            due = deadlines.denial_deadline(
+                route=draft.action,
+                payer_type=payer_type,
+                level=1,
+                notice=state.payment_date,
+                service_date=service_date,
+                overrides=overrides,
+            )
+            s = ranking.score(draft.category, draft.denied_amount, due.due, self.today)
             rows.append(
                 {
                     "practice_id": state.practice_id,
@@ -686,7 +701,7 @@ class _Writer:
                     "line_id": line_ids[draft.line_index] if draft.line_index is not None else None,
                     "patient_control_number": claim.patient_control_number,
                     "procedure_code": line.procedure.code if line else "",
-                    "service_date": (line.service_date if line else None) or _service_date(claim),
+                    "service_date": service_date,
                     "denied_on": state.payment_date,
                     "group_code": draft.group_code,
                     "carc": draft.carc,
@@ -699,7 +714,12 @@ class _Writer:
                     "status": "new",
                     "assignee_id": None,
                     "appeal_level": 1,
-                    "deadline": due,
+                    "payer_type": payer_type,
+                    "level_notice_on": state.payment_date,
+                    "deadline": due.due,
+                    "deadline_basis": due.basis,
+                    "repeat_count": 0,
+                    "last_denied_on": None,
                     "probability": s.probability,
                     "expected_recovery": s.expected_recovery,
                     "priority": s.priority,
@@ -816,6 +836,65 @@ class _Writer:
             )
             self.result.recovered += 1
             self.result.recovered_amount += recovered
+
+    def attach_repeats(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows that are new denials; the others deny again a line an earlier remittance denied.
+
+        Same payer, patient control number, procedure and date of service as a denial of an
+        earlier payment that is not closed with money: the repeat is recorded on that denial
+        (a pending appeal there was lost), not opened as a new queue row.
+        """
+        if not rows:
+            return rows
+        state = self.payment
+        assert state is not None
+        table = Denial.__table__
+        claim_table = Claim.__table__
+        found = self.connection.execute(
+            sa.select(
+                table.c.id,
+                table.c.patient_control_number,
+                table.c.procedure_code,
+                table.c.service_date,
+                table.c.practice_id,
+                table.c.payer_id,
+                table.c.status,
+                claim_table.c.payment_id,
+            )
+            .join(claim_table, claim_table.c.id == table.c.claim_id)
+            .where(table.c.patient_control_number.in_({r["patient_control_number"] for r in rows}))
+            .order_by(table.c.id)
+        ).all()
+        earlier: dict[tuple[str, str, date | None], list[int]] = {}
+        for row in found:
+            if (
+                row.practice_id == state.practice_id
+                and row.payer_id == state.payer_id
+                and row.payment_id != state.payment_id
+                and row.status not in _SETTLED
+            ):
+                key = (row.patient_control_number, row.procedure_code, row.service_date)
+                earlier.setdefault(key, []).append(row.id)
+        fresh: list[dict[str, Any]] = []
+        repeats: list[tuple[int, dict[str, Any]]] = []
+        for row in rows:
+            key = (row["patient_control_number"], row["procedure_code"], row["service_date"])
+            if earlier.get(key):
+                repeats.append((earlier[key].pop(0), row))
+            else:
+                fresh.append(row)
+        if repeats:
+            with Session(bind=self.connection) as session:
+                for denial_id, row in repeats:
+                    denial = session.get(Denial, denial_id)
+                    assert denial is not None
+                    lifecycle.record_repeat(
+                        session, denial, row["denied_on"], row["claim_id"], self.user_id
+                    )
+                    self.repeated.append(denial_id)
+                session.flush()
+            self.result.repeats += len(repeats)
+        return fresh
 
     def link_reversals(self, claims: list[x12.Claim], claim_ids: list[int]) -> None:
         assert self.payment is not None

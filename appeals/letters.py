@@ -26,7 +26,7 @@ from docxtpl import DocxTemplate, InlineImage
 from jinja2 import TemplateSyntaxError
 from sqlmodel import Session, select
 
-from appeals import audit, codes, documentation
+from appeals import audit, codes, documentation, lifecycle
 from appeals.deadlines import payer_type_for
 from appeals.formatting import day, money
 from appeals.letter_schema import COMMON_REQUIRED, CONTEXT_SCHEMA, DOC_FIELDS, MODIFIER_GUIDANCE
@@ -46,7 +46,6 @@ from appeals.letter_templates import (
 )
 from appeals.models import (
     Adjustment,
-    Appeal,
     Claim,
     Denial,
     Letter,
@@ -397,6 +396,26 @@ def _enclosures(doc: Mapping[str, str], template: str) -> list[str]:
     return items
 
 
+def _fill_prior_appeal(session: Session, denial: Denial, level: int, doc: dict[str, str]) -> None:
+    """Pre-fill a later level's letter with the previous level's date, reference and decision."""
+    prior = [a for a in lifecycle.appeals_of(session, denial.id or 0) if a.level < level]
+    if not prior:
+        return
+    last = prior[-1]
+    decision = lifecycle.OUTCOMES.get(last.outcome, "")
+    if decision and last.closed_on:
+        decision = f"{decision} on {day(last.closed_on)}"
+        if last.recovered_amount:
+            decision += f" ({money(last.recovered_amount)} paid)"
+    for name, value in (
+        ("prior_appeal_date", last.submitted_on.isoformat() if last.submitted_on else ""),
+        ("prior_appeal_reference", last.reference),
+        ("prior_decision", decision),
+    ):
+        if name in doc and not doc[name]:
+            doc[name] = value
+
+
 def build_context(
     session: Session,
     denial_ids: Sequence[int],
@@ -468,9 +487,10 @@ def build_context(
         ),
         key=lambda d: d or date.min,
     )
-    payer_type = payer_type_for(claim.filing_indicator) if claim.filing_indicator else ""
-    payer_type = payer_type or payer.payer_type
+    payer_type = first.payer_type or payer_type_for(claim.filing_indicator, payer.payer_type)
     level = max(d.appeal_level for d in denials)
+    if level >= 2:
+        _fill_prior_appeal(session, first, level, doc)
     level_name, request = _level(payer_type, level)
     deadlines = [d.deadline for d in denials if d.deadline]
     address = _appeal_address(
@@ -657,21 +677,6 @@ def snapshot(context: Mapping[str, Any]) -> str:
     return json.dumps(context, default=_json_default, sort_keys=True)
 
 
-def _appeal_for(session: Session, denial: Denial, user_id: int | None) -> Appeal:
-    """The open appeal at the denial's level, created when there is none."""
-    appeal = session.exec(
-        select(Appeal)
-        .where(Appeal.denial_id == denial.id, Appeal.level == denial.appeal_level)
-        .where(Appeal.outcome == "")
-        .order_by(sa.desc(sa.column("id")))
-    ).first()
-    if appeal is None:
-        appeal = Appeal(denial_id=denial.id or 0, level=denial.appeal_level, created_by_id=user_id)
-        session.add(appeal)
-        session.flush()
-    return appeal
-
-
 def next_version(session: Session, denial_id: int, template: str) -> int:
     latest = session.exec(
         select(sa.func.max(Letter.version)).where(
@@ -693,8 +698,8 @@ def generate_letter(
 ) -> Letter:
     """Render and store a letter for denied lines of one claim; raises MissingFields.
 
-    The letter belongs to the first denial's appeal; every denial covered gets an open appeal at
-    its level. Earlier letters are kept: the version counts per denial and template.
+    The letter is linked to the open appeal of every denial it covers (each is credited with
+    it). Earlier letters are kept: the version counts per denial and template.
     """
     denials = _load_denials(session, denial_ids)
     name = template or choose_template(denials[0], folders)
@@ -704,10 +709,9 @@ def generate_letter(
         raise MissingFields(name, missing)
     logo = practice_logo(session, denials[0].practice_id)
     docx = render(name, context, folders=folders, logo=logo)
-    appeals = [_appeal_for(session, denial, user_id) for denial in denials]
     primary = denials[0]
     letter = Letter(
-        appeal_id=appeals[0].id,
+        appeal_id=lifecycle.appeal_for_letter(session, primary, user_id).id,
         denial_id=primary.id or 0,
         template=name,
         version=next_version(session, primary.id or 0, name),
@@ -717,6 +721,7 @@ def generate_letter(
     )
     session.add(letter)
     session.flush()
+    lifecycle.credit_letter(session, letter, denials, user_id)
     for denial in denials:
         audit.record(
             session,

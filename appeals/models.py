@@ -343,7 +343,10 @@ class Denial(SQLModel, table=True):
     status: str = Field(default="new", index=True)
     assignee_id: int | None = Field(default=None, foreign_key="user.id", index=True)
     appeal_level: int = 1
+    payer_type: str = ""  # from the claim's CLP06 (the payer's default when absent)
+    level_notice_on: date | None = None  # when the current level's clock started
     deadline: date | None = Field(default=None, index=True)
+    deadline_basis: str = ""  # the rule behind `deadline`, in words
     probability: float | None = None
     expected_recovery: Decimal | None = optional_money()
     priority: float = Field(default=0.0, index=True)
@@ -352,21 +355,66 @@ class Denial(SQLModel, table=True):
     recovered_amount: Decimal = money()
     closed_at: datetime | None = None
     closed_by_claim_id: int | None = Field(default=None, foreign_key="claim.id")
+    repeat_count: int = 0  # later remittances that denied the same line again
+    last_denied_on: date | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
 class Appeal(SQLModel, table=True):
+    """One request at one level: opened by a letter or when sent, closed by a decision."""
+
     id: int | None = Field(default=None, primary_key=True)
     denial_id: int = Field(foreign_key="denial.id", index=True)
     level: int = 1
+    route: str = "appeal"  # appeal | corrected_claim | reopening
+    deadline: date | None = None  # the level's filing deadline when it was sent
     submitted_on: date | None = None
-    method: str = ""  # mail | fax | portal
+    method: str = ""  # portal | fax | mail | phone | electronic | automatic
+    reference: str = ""  # the payer's or carrier's reference / tracking number
+    follow_up_on: date | None = Field(default=None, index=True)
     outcome: str = ""  # won | partial | lost | withdrawn
     recovered_amount: Decimal = money()
-    closed_on: date | None = None
+    closed_on: date | None = None  # the decision date
+    source: str = "app"  # app | history | remittance
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    sent_by_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    decided_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class AppealLetter(SQLModel, table=True):
+    """The letters an appeal sent (one letter can cover several denied lines' appeals)."""
+
+    appeal_id: int = Field(foreign_key="appeal.id", primary_key=True)
+    letter_id: int = Field(foreign_key="letter.id", primary_key=True, index=True)
+
+
+class PayerWindow(SQLModel, table=True):
+    """An admin's filing window for one payer and product line, replacing the default.
+
+    Level 1, 2, ... are appeal levels (days after the notice or decision); level 0 is the
+    timely-filing limit for corrected claims and reopenings (days after the date of service).
+    """
+
+    __table_args__ = (sa.UniqueConstraint("payer_id", "payer_type", "level"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    payer_id: int = Field(foreign_key="payer.id", index=True)
+    payer_type: str  # the product line: medicare | medicare_advantage | medicaid | commercial
+    level: int = 1
+    days: int
+    receipt_days: int = 0
+    source: str = ""  # contract, manual or page the window comes from
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class AppState(SQLModel, table=True):
+    """Small facts about the installation (e.g. the day priorities were last recomputed)."""
+
+    key: str = Field(primary_key=True)
+    value: str = ""
 
 
 class Letter(SQLModel, table=True):
@@ -416,3 +464,4 @@ class Note(SQLModel, table=True):
     call_date: date | None = None
     call_person: str = ""
     call_reference: str = ""
+    follow_up_on: date | None = Field(default=None, index=True)  # what the payer promised by

@@ -7,16 +7,18 @@ category prior (`data/denial_rules/category_priors.csv`), and the explanation sa
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlalchemy import select, update
 from sqlmodel import Session
 
 from appeals.deadlines import days_left
 from appeals.denials import category_label, category_priors
-from appeals.models import Denial
+from appeals.models import AppState, Denial
 from appeals.workflow import OPEN_STATUSES
 
 PRIOR_SOURCE = "category prior (no trained model yet)"
@@ -59,13 +61,22 @@ def score(category: str, denied_amount: Decimal, deadline: date | None, today: d
     return Score(float(prior), expected, float(expected) * multiplier, factors)
 
 
-def rescore_open(session: Session, today: date) -> int:
-    """Recompute priority for every open denial (deadline urgency changes daily)."""
-    rows = session.execute(
-        select(Denial.id, Denial.category, Denial.denied_amount, Denial.deadline).where(
-            Denial.status.in_(OPEN_STATUSES)
-        )
-    ).all()
+def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> int:
+    """Recompute priority for these open denials (None: every open denial); returns how many."""
+    query = select(Denial.id, Denial.category, Denial.denied_amount, Denial.deadline).where(
+        Denial.status.in_(OPEN_STATUSES)  # type: ignore[attr-defined]
+    )
+    if denial_ids is None:
+        rows = session.execute(query).all()
+    else:
+        ids = sorted(set(denial_ids))
+        rows = [
+            row
+            for start in range(0, len(ids), 500)
+            for row in session.execute(
+                query.where(Denial.id.in_(ids[start : start + 500]))  # type: ignore[union-attr]
+            ).all()
+        ]
     values = []
     for denial_id, category, amount, deadline in rows:
         s = score(category, amount, deadline, today)
@@ -81,3 +92,44 @@ def rescore_open(session: Session, today: date) -> int:
     if values:
         session.execute(update(Denial), values)
     return len(values)
+
+
+def rescore_open(session: Session, today: date) -> int:
+    """Recompute priority for every open denial (deadline urgency changes daily)."""
+    return rescore(session, None, today)
+
+
+RESCORED_ON = "priority_rescored_on"
+
+
+def claim_daily_rescore(session: Session, today: date) -> bool:
+    """Whether this caller is the first today to rescore (and so must); committed at once.
+
+    Several web workers or a cron job may ask at the same moment: only one UPDATE or INSERT
+    of the day's mark succeeds.
+    """
+    table = AppState.__table__  # type: ignore[attr-defined]
+    mark = today.isoformat()
+    claimed = session.execute(
+        sa.update(table).where(table.c.key == RESCORED_ON, table.c.value < mark).values(value=mark)
+    ).rowcount
+    if not claimed:
+        if session.get(AppState, RESCORED_ON) is not None:
+            session.rollback()
+            return False
+        try:
+            session.execute(sa.insert(table).values(key=RESCORED_ON, value=mark))
+        except sa.exc.IntegrityError:
+            session.rollback()
+            return False
+    session.commit()
+    return True
+
+
+def rescore_daily(session: Session, today: date) -> int | None:
+    """Rescore every open denial once a day; None when it was already done today."""
+    if not claim_daily_rescore(session, today):
+        return None
+    count = rescore_open(session, today)
+    session.commit()
+    return count

@@ -29,11 +29,81 @@ def test_deactivated_codes_know_when_they_were_valid() -> None:
 
 def test_medicare_deadline_counts_five_days_of_receipt() -> None:
     assert deadlines.payer_type_for("MB") == "medicare"
-    assert deadlines.deadline(date(2026, 1, 1), "medicare") == date(2026, 5, 6)  # 5 + 120 days
-    assert deadlines.deadline(date(2026, 1, 1), "medicare", 2) == date(2026, 7, 5)
-    assert deadlines.deadline(date(2026, 1, 1), "medicare_advantage") == date(2026, 3, 2)
-    assert deadlines.deadline(None, "medicare") is None
+    first = deadlines.appeal_deadline(date(2026, 1, 1), "medicare")
+    assert first.due == date(2026, 5, 6)  # 5 + 120 days
+    assert first.basis == (
+        "Redetermination: 120 days from the 01/01/2026 notice + 5 days' presumed receipt, "
+        "42 CFR 405.942"
+    )
+    second = deadlines.appeal_deadline(date(2026, 1, 1), "medicare", 2)
+    assert second.due == date(2026, 7, 5)
+    assert "from the 01/01/2026 decision" in second.basis
+    assert deadlines.appeal_deadline(date(2026, 1, 1), "medicare_advantage").due == date(2026, 3, 2)
+    assert deadlines.appeal_deadline(None, "medicare").due is None
     assert deadlines.window("nobody", 4).payer_type == "other"
+
+
+def test_the_payer_type_comes_from_each_claims_filing_indicator() -> None:
+    assert deadlines.payer_type_for("16", "commercial") == "medicare_advantage"
+    assert deadlines.payer_type_for("12", "medicare_advantage") == "commercial"
+    assert deadlines.payer_type_for("", "medicaid") == "medicaid"  # CLP06 missing: payer default
+    assert deadlines.payer_type_for("", "") == "other"
+
+
+def test_corrected_claims_run_on_timely_filing_from_the_date_of_service() -> None:
+    medicare = deadlines.denial_deadline(
+        route="corrected_claim",
+        payer_type="medicare",
+        level=1,
+        notice=date(2026, 8, 4),
+        service_date=date(2026, 7, 13),
+    )
+    assert medicare.due == date(2027, 7, 13)
+    assert medicare.basis == (
+        "Timely filing: 12 months from the 07/13/2026 date of service, 42 CFR 424.44"
+    )
+    leap = deadlines.timely_filing_deadline(date(2028, 2, 29), "medicare")
+    assert leap.due == date(2029, 2, 28)
+    commercial = deadlines.denial_deadline(
+        route="reopening",
+        payer_type="commercial",
+        level=1,
+        notice=date(2026, 8, 4),
+        service_date=date(2026, 7, 13),
+    )
+    assert commercial.due == date(2026, 10, 11)  # 90 days
+    # After a corrected claim failed and went to appeal at level 2, the window governs again.
+    later = deadlines.denial_deadline(
+        route="corrected_claim",
+        payer_type="commercial",
+        level=2,
+        notice=date(2026, 9, 1),
+        service_date=date(2026, 7, 13),
+    )
+    assert later.due == date(2026, 10, 31)
+
+
+def test_a_payers_own_window_replaces_the_default_and_says_so() -> None:
+    override = deadlines.Override(days=65, receipt_days=0, source="Acme provider manual 2026")
+    found = deadlines.denial_deadline(
+        route="appeal",
+        payer_type="commercial",
+        level=1,
+        notice=date(2026, 1, 1),
+        service_date=None,
+        overrides={("commercial", 1): override},
+    )
+    assert found.due == date(2026, 3, 7)
+    assert found.basis.endswith("65 days from the 01/01/2026 notice, Acme provider manual 2026")
+
+
+def test_levels_end_where_the_payer_types_appeals_end() -> None:
+    assert deadlines.next_level("medicare", 1).name == "Reconsideration (QIC)"  # type: ignore[union-attr]
+    assert deadlines.next_level("medicare", 4) is None
+    assert deadlines.next_level("medicare_advantage", 1).level == 2  # type: ignore[union-attr]
+    assert deadlines.next_level("medicaid", 1).name == "State fair hearing"  # type: ignore[union-attr]
+    assert deadlines.next_level("other", 1) is None
+    assert deadlines.amount_in_controversy(date(2026, 3, 1)) == Decimal("200")
 
 
 def test_priority_is_expected_dollars_raised_near_the_deadline() -> None:

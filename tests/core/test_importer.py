@@ -77,7 +77,10 @@ def test_it_finds_denials_with_category_deadline_and_priority(engine) -> None:
             "corrected_claim",
         )
         assert em.line_id is not None and em.service_date == date(2025, 12, 3)
-        assert em.deadline == date(2026, 7, 4)  # commercial: 180 days from the remittance
+        # A corrected claim runs on commercial timely filing: 90 days from the service date.
+        assert em.deadline == date(2026, 3, 3)
+        assert em.deadline_basis.startswith("Timely filing: 90 days from the 12/03/2025")
+        assert em.payer_type == "commercial" and em.level_notice_on == em.denied_on
         assert em.expected_recovery == Decimal("82.50") and em.priority > 0
         whole = session.exec(select(Denial).where(Denial.line_id.is_(None))).one()
         assert (whole.carc, whole.denied_amount) == ("29", Decimal("500.00"))
