@@ -123,6 +123,17 @@ def credit_letter(
     session.flush()
 
 
+def move(session: Session, denial: Denial, new_status: str, user_id: int | None) -> bool:
+    """A status move a person chose; reopening a lost or partly won denial opens the next level.
+
+    Raises workflow.TransitionError for moves the status control may not make.
+    """
+    reopening = denial.status in ("lost", "partial") and new_status == "in_progress"
+    if reopening and start_next_level(session, denial, user_id):
+        return True
+    return workflow.change_status(session, denial, new_status, user_id)
+
+
 def letters_for(session: Session, denial_ids: Sequence[int]) -> list[Letter]:
     """Letters that cover any of these denials (through their appeals), newest first."""
     if not denial_ids:
@@ -259,7 +270,7 @@ def send_appeal(
         session.flush()
         target = "appealed" if appeal.route == "appeal" else "corrected_claim_sent"
         if denial.status != target:
-            workflow.change_status(session, denial, target, user_id)
+            workflow.change_status(session, denial, target, user_id, by_lifecycle=True)
         if before != (appeal.submitted_on, appeal.method, appeal.reference, appeal.follow_up_on):
             audit.record(
                 session,
@@ -395,7 +406,7 @@ def _move(session: Session, denial: Denial, status: str, user_id: int | None) ->
     if denial.status == status:
         return
     if status in workflow.allowed(denial.status):
-        workflow.change_status(session, denial, status, user_id)
+        workflow.change_status(session, denial, status, user_id, by_lifecycle=True)
         return
     old = denial.status
     denial.status = status

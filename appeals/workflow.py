@@ -53,6 +53,16 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Set only through the appeal lifecycle, which records what the status stands for: the sending
+# (date, method, reference) or the payer's decision (date, amount).
+SENT_STATUSES: tuple[str, ...] = ("appealed", "corrected_claim_sent")
+DECISION_STATUSES: tuple[str, ...] = ("won", "partial", "lost")
+LIFECYCLE_HINTS = {
+    **dict.fromkeys(SENT_STATUSES, "record the sending (date and method) in the Appeal panel"),
+    **dict.fromkeys(DECISION_STATUSES, "record the decision (date and amount) in the Appeal panel"),
+}
+
+
 class TransitionError(ValueError):
     """A status change the workflow does not allow (message is safe to show)."""
 
@@ -70,13 +80,33 @@ def allowed(current: str) -> tuple[str, ...]:
     return TRANSITIONS.get(current, ("in_progress",))
 
 
-def change_status(session: Session, denial: Denial, new_status: str, user_id: int | None) -> bool:
-    """Move the denial to `new_status` and audit it. Returns False when already there."""
+def manual_moves(current: str) -> tuple[str, ...]:
+    """The moves a person makes with the status control (the lifecycle makes the others)."""
+    return tuple(s for s in allowed(current) if s not in LIFECYCLE_HINTS)
+
+
+def change_status(
+    session: Session,
+    denial: Denial,
+    new_status: str,
+    user_id: int | None,
+    *,
+    by_lifecycle: bool = False,
+) -> bool:
+    """Move the denial to `new_status` and audit it. Returns False when already there.
+
+    Sent and decided statuses come only `by_lifecycle` (appeals.lifecycle), which records the
+    sending or the decision they stand for.
+    """
     if new_status not in STATUSES:
         raise TransitionError(f"Unknown status {new_status!r}.")
     old = denial.status
     if new_status == old:
         return False
+    if new_status in LIFECYCLE_HINTS and not by_lifecycle:
+        raise TransitionError(
+            f"To mark it {label(new_status).lower()}, {LIFECYCLE_HINTS[new_status]}."
+        )
     if new_status not in allowed(old):
         raise TransitionError(
             f"A denial that is {label(old).lower()} cannot become {label(new_status).lower()}."

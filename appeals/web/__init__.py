@@ -55,6 +55,7 @@ def _init_web(app: Flask) -> None:
         imports,
         letter_settings,
         letters,
+        outcomes,
         queue,
         reasons,
         security,
@@ -80,6 +81,7 @@ def _init_web(app: Flask) -> None:
         imports,
         letters,
         letter_settings,
+        outcomes,
     )
     for module in (*modules, admin):
         module.init_app(app)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, flash, redirect, request, url_for
 
-from appeals import audit, casefile, workflow
+from appeals import audit, casefile, lifecycle, workflow
 from appeals.models import Denial, User
 from appeals.web import documentation, get_session
 from appeals.web.auth import me
@@ -37,10 +37,11 @@ def _history(denial: Denial) -> list[audit.AuditRow]:
     return audit.history(get_session(), "denial", [denial.id], exclude=("view",))  # type: ignore[list-item]
 
 
-def _workflow_context(denial: Denial, error: str | None = None) -> dict[str, Any]:
+def workflow_context(denial: Denial, error: str | None = None) -> dict[str, Any]:
+    """The status and assignee panel: the moves a person may choose, the people to assign."""
     return {
         "denial": denial,
-        "allowed": workflow.allowed(denial.status),
+        "allowed": workflow.manual_moves(denial.status),
         "people": assignable_users(denial),
         "workflow_error": error,
     }
@@ -56,7 +57,12 @@ def detail(denial_id: int) -> Response:
     return render_detail(denial)
 
 
-def render_detail(denial: Denial, status: int = 200, doc: dict[str, Any] | None = None) -> Response:
+def render_detail(
+    denial: Denial,
+    status: int = 200,
+    doc: dict[str, Any] | None = None,
+    appeal: dict[str, Any] | None = None,
+) -> Response:
     """The detail page (also re-rendered with errors when a plain form post fails)."""
     return render_page_or_partial(
         "denials/detail.html",
@@ -68,7 +74,8 @@ def render_detail(denial: Denial, status: int = 200, doc: dict[str, Any] | None 
         note_form={},
         kinds=casefile.NOTE_KINDS,
         today=date.today(),
-        **_workflow_context(denial),
+        appeal=appeal,
+        **workflow_context(denial),
         **(doc if doc is not None else documentation.panel_context(denial)),
     )
 
@@ -80,7 +87,7 @@ def change_status(denial_id: int) -> Response:
     denial = get_denial_for_user(denial_id)
     error = None
     try:
-        workflow.change_status(db, denial, request.form.get("status", ""), me().id)
+        lifecycle.move(db, denial, request.form.get("status", ""), me().id)
         db.commit()
     except workflow.TransitionError as exc:
         db.rollback()
@@ -114,7 +121,7 @@ def _workflow_response(denial: Denial, error: str | None) -> Response:
         "denials/_workflow.html",
         "denials/_workflow.html",
         status=422 if error else 200,
-        **_workflow_context(denial, error),
+        **workflow_context(denial, error),
     )
     return trigger(response, "denial-changed")
 

@@ -200,7 +200,10 @@ def findings(denial_id: int) -> Response:
     db = get_session()
     db.refresh(denial)
     return render_page_or_partial(
-        "denials/_recommendation.html", "denials/_recommendation.html", d=denial
+        "denials/_recommendation.html",
+        "denials/_recommendation.html",
+        d=denial,
+        today=date.today(),
     )
 
 

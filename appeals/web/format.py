@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,14 @@ def codes_of(text: str) -> list[str]:
     return [c for c in (text or "").split() if c]
 
 
+def isoday(text: str | None) -> str:
+    """An ISO date kept as text (audit details) as `MM/DD/YYYY`; other text unchanged."""
+    try:
+        return day(date.fromisoformat(str(text)))
+    except ValueError:
+        return str(text or "")
+
+
 def csrf_field() -> Markup:
     """The hidden CSRF input for forms posted without htmx (htmx sends the header instead)."""
     return Markup('<input type="hidden" name="csrf_token" value="{}">').format(generate_csrf())
@@ -51,6 +59,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=money,
         day=day,
+        isoday=isoday,
         when=when,
         percent=percent,
         json_list=json_list,

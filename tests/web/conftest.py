@@ -117,6 +117,8 @@ def add_denial(
     denial.expected_recovery = (Decimal(amount) / 2).quantize(Decimal("0.01"))
     denial.deadline = None if deadline_days is None else TODAY + timedelta(days=deadline_days)
     denial.denied_on = TODAY - timedelta(days=denied_days_ago)
+    denial.level_notice_on = denial.denied_on
+    denial.payer_type = payer.payer_type
     denial.status = status
     denial.explanation = '["Medical necessity: 50% recovered (category prior)"]'
     session.add(denial)

@@ -75,20 +75,26 @@ def test_status_change_follows_the_workflow(
     specialist: FlaskClient, world: World, session: Session
 ) -> None:
     url = f"/denials/{world.denials['mohs']}/status"
-    response = specialist.post(url, data={"status": "appealed"}, headers=HTMX)
+    response = specialist.post(url, data={"status": "written_off"}, headers=HTMX)
     assert response.status_code == 200
-    assert soup(response).select_one("#current-status").get_text() == "Appealed"
+    assert soup(response).select_one("#current-status").get_text() == "Written off"
     assert "denial-changed" in response.headers["HX-Trigger"]
     refused = specialist.post(url, data={"status": "new"}, headers=HTMX)
     assert refused.status_code == 422
-    assert (
-        soup(refused).select_one("#status-error").get_text().startswith("A denial that is appealed")
-    )
-    won = specialist.post(url, data={"status": "won"}, headers=HTMX)
-    assert won.status_code == 200
+    error = soup(refused).select_one("#status-error").get_text()
+    assert error.startswith("A denial that is written off")
+    reopened = specialist.post(url, data={"status": "in_progress"}, headers=HTMX)
+    assert reopened.status_code == 200
+    # Sent and decided statuses need what they stand for: the Appeal panel records them.
+    for status, hint in (("appealed", "sending"), ("won", "decision")):
+        lifecycle_only = specialist.post(url, data={"status": status}, headers=HTMX)
+        assert lifecycle_only.status_code == 422
+        assert hint in soup(lifecycle_only).select_one("#status-error").get_text()
+    options = [o["value"] for o in soup(reopened).select("select[name=status] option")]
+    assert options[0] == "" and "won" not in options and "appealed" not in options
     session.expire_all()
     denial = session.get(Denial, world.denials["mohs"])
-    assert denial is not None and denial.status == "won" and denial.closed_at is not None
+    assert denial is not None and denial.status == "in_progress" and denial.closed_at is None
     history = soup(specialist.get(f"/denials/{world.denials['mohs']}/history", headers=HTMX))
     assert [li["data-action"] for li in history.select("li[data-action]")] == ["status", "status"]
 
