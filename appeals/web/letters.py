@@ -4,6 +4,7 @@ download; earlier versions stay listed. From the queue: letters for the selected
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,9 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy.orm import defer
 from sqlmodel import col, select
 
-from appeals import audit, documentation, letters
+from appeals import audit, documentation, letters, lifecycle
 from appeals.letter_preview import to_html
 from appeals.letter_schema import DERIVED_FROM
 from appeals.letter_templates import template_source, used_fields
@@ -100,7 +100,16 @@ def _request(denial: Denial, name: str | None, ids: list[str]) -> LetterRequest:
         abort(404)
     claim_denials = same_claim_denials(denial)
     allowed = {d.id for d in claim_denials}
-    picked = [int(v) for v in ids if v.isdigit() and int(v) in allowed]
+    if ids:
+        picked = [int(v) for v in ids if v.isdigit() and int(v) in allowed]
+    else:  # first visit: every line still to appeal that the same template covers
+        name = name or chosen
+        picked = [
+            d.id or 0
+            for d in claim_denials
+            if d.status in lifecycle.SENDABLE
+            and letters.choose_template(d, where, templates=templates) == name
+        ]
     selected = [denial.id or 0, *[i for i in picked if i != denial.id]]
     return LetterRequest(
         denial, where, templates, chosen, templates[name or chosen], claim_denials, selected
@@ -108,11 +117,8 @@ def _request(denial: Denial, name: str | None, ids: list[str]) -> LetterRequest:
 
 
 def _versions(denial_ids: list[int]) -> list[Letter]:
-    """The letters of these denials, newest first, without their .docx (loaded on access)."""
-    query = select(Letter).options(defer(Letter.docx))
-    query = query.where(col(Letter.denial_id).in_(denial_ids))
-    query = query.order_by(col(Letter.created_at).desc(), col(Letter.id).desc())
-    return list(get_session().exec(query).all())
+    """The letters covering these denials, newest first, without their .docx."""
+    return lifecycle.letters_for(get_session(), denial_ids)
 
 
 def _context(req: LetterRequest, overrides: dict[str, str]) -> dict[str, Any]:
@@ -159,6 +165,15 @@ def _page(
         preview=preview,
         versions=_versions([d.id or 0 for d in req.claim_denials]),
         context=context,
+        sendable=[
+            d
+            for d in req.claim_denials
+            if d.id in req.selected
+            and d.status in lifecycle.SENDABLE
+            and lifecycle.pending_appeal(db, d) is None
+        ],
+        methods={k: lifecycle.METHODS[k] for k in lifecycle.SEND_METHODS},
+        today=date.today(),
     )
 
 
@@ -283,12 +298,16 @@ def batch() -> Response:
     )
     db.commit()
     status = 200 if written else 422
+    skipped_ids = {denial_id for denial_id, _ in skipped}
     return render_page_or_partial(
         "letters/batch.html",
         "letters/_batch.html",
         status=status,
         written=written,
         skipped=skipped,
+        sent_ids=[d.id for d in denials if d.id not in skipped_ids],
+        methods={k: lifecycle.METHODS[k] for k in lifecycle.SEND_METHODS},
+        today=date.today(),
         zip_url=url_for("letters.zip_download", letter=[w.id for w in written]),
     )
 
@@ -311,7 +330,7 @@ def zip_download() -> Response:
 
 
 def letters_of(denial_id: int) -> list[Letter]:
-    """Letters written for a denial, newest first (for the denial page's panel)."""
+    """Letters covering a denial, newest first (for the denial page's panel)."""
     return _versions([denial_id])
 
 

@@ -18,7 +18,7 @@ import pytest
 from docxtpl import DocxTemplate
 from sqlmodel import Session, select
 
-from appeals import documentation, letters
+from appeals import documentation, letters, lifecycle
 from appeals.models import (
     Adjustment,
     Appeal,
@@ -443,6 +443,40 @@ def test_generating_stores_versions_with_a_snapshot_and_an_appeal(session: Sessi
     assert len(events) == 6
     assert "Doe" not in "".join(e.detail for e in events)
     docx.Document(io.BytesIO(second.docx))
+
+
+def test_a_two_line_letter_credits_both_denials(session: Session) -> None:
+    world = make_world(session)
+    ids = [d.id or 0 for d in world.denials]
+    letter = letters.generate_letter(session, ids, overrides=FULL_DOC, today=TODAY)
+    session.commit()
+    for denial in world.denials:
+        session.refresh(denial)
+        assert denial.status == "in_progress"
+        appeal = lifecycle.open_appeal(session, denial)
+        assert appeal is not None
+        assert [x.id for x in lifecycle.letters_of_appeal(session, appeal.id or 0)] == [letter.id]
+        assert [x.id for x in lifecycle.letters_for(session, [denial.id or 0])] == [letter.id]
+    sending = lifecycle.Sending(TODAY, "mail", "CERT-1", None)
+    lifecycle.send_appeal(session, world.denials, sending, None)
+    assert {d.status for d in world.denials} == {"appealed"}
+
+
+def test_a_second_level_letter_is_prefilled_from_the_first_appeal(session: Session) -> None:
+    world = make_world(session)
+    denial = world.denials[0]
+    denial.payer_type = "medicare"
+    lifecycle.send_appeal(
+        session, [denial], lifecycle.Sending(date(2026, 4, 1), "mail", "R-55", None), None
+    )
+    lost = lifecycle.Decision("lost", date(2026, 5, 20), Decimal("0"), True)
+    lifecycle.record_decision(session, denial, lost, None, today=TODAY)
+    assert denial.appeal_level == 2
+    assert letters.choose_template(denial) == "second_level"
+    context = letters.build_context(session, [denial.id or 0], today=TODAY)
+    assert context["doc"]["prior_appeal_date"] == "2026-04-01"
+    assert context["doc"]["prior_appeal_reference"] == "R-55"
+    assert context["doc"]["prior_decision"] == "Lost on 05/20/2026"
 
 
 def test_a_second_level_denial_gets_a_second_level_appeal(session: Session) -> None:

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from appeals import letter_templates, letters
-from appeals.models import Claim, Denial, DocumentationFact, Letter, Practice
+from appeals.models import Claim, Denial, DocumentationFact, Letter, Payer, Practice
 from appeals.web.letters import letters_of
 from tests.web.conftest import HTMX, World
 
@@ -236,3 +236,30 @@ def test_the_preview_shows_the_practice_logo_like_the_letter(
     session.commit()
     preview = soup(post(specialist, denial, "preview", **DOC)).select_one("#letter-preview")
     assert preview is not None and preview.select(".letter-image")
+
+
+def test_a_letter_checks_every_denied_line_its_template_covers(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    from tests.factories import make_claim
+
+    practice = session.get(Practice, world.practice_a)
+    payer = session.get(Payer, world.medicare)
+    denied = {"adjustments": [("CO", "50", "120.00")], "rarcs": ["N115"]}
+    made = make_claim(
+        session,
+        [{"procedure": "11102", **denied}, {"procedure": "11104", **denied}],
+        practice=practice,
+        payer=payer,
+        category="medical_necessity",
+    )
+    for denial in made.denials:
+        denial.carc, denial.rarcs, denial.payer_type = "50", "N115", "medicare"
+        session.add(denial)
+    session.commit()
+    first, second = (d.id for d in made.denials)
+    page = BeautifulSoup(
+        specialist.get(f"/denials/{first}/letter").get_data(as_text=True), "html.parser"
+    )
+    checked = {int(box["value"]) for box in page.select("#letter-lines input[checked]")}
+    assert checked == {first, second}
