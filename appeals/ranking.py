@@ -126,9 +126,12 @@ def claim_daily_rescore(session: Session, today: date) -> bool:
     return True
 
 
-def rescore_daily(session: Session, today: date) -> int | None:
-    """Rescore every open denial once a day; None when it was already done today."""
-    if not claim_daily_rescore(session, today):
+def rescore_daily(session: Session, today: date, *, force: bool = False) -> int | None:
+    """Rescore every open denial once a day; None when it was already done today.
+
+    `force` rescores even when it was done today (the `appeals rescore` command).
+    """
+    if not claim_daily_rescore(session, today) and not force:
         return None
     count = rescore_open(session, today)
     session.commit()

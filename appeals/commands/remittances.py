@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from sqlmodel import Session
 
+from appeals import ranking
 from appeals.findings import refresh_findings_for_files
 from appeals.grouping import GROUPINGS, group_denials
 from appeals.importer import FileResult, expand_paths, import_file
@@ -112,6 +115,9 @@ def print_summary(results: list[FileResult], per_file: bool = True) -> None:
     )
     denied = sum((r.denied_amount for r in imported), Decimal("0.00"))
     click.echo(f"Denials: {sum(r.denials for r in imported)}  Dollars denied: ${denied:,.2f}")
+    repeats = sum(r.repeats for r in imported)
+    if repeats:
+        click.echo(f"Lines denied again (recorded on their earlier denial): {repeats}")
     recovered = sum(r.recovered for r in imported)
     if recovered:
         amount = sum((r.recovered_amount for r in imported), Decimal("0.00"))
@@ -157,4 +163,13 @@ def denials_command(by: str, output: str, open_only: bool) -> None:
     click.echo(f"{'total':<{width}}  {sum(g.count for g in groups):>7}  {dollars(total)}")
 
 
-COMMANDS = [parse_command, import_command, denials_command]
+@click.command("rescore")
+@with_appcontext
+def rescore_command() -> None:
+    """Recompute every open denial's priority for today (for cron; the app does it daily too)."""
+    with Session(get_engine()) as session:
+        count = ranking.rescore_daily(session, date.today(), force=True)
+    click.echo(f"Priorities recomputed for {count} open denials.")
+
+
+COMMANDS = [parse_command, import_command, denials_command, rescore_command]

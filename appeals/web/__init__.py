@@ -55,6 +55,7 @@ def _init_web(app: Flask) -> None:
         imports,
         letter_settings,
         letters,
+        maintenance,
         outcomes,
         queue,
         reasons,
@@ -82,6 +83,7 @@ def _init_web(app: Flask) -> None:
         letters,
         letter_settings,
         outcomes,
+        maintenance,
     )
     for module in (*modules, admin):
         module.init_app(app)

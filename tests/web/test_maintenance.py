@@ -1,0 +1,44 @@
+"""Priority stays current: the first request of a day rescores every open denial."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlmodel import Session
+
+from appeals import ranking
+from appeals.models import AppState, Denial
+from appeals.web import maintenance
+from tests.web.conftest import World
+
+
+def test_priority_changes_the_next_day_with_no_command_run(
+    specialist: FlaskClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    denial = session.get(Denial, world.denials["excision"])
+    assert denial is not None
+    day_one = date(2027, 1, 4)
+    denial.deadline = day_one + timedelta(days=15)  # 15 days left: not yet urgent
+    session.add(denial)
+    session.commit()
+    monkeypatch.setattr(maintenance, "today", lambda: day_one)
+    assert specialist.get("/queue").status_code == 200
+    session.expire_all()
+    first = session.get(Denial, world.denials["excision"]).priority  # type: ignore[union-attr]
+    assert session.get(AppState, ranking.RESCORED_ON).value == "2027-01-04"  # type: ignore[union-attr]
+
+    monkeypatch.setattr(maintenance, "today", lambda: day_one + timedelta(days=1))
+    assert specialist.get("/queue").status_code == 200
+    session.expire_all()
+    second = session.get(Denial, world.denials["excision"]).priority  # type: ignore[union-attr]
+    assert second > first  # 14 days left: urgent
+
+
+def test_the_cron_command_rescores_on_demand(cli, engine) -> None:  # type: ignore[no-untyped-def]
+    result = cli("rescore")
+    assert result.exit_code == 0, result.output
+    assert "Priorities recomputed for 0 open denials." in result.output
+    with Session(engine) as session:
+        assert session.get(AppState, ranking.RESCORED_ON) is not None
