@@ -10,6 +10,8 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -96,7 +98,7 @@ def test_filter_and_search_the_queue(page, world: World) -> None:  # type: ignor
     assert page.locator(".queue-count [data-total]").get_attribute("data-total") == "1"
 
 
-def test_open_a_denial_edit_documentation_and_change_status(  # type: ignore[no-untyped-def]
+def test_open_a_denial_edit_documentation_send_and_record_a_partial_win(  # type: ignore[no-untyped-def]
     page, world: World, session: Session
 ) -> None:
     denial_id = world.denials["mohs"]
@@ -115,13 +117,26 @@ def test_open_a_denial_edit_documentation_and_change_status(  # type: ignore[no-
     fact = session.exec(select(DocumentationFact)).one()
     assert (fact.field, fact.value) == ("lesion_size_cm", "1.4")
 
-    page.select_option("#workflow select[name=status]", "appealed")
-    page.click("#workflow form:first-of-type button")
+    page.select_option("#send-form select[name=method]", "portal")
+    page.fill("#send-form input[name=reference]", "PORTAL-123")
+    page.click("#send-form button[type=submit]")
     expect(page.locator("#current-status")).to_have_text("Appealed")
-    page.wait_for_selector("#history li[data-action=status]")
+    expect(page.locator("#deadline-box")).to_contain_text("sent")
+    page.wait_for_selector("#history li[data-action=appeal_sent]")
+
+    page.select_option("#decision-form select[name=outcome]", "partial")
+    page.fill("#decision-form input[name=decided_on]", date.today().isoformat())
+    page.click("#decision-form button[type=submit]")
+    expect(page.locator("#amount-error")).to_have_text("A partial win needs the amount recovered.")
+    page.fill("#decision-form input[name=amount]", "350.00")
+    page.click("#decision-form button[type=submit]")
+    expect(page.locator("#current-status")).to_have_text("Partially won")
+    expect(page.locator("#deadline-box")).to_contain_text("$350.00 recovered")
+    page.wait_for_selector("#history li[data-action=appeal_decided]")
     session.expire_all()
     denial = session.get(Denial, denial_id)
-    assert denial is not None and denial.status == "appealed"
+    assert denial is not None and denial.status == "partial"
+    assert denial.recovered_amount == Decimal("350.00")
 
 
 def test_bulk_assign_from_the_queue(page, world: World, session: Session) -> None:  # type: ignore[no-untyped-def]
