@@ -815,7 +815,10 @@ class _Writer:
                 sa.update(appeals_table)
                 .where(appeals_table.c.denial_id == denial_id, appeals_table.c.outcome == "")
                 .values(
-                    outcome=status, recovered_amount=recovered, closed_on=self.payment.payment_date
+                    outcome=status,
+                    recovered_amount=recovered,
+                    closed_on=self.payment.payment_date,
+                    source="remittance",
                 )
             )
             _insert_plain(
