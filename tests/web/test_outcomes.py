@@ -106,6 +106,7 @@ def test_a_lost_decision_opens_level_two_with_its_deadline_and_template(
     assert "42 CFR 405.962" in page.select_one("#deadline-basis").get_text()
     assert page.select_one("#send-form") is not None
     letter_page = soup(specialist.get(f"/denials/{denial_id}/letter"))
+    assert "42 CFR 405.962" in letter_page.select_one("#letter-deadline").get_text()
     chosen = letter_page.select_one("select[name=template] option[selected]")
     assert chosen is not None and chosen["value"] == "second_level"
 
