@@ -1,14 +1,15 @@
-"""Letter settings for admins: the practice letterhead and signer, and each payer's appeal
-addresses per product line. Every change is validated beside the field and audited.
+"""Settings for admins: the practice letterhead and signer, and each payer's appeal addresses
+and filing windows per product line. Every change is validated beside the field and audited.
 
-Payers and their appeal addresses are shared by every practice, so only an admin for all
-practices changes them; an admin scoped to one practice reads them (a change would reach the
-letters of practices they cannot see)."""
+Payers, their appeal addresses and their filing windows are shared by every practice, so only an
+admin for all practices changes them; an admin scoped to one practice reads them (a change would
+reach the letters and deadlines of practices they cannot see)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Flask,
@@ -22,8 +23,10 @@ from flask import (
 )
 from sqlmodel import col, select
 
+from appeals import payer_windows
 from appeals import practice_settings as settings
-from appeals.models import Payer, PayerAppealAddress, Practice
+from appeals.deadlines import PAYER_TYPES
+from appeals.models import Payer, PayerAppealAddress, PayerWindow, Practice
 from appeals.web import get_session
 from appeals.web.auth import me, role_required
 from appeals.web.htmx import render_page_or_partial
@@ -118,23 +121,29 @@ def practice_logo(practice_id: int) -> Response:
 @bp.get("/payers")
 @role_required("admin")
 def payers_page() -> Response:
-    """Every payer with the number of appeal addresses on file."""
+    """Every payer with the number of appeal addresses and own filing windows on file."""
     db = get_session()
     payers = db.exec(select(Payer).order_by(col(Payer.name))).all()
     counts: dict[int, int] = {}
     for address in db.exec(select(PayerAppealAddress)).all():
         counts[address.payer_id] = counts.get(address.payer_id, 0) + 1
     return render_page_or_partial(
-        "letters/settings_payers.html", "letters/settings_payers.html", payers=payers, counts=counts
+        "letters/settings_payers.html",
+        "letters/settings_payers.html",
+        payers=payers,
+        counts=counts,
+        window_counts=payer_windows.count_by_payer(db),
     )
 
 
-def _may_edit_addresses() -> bool:
+def _may_edit_shared() -> bool:
+    """Whether this admin may change what every practice shares (payer addresses, windows)."""
     return me().practice_id is None
 
 
-def _require_address_editor() -> None:
-    if not _may_edit_addresses():
+def _require_shared_editor() -> None:
+    """Refuse (403) an admin scoped to one practice."""
+    if not _may_edit_shared():
         abort(403)
 
 
@@ -160,7 +169,12 @@ def _payer_page(
         product_lines=settings.PRODUCT_LINES,
         errors=errors or {},
         forms=forms or {},
-        editable=_may_edit_addresses(),
+        editable=_may_edit_shared(),
+        windows=payer_windows.windows_table(db, payer),
+        window_fields=payer_windows.WINDOW_FIELDS,
+        window_lines=payer_windows.product_lines(payer.payer_type),
+        payer_types=PAYER_TYPES,
+        window_levels=payer_windows.LEVEL_NAMES,
     )
 
 
@@ -174,7 +188,7 @@ def _payer(payer_id: int) -> Payer:
 @bp.get("/payers/<int:payer_id>")
 @role_required("admin")
 def payer_page(payer_id: int) -> Response:
-    """One payer's appeal addresses (edit forms) and a form to add one."""
+    """One payer's appeal addresses (edit forms), a form to add one, and its filing windows."""
     return _payer_page(_payer(payer_id))
 
 
@@ -182,7 +196,7 @@ def payer_page(payer_id: int) -> Response:
 @role_required("admin")
 def address_create(payer_id: int) -> Response:
     """Add an appeal address for a product line."""
-    _require_address_editor()
+    _require_shared_editor()
     db = get_session()
     payer = _payer(payer_id)
     values, errors = settings.validate_address(request.form)
@@ -205,7 +219,7 @@ def _address(address_id: int) -> PayerAppealAddress:
 @role_required("admin")
 def address_update(address_id: int) -> Response:
     """Save changes to one appeal address."""
-    _require_address_editor()
+    _require_shared_editor()
     db = get_session()
     address = _address(address_id)
     values, errors = settings.validate_address(request.form)
@@ -222,7 +236,7 @@ def address_update(address_id: int) -> Response:
 @role_required("admin")
 def address_delete(address_id: int) -> Response:
     """Remove an appeal address."""
-    _require_address_editor()
+    _require_shared_editor()
     db = get_session()
     address = _address(address_id)
     payer_id = address.payer_id
@@ -230,6 +244,51 @@ def address_delete(address_id: int) -> Response:
     db.commit()
     flash("Appeal address removed.", "success")
     return redirect(url_for("letter_settings.payer_page", payer_id=payer_id), 303)
+
+
+def _moved(count: int) -> str:
+    return f"{count} open deadline{'' if count == 1 else 's'} recomputed."
+
+
+@bp.post("/payers/<int:payer_id>/windows")
+@role_required("admin")
+def window_save(payer_id: int) -> Response:
+    """Set the payer's filing window for a product line and level; its open deadlines move."""
+    _require_shared_editor()
+    db = get_session()
+    payer = _payer(payer_id)
+    values, errors = payer_windows.validate_window(request.form)
+    if values is None:
+        return _payer_page(payer, {"window": errors}, {"window": dict(request.form)}, 422)
+    try:
+        moved = payer_windows.save_window(db, payer.id or 0, values, me().id)
+        db.commit()
+    except sa.exc.IntegrityError:  # another admin added the same window meanwhile: update it
+        db.rollback()
+        moved = payer_windows.save_window(db, payer.id or 0, values, me().id)
+        db.commit()
+    flash(f"Saved. {_moved(len(moved))}", "success")
+    return redirect(
+        url_for("letter_settings.payer_page", payer_id=payer.id, _anchor="windows"), 303
+    )
+
+
+@bp.post("/windows/<int:window_id>/delete")
+@role_required("admin")
+def window_delete(window_id: int) -> Response:
+    """Remove a payer's filing window: its open deadlines go back to the default."""
+    _require_shared_editor()
+    db = get_session()
+    window = db.get(PayerWindow, window_id)
+    if window is None:
+        abort(404)
+    payer_id = window.payer_id
+    moved = payer_windows.remove_window(db, window, me().id)
+    db.commit()
+    flash(f"Window removed. {_moved(len(moved))}", "success")
+    return redirect(
+        url_for("letter_settings.payer_page", payer_id=payer_id, _anchor="windows"), 303
+    )
 
 
 def init_app(app: Flask) -> None:
