@@ -141,7 +141,8 @@ def demo_command(
     click.echo(
         f"Documentation facts: {documentation.stored} stored "
         f"({len(documentation.unmatched)} rows matched no claim); "
-        f"appeal history: {history.appeals} appeals recorded."
+        f"appeal history: {history.recorded} appeals recorded "
+        f"({len(history.unmatched)} rows matched no denial, {len(history.invalid)} refused)."
     )
     click.echo("\nDemo users (passwords are shown only now):")
     for username, role, password in passwords:

@@ -10,32 +10,48 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from appeals.synth.engine import ClaimResult, ProviderAdjustment, Simulation
+from appeals.history import ALL_COLUMNS as HISTORY_COLUMNS
+from appeals.synth.engine import (
+    AppealRecord,
+    ClaimResult,
+    LineResult,
+    ProviderAdjustment,
+    Simulation,
+)
 from appeals.synth.params import Params, PayerParams, load_params
 from appeals.synth.people import choose_payers, make_patients, make_providers
 from appeals.synth.writer import Envelope, render
 
 ZERO = Decimal("0")
+# The appeal history format (`docs/appeal-history-csv.md`), then what only the simulation knows.
 APPEAL_COLUMNS = (
-    "patient_control_number",
+    *HISTORY_COLUMNS,
     "payer_claim_control_number",
-    "payer_id",
-    "date_of_service",
-    "procedure",
     "line_control_number",
     "adjustment",
     "remark_codes",
     "denied_amount",
     "denial_date",
     "category",
-    "route",
-    "level",
-    "date_appealed",
     "deadline",
-    "outcome",
-    "decision_date",
-    "recovered_amount",
+    "simulated_outcome",
 )
+# The history format's routes and outcomes for the simulation's.
+ROUTES = {
+    "appeal": "appeal",
+    "redetermination": "appeal",
+    "corrected_claim": "corrected_claim",
+    "resubmit": "corrected_claim",
+    "reopening": "reopening",
+}
+OUTCOMES = {"pending": "", "dismissed_untimely": "lost"}
+# How the practice sends an appeal to each kind of payer (corrected claims go electronically).
+SEND_METHODS = {
+    "medicare": "mail",
+    "medicare_advantage": "fax",
+    "medicaid": "mail",
+    "commercial": "portal",
+}
 DOCUMENTATION_COLUMNS = ("patient_control_number", "date_of_service", "procedure", "field", "value")
 
 
@@ -104,7 +120,7 @@ def generate(
     sim.run(claims_per_month, progress)
 
     files, payments = _write_remittances(out, rng, params, payers, sim)
-    _write_appeals(out / "appeals.csv", sim)
+    _write_appeals(out / "appeals.csv", sim, payers)
     _write_documentation(out / "documentation.csv", sim)
     remitted = {result.claim.pcn for results in sim.remits.claims.values() for result in results}
     return SynthSummary(
@@ -196,33 +212,78 @@ def _fit_plb(
     return others[-6:], others[:-6]
 
 
-def _write_appeals(path: Path, sim: Simulation) -> None:
+def _write_appeals(path: Path, sim: Simulation, payers: list[PayerParams]) -> None:
+    """The appeal history in the import format: one row per denial and level.
+
+    A whole-claim denial (no service lines in the 835) is one row without a procedure. A win
+    the payer paid nothing for (the deductible took the allowed amount) is written with the
+    allowed amount, as the app records a won appeal with more than $0.00.
+    """
+    kinds = {payer.payer_id: payer.kind for payer in payers}
+    whole_claims = {d.result.icn for d in sim.denials if d.result.omit_lines}
+    repaid = _repaid_lines(sim)
+    groups: dict[tuple[str, int] | int, list[AppealRecord]] = {}
+    for number, a in enumerate(sim.appeals):
+        whole = a.payer_claim_control_number in whole_claims
+        groups.setdefault((a.payer_claim_control_number, a.level) if whole else number, []).append(
+            a
+        )
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(APPEAL_COLUMNS)
-        for a in sim.appeals:
+        for records in groups.values():
+            a = records[0]
+            outcome = OUTCOMES.get(a.outcome, a.outcome)
+            if a.decision_date and a.decision_date > sim.end:
+                outcome = ""  # a dismissal dated after the simulated period is still pending
+            recovered = sum((r.recovered_amount for r in records), ZERO)
+            if outcome in ("won", "partial") and not recovered:
+                recovered = sum((_allowed(repaid, r) for r in records), ZERO)
+            route = ROUTES[a.route]
+            whole = a.payer_claim_control_number in whole_claims
             writer.writerow(
                 (
                     a.patient_control_number,
-                    a.payer_claim_control_number,
-                    a.payer_id,
                     a.service_date.isoformat(),
-                    a.procedure,
+                    "" if whole else a.procedure.split("-")[0],
+                    a.payer_id,
+                    a.level,
+                    a.date_appealed.isoformat(),
+                    "electronic" if route == "corrected_claim" else SEND_METHODS[kinds[a.payer_id]],
+                    outcome,
+                    a.decision_date.isoformat() if outcome and a.decision_date else "",
+                    f"{recovered:.2f}" if outcome else "",
+                    "",
+                    route,
+                    a.payer_claim_control_number,
                     a.line_control_number,
                     a.adjustment,
                     a.remarks,
-                    f"{a.denied_amount:.2f}",
+                    f"{sum((r.denied_amount for r in records), ZERO):.2f}",
                     a.denial_date.isoformat(),
                     a.category,
-                    a.route,
-                    a.level,
-                    a.date_appealed.isoformat(),
                     a.deadline.isoformat(),
                     a.outcome,
-                    a.decision_date.isoformat() if a.decision_date else "",
-                    f"{a.recovered_amount:.2f}",
                 )
             )
+
+
+def _repaid_lines(sim: Simulation) -> dict[str, list[tuple[date, LineResult]]]:
+    """Every line a remittance allowed, by line control number, earliest first."""
+    found: dict[str, list[tuple[date, LineResult]]] = {}
+    for (_, when), results in sorted(sim.remits.claims.items(), key=lambda item: item[0][1]):
+        for result in results:
+            for line in result.lines:
+                if line.charge > 0 and line.allowed > 0:
+                    found.setdefault(line.control, []).append((when, line))
+    return found
+
+
+def _allowed(repaid: dict[str, list[tuple[date, LineResult]]], record: AppealRecord) -> Decimal:
+    """What the payer allowed for the line once the appeal was won."""
+    decided = record.decision_date or record.date_appealed
+    later = [line for when, line in repaid.get(record.line_control_number, []) if when >= decided]
+    return later[0].allowed if later else ZERO
 
 
 def _write_documentation(path: Path, sim: Simulation) -> None:
