@@ -141,7 +141,9 @@ def iter_findings(
         yield denial, findings_for(cached[1], cached[2], denial)
 
 
-def refresh_findings(session: Session, denial_ids: Iterable[int] | None = None) -> int:
+def refresh_findings(
+    session: Session, denial_ids: Iterable[int] | None = None, *, rescore: bool = True
+) -> int:
     """Recompute and store the findings of these denials (default: every open denial).
 
     Returns how many denials changed. Each claim is read once however many denials it has.
@@ -172,7 +174,8 @@ def refresh_findings(session: Session, denial_ids: Iterable[int] | None = None) 
             session.add(denial)
             changed.append(denial.id or 0)
     session.flush()
-    ranking.rescore(session, changed, date.today())
+    if rescore:
+        ranking.rescore(session, changed, date.today())
     return len(changed)
 
 
@@ -224,8 +227,11 @@ def refresh_findings_for_files(
         ids = [i for file_id in file_ids for i in denial_ids_for_file(session, file_id)]
         for start in range(0, len(ids), chunk):
             part = ids[start : start + chunk]
-            refresh_findings(session, part)
+            refresh_findings(session, part, rescore=False)
             session.commit()
             if progress:
                 progress(len(part))
+        # With their findings known, the new denials get the recovery model's score.
+        ranking.rescore(session, ids, date.today())
+        session.commit()
     return len(ids)

@@ -692,7 +692,15 @@ class _Writer:
                 service_date=service_date,
                 overrides=overrides,
             )
-            s = ranking.score(draft.category, draft.denied_amount, due.due, self.today)
+            s = ranking.initial(
+                draft.carc,
+                draft.rarcs,
+                payer_type,
+                draft.category,
+                draft.denied_amount,
+                due.due,
+                self.today,
+            )
             rows.append(
                 {
                     "practice_id": state.practice_id,
@@ -721,6 +729,11 @@ class _Writer:
                     "repeat_count": 0,
                     "last_denied_on": None,
                     "probability": s.probability,
+                    "ranker": "prior",
+                    "stake": draft.denied_amount,
+                    "worked_at": None,
+                    "worked_probability": None,
+                    "worked_rank": None,
                     "expected_recovery": s.expected_recovery,
                     "priority": s.priority,
                     "explanation": s.explanation,

@@ -348,6 +348,8 @@ class Denial(SQLModel, table=True):
     deadline: date | None = Field(default=None, index=True)
     deadline_basis: str = ""  # the rule behind `deadline`, in words
     probability: float | None = None
+    ranker: str = ""  # what scored `probability`: "model" or "prior"
+    stake: Decimal | None = optional_money()  # expected payment: the payer's usual allowed
     expected_recovery: Decimal | None = optional_money()
     priority: float = Field(default=0.0, index=True)
     explanation: str = ""  # JSON: why this priority (factors), shown in the queue
@@ -355,6 +357,11 @@ class Denial(SQLModel, table=True):
     recovered_amount: Decimal = money()
     closed_at: datetime | None = None
     closed_by_claim_id: int | None = Field(default=None, foreign_key="claim.id")
+    # When a person first worked it, with the score and queue rank it had then: later training
+    # can correct for learning only from the denials people chose to work.
+    worked_at: datetime | None = None
+    worked_probability: float | None = None
+    worked_rank: int | None = None
     repeat_count: int = 0  # later remittances that denied the same line again
     last_denied_on: date | None = None
     created_at: datetime = Field(default_factory=utcnow)

@@ -1,27 +1,32 @@
 """Queue priority: expected recovered dollars, raised as the appeal deadline nears.
 
-Until a practice has enough recorded outcomes for the recovery model, the probability is the
-category prior (`data/denial_rules/category_priors.csv`), and the explanation says so.
+The probability of recovery and the dollars at stake (the payer's usual allowed amount) come
+from `classifiers.recovery`: the trained model where it beat the smoothed prior on the newest
+outcomes, else the prior. Each denial keeps which one scored it and why, in plain words.
+At import, before the coding checks, a denial gets its documented CARC prior; the checks that
+follow rescore it with everything known.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlmodel import Session
 
+from appeals import db
 from appeals.deadlines import days_left
-from appeals.denials import category_label, category_priors
 from appeals.models import AppState, Denial
-from appeals.workflow import OPEN_STATUSES
-
-PRIOR_SOURCE = "category prior (no trained model yet)"
+from classifiers import model as recovery_model
+from classifiers import recovery
+from classifiers.priors import prior_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,47 +48,79 @@ def urgency(days_left: int | None) -> tuple[float, str]:
     if days_left < 0:
         return 0.0, f"deadline passed {-days_left} days ago"
     if days_left <= 14:
-        return 1.5, f"{days_left} days left to appeal"
+        return 1.5, f"deadline in {days_left} days"
     if days_left <= 30:
-        return 1.25, f"{days_left} days left to appeal"
+        return 1.25, f"deadline in {days_left} days"
     return 1.0, f"{days_left} days left to appeal"
 
 
-def score(category: str, denied_amount: Decimal, deadline: date | None, today: date) -> Score:
-    prior = category_priors().get(category, category_priors()["other"])
-    expected = (denied_amount * prior).quantize(Decimal("0.01"))
+def combine(
+    probability: float, stake: Decimal, deadline: date | None, today: date, reasons: list[str]
+) -> Score:
+    """Expected dollars = probability × stake, raised near the deadline; reasons kept to three."""
+    expected = (stake * Decimal(str(round(probability, 4)))).quantize(Decimal("0.01"))
     multiplier, deadline_words = urgency(days_left(deadline, today))
-    factors = [
-        f"{category_label(category)}: {prior:.0%} recovered ({PRIOR_SOURCE})",
-        f"${expected} expected of ${denied_amount} denied",
-        deadline_words,
-    ]
-    return Score(float(prior), expected, float(expected) * multiplier, factors)
+    urgent = multiplier != 1.0
+    factors = [*reasons[:2], deadline_words] if urgent else [*reasons, deadline_words][:3]
+    return Score(probability, expected, float(expected) * multiplier, factors)
+
+
+def initial(
+    carc: str,
+    rarcs: Sequence[str],
+    payer_type: str,
+    category: str,
+    denied_amount: Decimal,
+    deadline: date | None,
+    today: date,
+) -> Score:
+    """The first score at import: the documented CARC prior on the denied amount."""
+    prior = prior_for(carc, tuple(rarcs), payer_type, category)
+    words = f"CO-{carc}" if carc else category
+    reason = f"{words}: {prior.probability:.0%} expected from published rates"
+    return combine(prior.probability, denied_amount, deadline, today, [reason])
+
+
+def model_folder(session: Session) -> Path:
+    """Where this database's trained models live (the instance folder, never git)."""
+    instance = Path(os.environ.get("APPEALS_INSTANCE") or db.DEFAULT_INSTANCE)
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    return recovery_model.folder_for(instance, url)
+
+
+_CONTEXTS: dict[tuple[str, date], recovery.Context] = {}
+
+
+def _context(session: Session, today: date, fresh: bool) -> recovery.Context:
+    """The scoring context, read again for a full rescore and reused for a few denials."""
+    key = (str(session.get_bind().engine.url), today)
+    if fresh or key not in _CONTEXTS:
+        _CONTEXTS.clear()
+        _CONTEXTS[key] = recovery.context(session, today, model_folder(session))
+    return _CONTEXTS[key]
+
+
+def forget_context() -> None:
+    """Drop the cached scoring context (after training, so the new model ranks at once)."""
+    _CONTEXTS.clear()
 
 
 def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> int:
     """Recompute priority for these open denials (None: every open denial); returns how many."""
-    query = select(Denial.id, Denial.category, Denial.denied_amount, Denial.deadline).where(
-        Denial.status.in_(OPEN_STATUSES)  # type: ignore[attr-defined]
-    )
-    if denial_ids is None:
-        rows = session.execute(query).all()
-    else:
-        ids = sorted(set(denial_ids))
-        rows = [
-            row
-            for start in range(0, len(ids), 500)
-            for row in session.execute(
-                query.where(Denial.id.in_(ids[start : start + 500]))  # type: ignore[union-attr]
-            ).all()
-        ]
+    if denial_ids is not None and not denial_ids:
+        return 0
+    session.flush()
+    ctx = _context(session, today, fresh=denial_ids is None)
+    scored = recovery.score(session, None if denial_ids is None else list(denial_ids), ctx)
     values = []
-    for denial_id, category, amount, deadline in rows:
-        s = score(category, amount, deadline, today)
+    for item in scored:
+        s = combine(item.probability, item.stake, item.deadline, today, item.reasons)
         values.append(
             {
-                "id": denial_id,
+                "id": item.id,
                 "probability": s.probability,
+                "ranker": item.ranker,
+                "stake": item.stake,
                 "expected_recovery": s.expected_recovery,
                 "priority": s.priority,
                 "explanation": s.explanation,

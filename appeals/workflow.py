@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from appeals import audit
 from appeals.models import Denial, User, utcnow
@@ -111,6 +112,8 @@ def change_status(
         raise TransitionError(
             f"A denial that is {label(old).lower()} cannot become {label(new_status).lower()}."
         )
+    if old == "new" and denial.worked_at is None:
+        _mark_worked(session, denial)
     denial.status = new_status
     denial.updated_at = utcnow()
     if new_status not in CLOSED_STATUSES:
@@ -120,6 +123,22 @@ def change_status(
     session.add(denial)
     audit.record(session, user_id, "status", "denial", denial.id, {"from": old, "to": new_status})
     return True
+
+
+def _mark_worked(session: Session, denial: Denial) -> None:
+    """Keep the score and queue rank a denial had when someone first took it up."""
+    denial.worked_at = utcnow()
+    denial.worked_probability = denial.probability
+    ahead = session.execute(
+        sa.select(sa.func.count())
+        .select_from(Denial)
+        .where(
+            Denial.practice_id == denial.practice_id,
+            col(Denial.status).in_(OPEN_STATUSES),
+            Denial.priority > denial.priority,
+        )
+    ).scalar_one()
+    denial.worked_rank = int(ahead) + 1
 
 
 def assign(session: Session, denial: Denial, assignee: User | None, user_id: int | None) -> bool:

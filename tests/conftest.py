@@ -24,6 +24,19 @@ SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def instance_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Trained models and other instance files go to a temporary folder, never the project's."""
+    folder = tmp_path_factory.mktemp("instance")
+    before = os.environ.get("APPEALS_INSTANCE")
+    os.environ["APPEALS_INSTANCE"] = str(folder)
+    yield folder
+    if before is None:
+        del os.environ["APPEALS_INSTANCE"]
+    else:
+        os.environ["APPEALS_INSTANCE"] = before
+
+
 def _postgres_url() -> str | None:
     return os.environ.get("APPEALS_TEST_DATABASE") or None
 

@@ -108,10 +108,14 @@ def test_levels_end_where_the_payer_types_appeals_end() -> None:
 
 def test_priority_is_expected_dollars_raised_near_the_deadline() -> None:
     today = date(2026, 3, 1)
-    far = ranking.score("medical_necessity", Decimal("200.00"), date(2026, 6, 1), today)
-    near = ranking.score("medical_necessity", Decimal("200.00"), date(2026, 3, 10), today)
-    gone = ranking.score("medical_necessity", Decimal("200.00"), date(2026, 2, 1), today)
-    assert far.expected_recovery == Decimal("100.00")
+    def at(deadline: date) -> ranking.Score:
+        return ranking.initial(
+            "50", ["N115"], "commercial", "medical_necessity", Decimal("200.00"), deadline, today
+        )
+
+    far, near, gone = at(date(2026, 6, 1)), at(date(2026, 3, 10)), at(date(2026, 2, 1))
+    assert far.expected_recovery == Decimal("100.00")  # CO-50: 50 % published prior
     assert near.priority > far.priority > gone.priority == 0
-    assert "category prior" in far.factors[0]
+    assert "published rates" in far.factors[0]
+    assert near.factors[-1] == "deadline in 9 days"
     assert "deadline passed" in gone.factors[-1]

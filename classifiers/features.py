@@ -1,0 +1,346 @@
+"""Feature rows for the recovery model: only what is known when a denial arrives.
+
+`load_records` reads denials (with their claim, line and payer facts) in one query; `labels`
+are the practice's own outcomes (won or partly won = 1; lost, written off, or a window that
+closed without recovery = 0) with the day each was decided. `History` answers "how often did
+this CARC × payer (× procedure) come back, counting only outcomes decided before day t", so a
+denial's rate features never see its own outcome or any later one. `matrix` turns records into
+the model's columns; `OUTCOME_COLUMNS` lists what must never be among them (a test checks).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from statistics import median
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from appeals.models import Appeal, Claim, Denial, Payer, Payment, ServiceLine
+from appeals.rules.tables import family
+from classifiers.priors import prior_for, shrink
+
+CATEGORICAL = (
+    "carc",
+    "group_code",
+    "rarc",
+    "category",
+    "action",
+    "payer",
+    "payer_type",
+    "procedure",
+    "family",
+    "modifier",
+    "claim_status",
+    "rule",
+    "badge",
+)
+NUMERIC = (
+    "log_denied",
+    "units",
+    "days_to_remit",
+    "days_to_deadline",
+    "n_carcs",
+    "n_rarcs",
+    "whole_claim",
+    "has_findings",
+    "doc_missing",
+    "prior",
+    "rate_carc",
+    "rate_carc_type",
+    "rate_carc_payer",
+    "rate_carc_payer_proc",
+    "log_decided_carc_payer",
+)
+FEATURES = CATEGORICAL + NUMERIC
+# Columns that exist only once a denial has been worked or decided: never features.
+OUTCOME_COLUMNS = frozenset(
+    {"status", "recovered_amount", "closed_at", "closed_by_claim_id", "appeal_level", "label",
+     "decided_on", "recovered", "assignee_id", "worked_at", "probability", "priority"}
+)  # fmt: skip
+RECOVERED = ("won", "partial")
+FINAL_LOSSES = ("lost", "written_off")
+OPEN = ("new", "in_progress")
+
+
+@dataclass(slots=True)
+class Record:
+    """One denial's facts as plain values (those known at arrival, plus its outcome)."""
+
+    id: int
+    practice_id: int
+    payer_id: int
+    payer_name: str
+    payer_type: str
+    carc: str
+    group_code: str
+    rarc: str
+    carcs: tuple[str, ...]
+    rarcs: tuple[str, ...]
+    category: str
+    action: str
+    procedure: str
+    modifiers: tuple[str, ...]
+    units: float
+    denied_amount: float
+    whole_claim: bool
+    claim_status: str
+    service_date: date | None
+    denied_on: date | None
+    deadline: date | None
+    findings: list[dict[str, Any]]
+    # outcome (never a feature)
+    status: str
+    recovered: float
+    decided_on: date | None = None
+    label: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def arrived(self) -> date:
+        return self.denied_on or self.service_date or date.min
+
+
+def _findings(text: str) -> list[dict[str, Any]]:
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def load_records(session: Session, ids: Sequence[int] | None = None) -> list[Record]:
+    """Denials with their features' raw facts and their outcome (label set where decided)."""
+    d, line, claim, payer = (t.__table__ for t in (Denial, ServiceLine, Claim, Payer))  # type: ignore[attr-defined]
+    query = (
+        sa.select(
+            d.c.id,
+            d.c.practice_id,
+            d.c.payer_id,
+            payer.c.name,
+            d.c.payer_type,
+            payer.c.payer_type,
+            d.c.carc,
+            d.c.group_code,
+            d.c.rarc,
+            d.c.carcs,
+            d.c.rarcs,
+            d.c.category,
+            d.c.action,
+            d.c.procedure_code,
+            line.c.modifiers,
+            line.c.units,
+            d.c.denied_amount,
+            d.c.line_id,
+            claim.c.status,
+            d.c.service_date,
+            d.c.denied_on,
+            d.c.deadline,
+            d.c.findings,
+            d.c.status,
+            d.c.recovered_amount,
+            d.c.closed_at,
+        )  # fmt: skip
+        .join(claim, claim.c.id == d.c.claim_id)
+        .join(payer, payer.c.id == d.c.payer_id)
+        .outerjoin(line, line.c.id == d.c.line_id)
+        .order_by(d.c.id)
+    )
+    rows: list[Any] = []
+    if ids is None:
+        rows = list(session.execute(query).all())
+    else:
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 900):
+            part = wanted[start : start + 900]
+            rows.extend(session.execute(query.where(d.c.id.in_(part))).all())
+    decided = _decision_days(session, [r[0] for r in rows if r[23] in (*RECOVERED, "lost")])
+    records = []
+    for r in rows:
+        record = Record(
+            id=r[0], practice_id=r[1], payer_id=r[2], payer_name=r[3],
+            payer_type=r[4] or r[5] or "other", carc=r[6], group_code=r[7], rarc=r[8],
+            carcs=tuple(r[9].split()), rarcs=tuple(r[10].split()), category=r[11], action=r[12],
+            procedure=r[13], modifiers=tuple((r[14] or "").split()),
+            units=float(r[15] or 1), denied_amount=float(r[16]), whole_claim=r[17] is None,
+            claim_status=r[18], service_date=r[19], denied_on=r[20], deadline=r[21],
+            findings=_findings(r[22]), status=r[23], recovered=float(r[24] or 0),
+        )  # fmt: skip
+        closed = r[25].date() if isinstance(r[25], datetime) else r[25]
+        record.label, record.decided_on = _label(record, decided.get(record.id) or closed)
+        records.append(record)
+    return records
+
+
+def _decision_days(session: Session, ids: list[int]) -> dict[int, date]:
+    """The last decision date recorded on each denial's appeals."""
+    table = Appeal.__table__  # type: ignore[attr-defined]
+    found: dict[int, date] = {}
+    for start in range(0, len(ids), 900):
+        part = ids[start : start + 900]
+        query = (
+            sa.select(table.c.denial_id, sa.func.max(table.c.closed_on))
+            .where(table.c.denial_id.in_(part), table.c.outcome != "")
+            .group_by(table.c.denial_id)
+        )
+        found.update({i: day for i, day in session.execute(query).all() if day})
+    return found
+
+
+def _label(record: Record, closed: date | None) -> tuple[int | None, date | None]:
+    if record.status in RECOVERED and record.recovered > 0:
+        return 1, closed or record.arrived
+    if record.status in FINAL_LOSSES:
+        return 0, closed or record.arrived
+    if record.status in (*OPEN, "appealed", "corrected_claim_sent") and record.deadline:
+        return None, record.deadline  # labelled 0 only once the window has closed (`as_of`)
+    return None, None
+
+
+def labelled(records: Iterable[Record], as_of: date) -> list[Record]:
+    """Records whose outcome is known by `as_of` (an unrecovered window that closed counts 0)."""
+    out = []
+    for r in records:
+        if r.label is not None and r.decided_on and r.decided_on <= as_of:
+            out.append(r)
+        elif r.label is None and r.decided_on and r.decided_on < as_of and r.status in OPEN:
+            r.label = 0
+            out.append(r)
+    return out
+
+
+class History:
+    """Outcomes by key, in decision order: how many decided and recovered before a day."""
+
+    def __init__(self, outcomes: Iterable[Record]) -> None:
+        grouped: dict[tuple[Any, ...], list[tuple[int, int]]] = defaultdict(list)
+        for r in outcomes:
+            if r.label is None or r.decided_on is None:
+                continue
+            day = r.decided_on.toordinal()
+            for key in _keys(r):
+                grouped[key].append((day, r.label))
+        self.days: dict[tuple[Any, ...], list[int]] = {}
+        self.wins: dict[tuple[Any, ...], list[int]] = {}
+        for key, items in grouped.items():
+            items.sort()
+            self.days[key] = [day for day, _ in items]
+            running, total = [], 0
+            for _, label in items:
+                total += label
+                running.append(total)
+            self.wins[key] = running
+
+    def before(self, key: tuple[Any, ...], day: date) -> tuple[int, int]:
+        """(decided, recovered) for `key` with a decision strictly before `day`."""
+        days = self.days.get(key)
+        if not days:
+            return 0, 0
+        n = bisect_left(days, day.toordinal())
+        return n, (self.wins[key][n - 1] if n else 0)
+
+
+def _keys(r: Record) -> tuple[tuple[Any, ...], ...]:
+    return (
+        ("carc", r.carc),
+        ("carc_type", r.carc, r.payer_type),
+        ("carc_payer", r.carc, r.payer_id),
+        ("carc_payer_proc", r.carc, r.payer_id, r.procedure),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """A denial's hierarchical smoothed recovery rates as of its arrival, with their counts."""
+
+    prior: float
+    prior_source: str
+    carc: float
+    carc_type: float
+    carc_payer: float
+    carc_payer_proc: float
+    decided: dict[str, tuple[int, int]]
+
+
+def rates(record: Record, history: History, as_of: date | None = None) -> Rates:
+    day = as_of or record.arrived
+    p0 = prior_for(record.carc, record.rarcs, record.payer_type, record.category)
+    counts = {key[0]: history.before(key, day) for key in _keys(record)}
+    level = p0.probability
+    smoothed = []
+    for name in ("carc", "carc_type", "carc_payer", "carc_payer_proc"):
+        n, s = counts[name]
+        level = shrink(s, n, level)
+        smoothed.append(level)
+    return Rates(p0.probability, p0.source, *smoothed, decided=counts)
+
+
+def row(record: Record, rate: Rates) -> list[Any]:
+    """The model's columns for one denial (categorical first, then numeric)."""
+    first = record.findings[0] if record.findings else {}
+    missing = sum(len(f.get("missing") or []) for f in record.findings)
+    arrived = record.arrived
+    return [
+        record.carc,
+        record.group_code,
+        record.rarc or "none",
+        record.category,
+        record.action,
+        str(record.payer_id),
+        record.payer_type,
+        record.procedure or "claim",
+        family(record.procedure) or "other",
+        record.modifiers[0] if record.modifiers else "none",
+        record.claim_status,
+        str(first.get("rule_id") or "none"),
+        str(first.get("badge") or "none"),
+        math.log1p(max(record.denied_amount, 0.0)),
+        record.units,
+        (arrived - record.service_date).days if record.service_date else -1,
+        (record.deadline - arrived).days if record.deadline else -1,
+        len(record.carcs),
+        len(record.rarcs),
+        1.0 if record.whole_claim else 0.0,
+        1.0 if record.findings else 0.0,
+        float(missing),
+        rate.prior,
+        rate.carc,
+        rate.carc_type,
+        rate.carc_payer,
+        rate.carc_payer_proc,
+        math.log1p(rate.decided["carc_payer"][0]),
+    ]
+
+
+def matrix(records: Sequence[Record], history: History) -> tuple[np.ndarray, list[Rates]]:
+    """Feature rows (object array, FEATURES order) and each record's rates."""
+    found = [rates(r, history) for r in records]
+    data = np.array([row(r, rate) for r, rate in zip(records, found, strict=True)], dtype=object)
+    return data.reshape(len(records), len(FEATURES)), found
+
+
+def expected_payments(
+    session: Session, as_of: date, months: int = 12
+) -> dict[tuple[int, str], Decimal]:
+    """What each payer paid (allowed) per procedure on paid lines: the median over `months`."""
+    line, claim, payment = (t.__table__ for t in (ServiceLine, Claim, Payment))  # type: ignore[attr-defined]
+    since = as_of - timedelta(days=months * 31)
+    query = (
+        sa.select(claim.c.payer_id, line.c.procedure_code, line.c.allowed, line.c.paid)
+        .join(claim, claim.c.id == line.c.claim_id)
+        .join(payment, payment.c.id == claim.c.payment_id)
+        .where(line.c.paid > 0, payment.c.payment_date >= since, claim.c.is_reversal.is_(False))
+    )
+    values: dict[tuple[int, str], list[Decimal]] = defaultdict(list)
+    for payer_id, code, allowed, paid in session.execute(query):
+        values[(payer_id, code)].append(allowed if allowed and allowed > 0 else paid)
+    return {key: Decimal(median(amounts)) for key, amounts in values.items()}

@@ -1,0 +1,170 @@
+"""The recovery model: a calibrated scikit-learn pipeline, trained on a time split, kept with skops.
+
+Training holds out the most recent outcomes: the model is fitted on the older ones, calibrated
+(isotonic, or sigmoid when few) on the newer part of those, and compared on the holdout with
+the smoothed prior. It goes live only where it beats the prior in Brier score and in dollars
+recovered working the top of the queue; otherwise the prior keeps ranking, and the card says
+why. Threads are limited to one: two cores fighting over OpenMP made training 20× slower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sklearn
+import skops.io as sio
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder
+from threadpoolctl import threadpool_limits
+
+from classifiers.features import CATEGORICAL, NUMERIC
+
+SEED = 20261203
+MIN_OUTCOMES = 200  # fewer decided denials than this: the prior ranks
+MIN_PER_CLASS = 30
+
+
+class NotEnoughData(ValueError):
+    """Too few outcomes, or only one kind, to train on (the prior keeps ranking)."""
+
+
+def build_pipeline() -> Pipeline:
+    """Categorical codes ordinal-encoded for histogram gradient boosting; numbers as they are."""
+    n_cat = len(CATEGORICAL)
+    encode = ColumnTransformer(
+        [
+            (
+                "codes",
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value",
+                    unknown_value=np.nan,
+                    encoded_missing_value=np.nan,
+                    max_categories=200,
+                    dtype=np.float64,
+                ),
+                list(range(n_cat)),
+            ),
+            ("numbers", "passthrough", list(range(n_cat, n_cat + len(NUMERIC)))),
+        ]
+    )
+    boost = HistGradientBoostingClassifier(
+        learning_rate=0.06,
+        max_iter=250,
+        max_leaf_nodes=15,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        categorical_features=list(range(n_cat)),
+        early_stopping=False,
+        random_state=SEED,
+    )
+    return Pipeline([("encode", encode), ("boost", boost)])
+
+
+def fit_calibrated(x: np.ndarray, y: np.ndarray) -> CalibratedClassifierCV:
+    """Fit on the older 80 % (rows come in time order), calibrate on the newer 20 %."""
+    cut = int(len(y) * 0.8)
+    if len(set(y[:cut].tolist())) < 2 or len(set(y[cut:].tolist())) < 2:
+        raise NotEnoughData("both outcomes are needed in the fitting and calibration parts")
+    with threadpool_limits(limits=1):
+        pipeline = build_pipeline().fit(x[:cut], y[:cut])
+        method = "isotonic" if len(y) - cut >= 1000 else "sigmoid"
+        calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=method)
+        calibrated.fit(x[cut:], y[cut:])
+    return calibrated
+
+
+def predict(model: Any, x: np.ndarray) -> np.ndarray:
+    if len(x) == 0:
+        return np.zeros(0)
+    with threadpool_limits(limits=1):
+        return model.predict_proba(x)[:, 1]
+
+
+@dataclass
+class Card:
+    """What a saved model is: when, on what, how well, and whether it ranks the queue."""
+
+    trained_at: str
+    outcomes: int
+    recovered_share: float
+    features: list[str]
+    holdout_from: str
+    holdout: dict[str, Any]  # ranker name → metrics on the holdout
+    live: str  # "model" or "prior"
+    reason: str
+    versions: dict[str, str] = field(default_factory=dict)
+    fingerprint: str = ""
+
+
+def versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "skops": sio.__version__ if hasattr(sio, "__version__") else "",
+    }
+
+
+def fingerprint(ids: list[int], labels: list[int]) -> str:
+    digest = hashlib.sha256(json.dumps([ids, labels]).encode())
+    return digest.hexdigest()[:16]
+
+
+def folder_for(instance: Path, database_url: str) -> Path:
+    """Models are practice data: kept in the instance folder, one subfolder per database."""
+    key = hashlib.sha256(database_url.encode()).hexdigest()[:12]
+    return instance / "models" / key
+
+
+def save(folder: Path, model: Any, card: Card) -> Path:
+    """Write `recovery-<stamp>.skops` and its JSON card (files readable by the owner only)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    path = folder / f"recovery-{stamp}.skops"
+    sio.dump(model, path)
+    path.with_suffix(".json").write_text(json.dumps(asdict(card), indent=2))
+    for written in (path, path.with_suffix(".json")):
+        os.chmod(written, 0o600)
+    return path
+
+
+def latest(folder: Path) -> tuple[Any, Card] | None:
+    """The newest saved model and card, or None (also when its library versions differ)."""
+    paths = sorted(folder.glob("recovery-*.skops")) if folder.is_dir() else []
+    for path in reversed(paths):
+        card_path = path.with_suffix(".json")
+        if not card_path.exists():
+            continue
+        card = Card(**json.loads(card_path.read_text()))
+        if card.versions.get("scikit-learn") != sklearn.__version__:
+            continue  # trained by another scikit-learn: retrain rather than trust it
+        if card.live != "model":
+            return None, card
+        trusted = sio.get_untrusted_types(file=path)
+        return sio.load(path, trusted=[t for t in trusted if _ours(t)]), card
+    return None
+
+
+def latest_card(folder: Path) -> Card | None:
+    found = latest(folder)
+    return found[1] if found else None
+
+
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "collections.")
+
+
+def _ours(type_name: str) -> bool:
+    """Types a scikit-learn pipeline of ours may hold (skops refuses anything else)."""
+    return type_name.startswith(_TRUSTED_PREFIXES)

@@ -1,0 +1,276 @@
+"""Train, evaluate and score: what `appeals.ranking`, the CLI and the model page call.
+
+The smoothed prior (documented CARC priors shrunk toward the practice's own outcomes, CARC →
+CARC × payer type → CARC × payer → CARC × payer × procedure) ranks until a trained model beats
+it on the most recent outcomes; each scored denial says which ranker scored it and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlmodel import Session
+
+from classifiers import evaluate as ev
+from classifiers import model as m
+from classifiers.features import (
+    FEATURES,
+    History,
+    Rates,
+    Record,
+    expected_payments,
+    labelled,
+    load_records,
+    matrix,
+)
+
+PRIOR = "prior"
+MODEL = "model"
+TYPE_WORDS = {
+    "medicare": "Medicare",
+    "medicare_advantage": "Medicare Advantage plans",
+    "medicaid": "Medicaid plans",
+    "commercial": "commercial plans",
+    "other": "this kind of payer",
+}
+
+
+@dataclass
+class Evaluation:
+    """A time-split comparison of the model with the prior and the baselines."""
+
+    as_of: str
+    holdout_from: str
+    train_outcomes: int
+    holdout_outcomes: int
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # ranker → metrics
+    by_payer_type: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    dollars: dict[str, dict[str, float]] = field(default_factory=dict)  # ranker → share → $
+    calibration: dict[str, list[tuple[float, float, int]]] = field(default_factory=dict)
+    gains: dict[str, list[float]] = field(default_factory=dict)
+    live: str = PRIOR
+    reason: str = ""
+
+
+def _stake(payments: dict[tuple[int, str], Decimal], r: Record) -> float:
+    """Dollars at stake: this payer's median allowed for the procedure, at most the denied."""
+    allowed = payments.get((r.payer_id, r.procedure))
+    return min(float(allowed), r.denied_amount) if allowed else r.denied_amount
+
+
+def _split(outcomes: list[Record], as_of: date, share: float) -> date:
+    days = sorted(r.arrived for r in outcomes)
+    cut = days[min(len(days) - 1, int(len(days) * (1 - share)))]
+    return min(cut, as_of)
+
+
+def evaluate(session: Session, as_of: date, holdout_share: float = 0.25) -> tuple[Evaluation, Any]:
+    """Fit on older outcomes, compare rankers on the newest `holdout_share`; (report, model)."""
+    outcomes = sorted(labelled(load_records(session), as_of), key=lambda r: (r.arrived, r.id))
+    if len(outcomes) < m.MIN_OUTCOMES:
+        raise m.NotEnoughData(f"{len(outcomes)} decided denials; {m.MIN_OUTCOMES} are needed")
+    cutoff = _split(outcomes, as_of, holdout_share)
+    train = [r for r in outcomes if r.arrived < cutoff]
+    holdout = [r for r in outcomes if r.arrived >= cutoff]
+    y_train = np.array([r.label for r in train], dtype=int)
+    if min(int(y_train.sum()), len(y_train) - int(y_train.sum())) < m.MIN_PER_CLASS:
+        raise m.NotEnoughData("too few recovered or unrecovered denials to learn from")
+    history = History(outcomes)
+    x_train, _ = matrix(train, history)
+    x_hold, hold_rates = matrix(holdout, history)
+    fitted = m.fit_calibrated(x_train, y_train)
+    y = np.array([r.label for r in holdout], dtype=int)
+    probabilities = {
+        MODEL: m.predict(fitted, x_hold),
+        PRIOR: np.array([t.carc_payer_proc for t in hold_rates]),
+    }
+    report = Evaluation(as_of.isoformat(), cutoff.isoformat(), len(train), len(holdout))
+    payments = expected_payments(session, cutoff)
+    orders: dict[str, ev.Order] = {}
+    for name, p in probabilities.items():
+        chance = dict(zip((r.id for r in holdout), p.tolist(), strict=True))
+        orders[name] = lambda r, chance=chance: chance[r.id] * _stake(payments, r)
+        report.scores[name] = asdict(ev.scores(y, p))
+        report.calibration[name] = ev.calibration_curve(y, p)
+        for kind in sorted({r.payer_type for r in holdout}):
+            mask = np.array([r.payer_type == kind for r in holdout])
+            report.by_payer_type.setdefault(kind, {})[name] = asdict(ev.scores(y[mask], p[mask]))
+    orders.update(ev.baselines())
+    end = max(r.arrived for r in holdout)
+    for name, order in orders.items():
+        report.dollars[name] = {
+            f"{share:.0%}": ev.dollars_recovered(holdout, order, share, cutoff, end)
+            for share in ev.CAPACITIES
+        }
+        report.gains[name] = ev.gains(holdout, order)
+    report.live, report.reason = _choose(report)
+    return report, fitted
+
+
+def _choose(report: Evaluation) -> tuple[str, str]:
+    """The model goes live only if it beats the prior in Brier score and in dollars."""
+    model, prior = report.scores[MODEL], report.scores[PRIOR]
+    better_brier = model["brier"] < prior["brier"]
+    model_dollars = sum(report.dollars[MODEL].values())
+    prior_dollars = sum(report.dollars[PRIOR].values())
+    if better_brier and model_dollars >= prior_dollars:
+        return MODEL, (
+            f"the model beat the smoothed prior on the newest {report.holdout_outcomes} outcomes: "
+            f"Brier {model['brier']:.3f} vs {prior['brier']:.3f}, "
+            f"${model_dollars:,.0f} vs ${prior_dollars:,.0f} recovered working the top of the queue"
+        )
+    return PRIOR, (
+        f"the smoothed prior did as well or better on the newest {report.holdout_outcomes} "
+        f"outcomes (Brier {prior['brier']:.3f} vs {model['brier']:.3f}; "
+        f"${prior_dollars:,.0f} vs ${model_dollars:,.0f})"
+    )
+
+
+def train(session: Session, folder: Path, as_of: date) -> tuple[m.Card, Evaluation]:
+    """Evaluate on a time split, then refit on every outcome and save (the card says what ranks)."""
+    report, _ = evaluate(session, as_of)
+    outcomes = sorted(labelled(load_records(session), as_of), key=lambda r: (r.arrived, r.id))
+    y = np.array([r.label for r in outcomes], dtype=int)
+    final = None
+    if report.live == MODEL:
+        x, _ = matrix(outcomes, History(outcomes))
+        final = m.fit_calibrated(x, y)
+    card = m.Card(
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        outcomes=len(outcomes),
+        recovered_share=float(y.mean()) if len(y) else 0.0,
+        features=list(FEATURES),
+        holdout_from=report.holdout_from,
+        holdout={
+            name: {**report.scores[name], "dollars": report.dollars[name]} for name in report.scores
+        },
+        live=report.live,
+        reason=report.reason,
+        versions=m.versions(),
+        fingerprint=m.fingerprint([r.id for r in outcomes], y.tolist()),
+    )
+    m.save(folder, final, card)
+    return card, report
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    id: int
+    probability: float
+    stake: Decimal
+    ranker: str
+    reasons: list[str]
+    deadline: date | None
+
+
+@dataclass
+class Context:
+    """What scoring needs besides the denials: past outcomes, payments, the live model."""
+
+    as_of: date
+    history: History
+    payments: dict[tuple[int, str], Decimal]
+    model: Any
+    card: m.Card | None
+
+
+def context(
+    session: Session, as_of: date, folder: Path | None, records: list[Record] | None = None
+) -> Context:
+    """Read the practice's outcomes, recent payments and the saved model (a few queries).
+
+    `records` are every denial's records when the caller already has them.
+    """
+    saved = m.latest(folder) if folder is not None else None
+    return Context(
+        as_of=as_of,
+        history=History(labelled(load_records(session) if records is None else records, as_of)),
+        payments=expected_payments(session, as_of),
+        model=saved[0] if saved else None,
+        card=saved[1] if saved else None,
+    )
+
+
+def score(
+    session: Session,
+    ids: Sequence[int] | None,
+    ctx: Context,
+    records: list[Record] | None = None,
+) -> list[Scored]:
+    """Probability, dollars at stake and reasons for these denials (None: every open one)."""
+    records = load_records(session, ids) if records is None else records
+    records = [r for r in records if r.status in ("new", "in_progress")]
+    if not records:
+        return []
+    x, found = matrix(records, ctx.history)
+    if ctx.model is not None:
+        p, ranker = m.predict(ctx.model, x), MODEL
+    else:
+        p, ranker = np.array([t.carc_payer_proc for t in found]), PRIOR
+    scored = []
+    for r, t, chance in zip(records, found, p.tolist(), strict=True):
+        stake = Decimal(str(round(_stake(ctx.payments, r), 2)))
+        scored.append(
+            Scored(r.id, float(chance), stake, ranker, reasons(r, t, ctx.payments), r.deadline)
+        )
+    return scored
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def reasons(r: Record, t: Rates, payments: dict[tuple[int, str], Decimal]) -> list[str]:
+    """Up to three plain-words reasons, the strongest first (how far each moves the odds)."""
+    found: list[tuple[float, str]] = []
+    code = f"{r.group_code}-{r.carc}" if r.group_code and r.carc else r.carc or r.category
+    specific = [
+        ("carc_payer_proc", f"{code} for {r.procedure} at {r.payer_name}"),
+        ("carc_payer", f"{code} at {r.payer_name}"),
+        ("carc_type", f"{code} with {TYPE_WORDS.get(r.payer_type, r.payer_type)}"),
+        ("carc", f"{code} at this practice"),
+    ]
+    for key, words in specific:
+        n, s = t.decided[key]
+        if n >= 5:
+            found.append(
+                (
+                    abs(s / n - 0.5) + 0.3,
+                    f"{words} came back {_percent(s / n)} of the time ({n} decided)",
+                )
+            )
+            break
+    else:
+        found.append(
+            (
+                0.2,
+                f"{code}: {_percent(t.prior)} expected from published rates",
+            )
+        )
+    missing = [name for f in r.findings for name in f.get("missing") or []]
+    if missing:
+        found.append((0.35, f"documentation still missing: {', '.join(dict.fromkeys(missing))}"))
+    elif r.findings:
+        badge = next((f.get("badge") for f in r.findings if f.get("badge")), "")
+        what = f"{badge} facts" if badge else "the facts the coding checks ask for"
+        found.append((0.3, f"{what} documented"))
+    allowed = payments.get((r.payer_id, r.procedure))
+    if allowed and float(allowed) < r.denied_amount * 0.8:
+        found.append(
+            (
+                0.15,
+                f"this payer usually allows ${allowed:,.2f} for {r.procedure}, "
+                f"not the ${r.denied_amount:,.2f} charged",
+            )
+        )
+    found.sort(key=lambda item: -item[0])
+    return [words for _, words in found[:3]]
