@@ -6,7 +6,16 @@ import click
 from flask.cli import FlaskGroup
 
 from appeals import create_app
-from appeals.commands import demo, documentation, history, letters, remittances, synth, users
+from appeals.commands import (
+    demo,
+    documentation,
+    history,
+    letters,
+    model,
+    remittances,
+    synth,
+    users,
+)
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
@@ -14,6 +23,6 @@ def main() -> None:
     """Derm Appeals: import 835 remittances, work denials, write appeal letters."""
 
 
-for module in (remittances, documentation, history, users, letters, synth, demo):
+for module in (remittances, documentation, history, model, users, letters, synth, demo):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -106,6 +106,7 @@ class Card:
     reason: str
     versions: dict[str, str] = field(default_factory=dict)
     fingerprint: str = ""
+    evaluation: dict[str, Any] = field(default_factory=dict)  # the full holdout report
 
 
 def versions() -> dict[str, str]:
@@ -158,8 +159,9 @@ def latest(folder: Path) -> tuple[Any, Card] | None:
 
 
 def latest_card(folder: Path) -> Card | None:
-    found = latest(folder)
-    return found[1] if found else None
+    """The newest card (without loading its model)."""
+    cards = sorted(folder.glob("recovery-*.json")) if folder.is_dir() else []
+    return Card(**json.loads(cards[-1].read_text())) if cards else None
 
 
 _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "collections.")

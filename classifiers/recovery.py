@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 from sqlmodel import Session
 
+from appeals.models import Denial
 from classifiers import evaluate as ev
 from classifiers import model as m
 from classifiers.features import (
@@ -132,6 +134,24 @@ def _choose(report: Evaluation) -> tuple[str, str]:
     )
 
 
+def outcome_count(session: Session, as_of: date) -> int:
+    """How many denials have a known outcome (cheap: one count; decides when to retrain)."""
+    table = Denial.__table__  # type: ignore[attr-defined]
+    closed = table.c.status.in_(("won", "partial", "lost", "written_off"))
+    expired = table.c.status.in_(("new", "in_progress")) & (table.c.deadline < as_of)
+    query = sa.select(sa.func.count()).select_from(table).where(closed | expired)
+    return int(session.execute(query).scalar_one())
+
+
+def due_for_training(session: Session, folder: Path, as_of: date) -> bool:
+    """Enough outcomes, and a tenth more (at least 50) than the last training saw."""
+    count = outcome_count(session, as_of)
+    if count < m.MIN_OUTCOMES:
+        return False
+    card = m.latest_card(folder)
+    return card is None or count >= max(card.outcomes * 1.1, card.outcomes + 50)
+
+
 def train(session: Session, folder: Path, as_of: date) -> tuple[m.Card, Evaluation]:
     """Evaluate on a time split, then refit on every outcome and save (the card says what ranks)."""
     report, _ = evaluate(session, as_of)
@@ -154,6 +174,7 @@ def train(session: Session, folder: Path, as_of: date) -> tuple[m.Card, Evaluati
         reason=report.reason,
         versions=m.versions(),
         fingerprint=m.fingerprint([r.id for r in outcomes], y.tolist()),
+        evaluation=asdict(report),
     )
     m.save(folder, final, card)
     return card, report

@@ -1,0 +1,147 @@
+"""Small server-side SVG charts: no JavaScript, no CDN, readable when printed.
+
+Each function returns an SVG document as text with a title and a description for screen
+readers; every label goes through XML escaping. Series are lists of (x, y) numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+PALETTE = ("#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c", "#0f766e", "#4b5563")
+DASHES = ("", "6 3", "2 3", "8 3 2 3", "1 2", "10 4", "4 4")  # tell series apart in grey print
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    name: str
+    points: Sequence[tuple[float, float]]
+
+
+def _scale(value: float, low: float, high: float, size: float) -> float:
+    return 0.0 if high == low else (value - low) / (high - low) * size
+
+
+def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+    step = (high - low) / count if high > low else 1.0
+    return [low + step * i for i in range(count + 1)]
+
+
+def line_chart(
+    title: str,
+    series: Sequence[Series],
+    *,
+    x_label: str,
+    y_label: str,
+    x_range: tuple[float, float] | None = None,
+    y_range: tuple[float, float] | None = None,
+    x_format: str = "{:.0%}",
+    y_format: str = "{:.0%}",
+    diagonal: bool = False,
+    width: int = 640,
+    height: int = 360,
+) -> str:
+    """Lines with markers, a legend, axis ticks; `diagonal` draws y = x (calibration)."""
+    left, right, top, bottom = 64, 170, 36, 48
+    plot_w, plot_h = width - left - right, height - top - bottom
+    xs = [x for s in series for x, _ in s.points] or [0.0, 1.0]
+    ys = [y for s in series for _, y in s.points] or [0.0, 1.0]
+    x0, x1 = x_range or (min(xs), max(xs))
+    y0, y1 = y_range or (min(0.0, min(ys)), max(ys) or 1.0)
+
+    def px(x: float) -> float:
+        return left + _scale(x, x0, x1, plot_w)
+
+    def py(y: float) -> float:
+        return top + plot_h - _scale(y, y0, y1, plot_h)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-labelledby="t d" font-family="sans-serif" font-size="11">',
+        f'<title id="t">{escape(title)}</title>',
+        f'<desc id="d">{escape(y_label)} by {escape(x_label)}: '
+        + escape("; ".join(s.name for s in series))
+        + "</desc>",
+        f'<text x="{left}" y="20" font-size="13" font-weight="bold">{escape(title)}</text>',
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" '
+        'fill="none" stroke="#999"/>',
+    ]
+    for tick in _ticks(y0, y1):
+        y = py(tick)
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{escape(y_format.format(tick))}</text>"
+        )
+    for tick in _ticks(x0, x1):
+        x = px(tick)
+        parts.append(
+            f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle">'
+            f"{escape(x_format.format(tick))}</text>"
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2}" y="{height - 8}" text-anchor="middle">'
+        f"{escape(x_label)}</text>"
+        f'<text transform="translate(14 {top + plot_h / 2}) rotate(-90)" text-anchor="middle">'
+        f"{escape(y_label)}</text>"
+    )
+    if diagonal:
+        parts.append(
+            f'<line x1="{px(x0):.1f}" y1="{py(y0):.1f}" x2="{px(x1):.1f}" y2="{py(y1):.1f}" '
+            f'stroke="#999" stroke-dasharray="3 3"/>'
+        )
+    for i, s in enumerate(series):
+        color, dash = PALETTE[i % len(PALETTE)], DASHES[i % len(DASHES)]
+        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in s.points)
+        dashed = f' stroke-dasharray="{dash}"' if dash else ""
+        parts.append(
+            f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"{dashed}/>'
+        )
+        parts.extend(
+            f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{color}"/>'
+            for x, y in s.points
+        )
+        ly = top + 14 + i * 16
+        parts.append(
+            f'<line x1="{left + plot_w + 12}" x2="{left + plot_w + 32}" y1="{ly - 4}" '
+            f'y2="{ly - 4}" stroke="{color}" stroke-width="2"{dashed}/>'
+            f'<text x="{left + plot_w + 36}" y="{ly}">{escape(s.name)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def bar_chart(
+    title: str,
+    bars: Sequence[tuple[str, float]],
+    *,
+    value_format: str = "${:,.0f}",
+    width: int = 640,
+    bar_height: int = 22,
+) -> str:
+    """Horizontal bars with their values written beside them."""
+    left, right, top = 170, 90, 36
+    height = top + bar_height * len(bars) + 16
+    plot_w = width - left - right
+    high = max((v for _, v in bars), default=0.0) or 1.0
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-labelledby="bt" font-family="sans-serif" font-size="11">',
+        f'<title id="bt">{escape(title)}</title>',
+        f'<text x="8" y="20" font-size="13" font-weight="bold">{escape(title)}</text>',
+    ]
+    for i, (label, value) in enumerate(bars):
+        y = top + i * bar_height
+        w = _scale(max(value, 0.0), 0.0, high, plot_w)
+        parts.append(
+            f'<text x="{left - 6}" y="{y + bar_height / 2 + 4:.1f}" text-anchor="end">'
+            f"{escape(label)}</text>"
+            f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{bar_height - 6}" '
+            f'fill="{PALETTE[i % len(PALETTE)]}"/>'
+            f'<text x="{left + w + 6:.1f}" y="{y + bar_height / 2 + 4:.1f}">'
+            f"{escape(value_format.format(value))}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
