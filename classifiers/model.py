@@ -164,9 +164,10 @@ def latest_card(folder: Path) -> Card | None:
     return Card(**json.loads(cards[-1].read_text())) if cards else None
 
 
-_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "collections.")
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+_TRUSTED_NAMES = frozenset({"functools.partial"})  # scikit-learn's own losses use it
 
 
 def _ours(type_name: str) -> bool:
     """Types a scikit-learn pipeline of ours may hold (skops refuses anything else)."""
-    return type_name.startswith(_TRUSTED_PREFIXES)
+    return type_name.startswith(_TRUSTED_PREFIXES) or type_name in _TRUSTED_NAMES

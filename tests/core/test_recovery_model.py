@@ -1,0 +1,179 @@
+"""The recovery model: no leakage, deterministic, skops round trip, cold start, degenerate data."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from appeals import lifecycle, ranking
+from appeals.importer import import_file
+from appeals.models import Denial
+from classifiers import evaluate as ev
+from classifiers import model as m
+from classifiers import recovery
+from classifiers.features import FEATURES, OUTCOME_COLUMNS, History, Record, matrix, rates, row
+from tests.remits import Line, RemitClaim, write_remittance
+
+START = date(2025, 1, 6)
+
+
+def record(
+    i: int,
+    *,
+    carc: str = "50",
+    payer: int = 1,
+    arrived: date = START,
+    label: int | None = None,
+    documented: bool = True,
+    decided: date | None = None,
+) -> Record:
+    missing = [] if documented else ["lesion_size_cm"]
+    return Record(
+        id=i, practice_id=1, payer_id=payer, payer_name=f"Payer {payer}",
+        payer_type="commercial" if payer != 2 else "medicare_advantage", carc=carc,
+        group_code="CO", rarc="N115", carcs=(carc,), rarcs=("N115",), category="medical_necessity",
+        action="appeal", procedure="11102", modifiers=(), units=1.0, denied_amount=200.0,
+        whole_claim=False, claim_status="4", service_date=arrived - timedelta(days=20),
+        denied_on=arrived, deadline=arrived + timedelta(days=180),
+        findings=[{"rule_id": "lcd", "missing": missing, "badge": ""}],
+        status="won" if label == 1 else "lost" if label == 0 else "new",
+        recovered=200.0 if label == 1 else 0.0, label=label,
+        decided_on=decided or (arrived + timedelta(days=45) if label is not None else None),
+    )  # fmt: skip
+
+
+def practice(n: int = 1600, seed: int = 3) -> list[Record]:
+    """Outcomes with a pattern: documented CO-50 comes back, CO-18 rarely, payer 3 is strict."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        carc = rng.choice(["50", "50", "18", "197"])
+        payer = rng.choice([1, 2, 3])
+        documented = rng.random() < 0.6
+        chance = {"50": 0.65, "18": 0.1, "197": 0.5}[carc] * (1.0 if documented else 0.4)
+        chance *= 0.5 if payer == 3 else 1.0
+        arrived = START + timedelta(days=i * 400 // n)
+        out.append(
+            record(
+                i,
+                carc=carc,
+                payer=payer,
+                arrived=arrived,
+                documented=documented,
+                label=int(rng.random() < chance),
+            )  # fmt: skip
+        )
+    return out
+
+
+def test_no_outcome_column_is_a_feature() -> None:
+    assert not set(FEATURES) & OUTCOME_COLUMNS
+    assert len(row(record(1), rates(record(1), History([])))) == len(FEATURES)
+
+
+def test_a_denials_features_never_see_its_own_or_later_outcomes() -> None:
+    past = record(1, arrived=START, label=1, decided=START + timedelta(days=10))
+    denial = record(2, arrived=START + timedelta(days=20), label=0)
+    later = record(3, arrived=START + timedelta(days=21), label=1)
+    undecided = replace(denial, label=None, status="new", recovered=0.0, decided_on=None)
+    with_outcomes = row(denial, rates(denial, History([past, denial, later])))
+    before_any = row(undecided, rates(undecided, History([past])))
+    assert with_outcomes == before_any  # its own outcome and a later one change nothing
+    assert rates(denial, History([past])).decided["carc_payer"] == (1, 1)  # the earlier one counts
+
+
+def test_training_is_deterministic_and_survives_a_skops_round_trip(tmp_path: Path) -> None:
+    outcomes = practice()
+    x, _ = matrix(outcomes, History(outcomes))
+    y = np.array([r.label for r in outcomes])
+    first, second = m.fit_calibrated(x, y), m.fit_calibrated(x, y)
+    assert np.array_equal(m.predict(first, x), m.predict(second, x))
+    card = m.Card("now", len(y), float(y.mean()), list(FEATURES), "", {}, "model", "test",
+                  versions=m.versions())  # fmt: skip
+    m.save(tmp_path, first, card)
+    loaded, loaded_card = m.latest(tmp_path)  # type: ignore[misc]
+    assert loaded_card.live == "model"
+    assert np.array_equal(m.predict(loaded, x), m.predict(first, x))
+    assert oct((tmp_path / next(tmp_path.glob("*.skops")).name).stat().st_mode)[-3:] == "600"
+
+
+def test_a_model_from_another_scikit_learn_is_not_trusted(tmp_path: Path) -> None:
+    outcomes = practice(400)
+    x, _ = matrix(outcomes, History(outcomes))
+    fitted = m.fit_calibrated(x, np.array([r.label for r in outcomes]))
+    card = m.Card("now", 400, 0.4, list(FEATURES), "", {}, "model", "test",
+                  versions={**m.versions(), "scikit-learn": "0.0.1"})  # fmt: skip
+    m.save(tmp_path, fitted, card)
+    assert m.latest(tmp_path) is None  # retrain rather than load it
+
+
+def test_the_model_learns_documentation_and_a_strict_payer() -> None:
+    outcomes = practice(2400)
+    history = History(outcomes)
+    train, test = outcomes[:1800], outcomes[1800:]
+    x, _ = matrix(train, history)
+    fitted = m.fit_calibrated(x, np.array([r.label for r in train]))
+    x_test, _ = matrix(test, history)
+    p = m.predict(fitted, x_test)
+    y = np.array([r.label for r in test])
+    assert ev.scores(y, p).auc > 0.7
+    documented = record(9001, arrived=START + timedelta(days=420), documented=True)
+    missing = replace(documented, id=9002, findings=[{"rule_id": "lcd", "missing": ["site"]}])
+    strict = replace(documented, id=9003, payer_id=3)
+    x_new, _ = matrix([documented, missing, strict], history)
+    p_doc, p_missing, p_strict = m.predict(fitted, x_new)
+    assert p_doc > p_missing and p_doc > p_strict
+
+
+def test_a_new_payer_is_scored_near_its_codes_rate() -> None:
+    outcomes = practice(2000)
+    history = History(outcomes)
+    x, _ = matrix(outcomes, history)
+    fitted = m.fit_calibrated(x, np.array([r.label for r in outcomes]))
+    newcomer = record(9100, payer=77, arrived=START + timedelta(days=420))
+    x_new, found = matrix([newcomer], history)
+    [p] = m.predict(fitted, x_new)
+    assert found[0].decided["carc_payer"] == (0, 0)  # never seen
+    assert 0.2 < p < 0.8
+
+
+def test_degenerate_outcomes_refuse_to_train() -> None:
+    one_class = [replace(r, label=1) for r in practice(600)]
+    x, _ = matrix(one_class, History(one_class))
+    with pytest.raises(m.NotEnoughData):
+        m.fit_calibrated(x, np.array([1] * len(one_class)))
+
+
+def _denied(pcn: str, filing_indicator: str = "16") -> RemitClaim:
+    line = Line("11102", "200", adjustments=[("CO", "197", "200")])
+    return RemitClaim(pcn, [line], filing_indicator=filing_indicator)
+
+
+def test_cold_start_ranks_by_the_documented_prior_and_ten_outcomes_do_not_train(
+    engine: Engine, tmp_path: Path
+) -> None:
+    claims = [_denied(f"CS{i}") for i in range(10)]
+    path = write_remittance(tmp_path, "cold.835", "T-COLD", date(2026, 8, 4), claims)
+    import_file(engine, path, today=date(2026, 8, 20))
+    with Session(engine) as session:
+        ranking.rescore_open(session, date(2026, 8, 20))
+        denial = session.get(Denial, 1)
+        assert denial is not None
+        assert denial.ranker == "prior" and denial.probability == pytest.approx(0.75)  # CO-197 MA
+        assert "CO-197" in denial.explanation
+        for other in session.exec(select(Denial)).all():  # ten outcomes: not enough to learn
+            decision = lifecycle.Decision("lost", date(2026, 8, 15), Decimal("0"), False)
+            lifecycle.record_decision(session, other, decision, None, today=date(2026, 8, 20))
+        session.commit()
+        assert not recovery.due_for_training(session, tmp_path, date(2026, 8, 20))
+        with pytest.raises(m.NotEnoughData):
+            recovery.train(session, tmp_path, date(2026, 8, 20))
+        assert m.latest_card(tmp_path) is None
