@@ -24,6 +24,8 @@ from appeals.synth.params import load_params
 from appeals.users import create_user
 from appeals.web import get_engine
 from appeals.web.serving import serve
+from classifiers import recovery
+from classifiers.model import NotEnoughData
 
 DEMO_USERS = (
     ("specialist", "specialist", "Sam Specialist (demo)"),
@@ -58,6 +60,19 @@ def seed_letter_settings(session: Session, practice: Practice | None) -> None:
                 notes="Fictional demo address.",
             )
         )
+
+
+def train_model(session: Session) -> str:
+    """Train the recovery model on the practice's own history; say which ranker is live."""
+    try:
+        card, _ = recovery.train(session, ranking.model_folder(session), date.today())
+    except NotEnoughData as error:
+        return f"recovery model not trained ({error}): the smoothed prior ranks"
+    ranking.forget_context()
+    return (
+        f"recovery model trained on {card.outcomes} outcomes; "
+        f"live ranker: {card.live} ({card.reason})"
+    )
 
 
 def _serve(host: str, port: int) -> None:
@@ -121,6 +136,8 @@ def demo_command(
     with Session(engine) as session:
         documentation = import_documentation_csv(session, None, folder / "documentation.csv")
         history = import_appeal_history(session, folder / "appeals.csv")
+        session.commit()
+        trained = train_model(session)
         ranking.rescore_open(session, date.today())
         practice = session.exec(select(Practice)).first()
         seed_letter_settings(session, practice)
@@ -144,6 +161,7 @@ def demo_command(
         f"appeal history: {history.recorded} appeals recorded "
         f"({len(history.unmatched)} rows matched no denial, {len(history.invalid)} refused)."
     )
+    click.echo(trained[0].upper() + trained[1:] + ".")
     click.echo("\nDemo users (passwords are shown only now):")
     for username, role, password in passwords:
         click.echo(f"  {role:<11} username {username:<11} password {password}")

@@ -1,8 +1,10 @@
 """Daily upkeep without cron: the first request of a day recomputes every open priority.
 
-Deadline urgency is part of the priority, so it goes stale as days pass. The work runs in a
-background thread (the request that noticed the new day does not wait for it); several workers
-may notice at once, and `ranking.claim_daily_rescore` lets only one of them do it.
+Deadline urgency is part of the priority, so it goes stale as days pass; and when enough new
+outcomes have arrived since the recovery model was last trained, it is trained again first.
+The work runs in a background thread (the request that noticed the new day does not wait for
+it); several workers may notice at once, and `ranking.claim_daily_rescore` lets only one of
+them do it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from sqlmodel import Session
 from appeals import ranking
 from appeals.web import get_engine
 from appeals.web.errors import log_failure
+from classifiers import recovery
+from classifiers.model import NotEnoughData
 
 
 def today() -> date:
@@ -27,7 +31,17 @@ def rescore(engine: Engine, day: date) -> None:
     """Rescore once for `day` unless another worker or the cron command already has."""
     try:
         with Session(engine) as session:
-            ranking.rescore_daily(session, day)
+            if not ranking.claim_daily_rescore(session, day):
+                return
+            folder = ranking.model_folder(session)
+            if recovery.due_for_training(session, folder, day):
+                try:
+                    recovery.train(session, folder, day)
+                    ranking.forget_context()
+                except NotEnoughData:
+                    pass  # the smoothed prior keeps ranking
+            ranking.rescore_open(session, day)
+            session.commit()
     except Exception as error:  # a failed rescore must not take the app down; tried tomorrow
         log_failure("daily rescore", error)
 
