@@ -169,7 +169,11 @@ MAX_NOTE = 5000
 def add_note(
     session: Session, denial: Denial, author_id: int | None, form: dict[str, str]
 ) -> tuple[Note | None, dict[str, str]]:
-    """Validate and add a note or a payer call log; returns (note, {field: error})."""
+    """Validate and add a note or a payer call log; returns (note, {field: error}).
+
+    A call may carry the date the payer promised an answer by (`follow_up_on`): on or after the
+    call, it puts the denial on the follow-ups list once it comes (appeals.followups).
+    """
     errors: dict[str, str] = {}
     kind = form.get("kind", "note")
     if kind not in NOTE_KINDS:
@@ -182,6 +186,7 @@ def add_note(
     call_date: date | None = None
     person = form.get("call_person", "").strip()[:200]
     reference = form.get("call_reference", "").strip()[:100]
+    promised: date | None = None
     if kind == "call":
         try:
             call_date = date.fromisoformat(form.get("call_date", "").strip())
@@ -192,6 +197,7 @@ def add_note(
                 errors["call_date"] = "The call date is in the future."
         if not person:
             errors["call_person"] = "Who did you speak to?"
+        promised = _promise_date(form.get("follow_up_on", ""), call_date, errors)
     if errors:
         return None, errors
     note = Note(
@@ -202,7 +208,24 @@ def add_note(
         call_date=call_date,
         call_person=person if kind == "call" else "",
         call_reference=reference if kind == "call" else "",
+        follow_up_on=promised,
     )
     session.add(note)
     session.flush()
     return note, {}
+
+
+def _promise_date(text: str, call_date: date | None, errors: dict[str, str]) -> date | None:
+    """The optional "payer promised by" date of a call: a date, not before the call."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        promised = date.fromisoformat(text)
+    except ValueError:
+        errors["follow_up_on"] = "Enter a date as YYYY-MM-DD."
+        return None
+    if call_date is not None and promised < call_date:
+        errors["follow_up_on"] = "The promised date is before the call."
+        return None
+    return promised

@@ -4,6 +4,10 @@ No Flask here: the web layer hands over `request.args` (anything with `getlist`)
 practice. Paging is keyset ("seek") paging on (sort value, id), so a page deep in the list costs
 what the first page costs. Nullable sort columns (deadline, denial date) are read in two index-
 friendly phases: the rows with a value first, then the rows without one.
+
+Open denials are split by their deadline into views: the default view holds those still
+workable (deadline today or later, or unknown), "expired" those whose deadline has passed (a
+late appeal needs good cause, else write-off review), "all" both. Other statuses are never split.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import Session, select
 
-from appeals.deadlines import days_left
+from appeals.deadlines import days_left, is_expired
 from appeals.denials import action_label, category_label
 from appeals.models import Claim, Denial, Money, Payer, ServiceLine, User
 from appeals.workflow import OPEN_STATUSES, STATUSES
@@ -29,6 +33,13 @@ PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
 NO_RARC = "none"
 GROUP_CODES = ("CO", "OA", "PI", "PR", "CR")
+# Views of the open denials by deadline ("" is the default: not yet expired).
+VIEWS: dict[str, str] = {"": "Current", "expired": "Expired", "all": "Any deadline"}
+EXPIRED_ACTION = "Good cause or write off"
+EXPIRED_ADVICE = (
+    "The appeal deadline has passed: Medicare accepts a late appeal only for good cause "
+    "(42 CFR 405.942(b)); otherwise review it for write-off."
+)
 
 
 class Args(Protocol):
@@ -87,6 +98,7 @@ class QueueFilters:
     rarc: list[str] = field(default_factory=list)
     procedure: list[str] = field(default_factory=list)
     status: list[str] = field(default_factory=list)  # empty = every open status
+    view: str = ""  # a key of VIEWS: how open denials are split by deadline
     assignee: str = ""  # "" anyone | "me" | "none" | a user id
     due_within: int | None = None  # days until the deadline
     amount_min: Decimal | None = None
@@ -114,6 +126,8 @@ class QueueFilters:
         f.rarc = [NO_RARC if c == NO_RARC.upper() else c for c in _codes(args.getlist("rarc"))]
         f.procedure = _codes(args.getlist("procedure"))
         f.status = [s for s in args.getlist("status") if s in STATUSES or s == "all"]
+        view = (args.get("view") or "").strip()
+        f.view = view if view in VIEWS else ""
         assignee = (args.get("assignee") or "").strip()
         f.assignee = assignee if assignee in {"", "me", "none"} or assignee.isdigit() else ""
         f.due_within = _int(args.get("due_within"), "due_within", errors, minimum=0)
@@ -249,14 +263,31 @@ def _search(q: str) -> Any:
     return Denial.id.in_(sa.union(by_account, by_claim))  # type: ignore[union-attr]
 
 
+def _by_status_and_view(filters: QueueFilters, today: date) -> list[Any]:
+    """The status filter and the view's deadline split of the open statuses."""
+    statuses = filters.statuses
+    where: list[Any] = []
+    if filters.view == "expired":
+        statuses = tuple(s for s in statuses if s in OPEN_STATUSES)
+        where.append(Denial.deadline < today)  # type: ignore[operator]
+    if not statuses:
+        return [sa.false()]
+    if set(statuses) != set(STATUSES):
+        where.append(Denial.status.in_(statuses))  # type: ignore[attr-defined]
+    if filters.view == "":
+        current = sa.or_(Denial.deadline >= today, Denial.deadline.is_(None))  # type: ignore[operator,union-attr]
+        if not set(statuses) <= set(OPEN_STATUSES):
+            current = sa.or_(Denial.status.not_in(OPEN_STATUSES), current)  # type: ignore[attr-defined]
+        where.append(current)
+    return where
+
+
 def conditions(filters: QueueFilters, viewer: Viewer, today: date) -> list[Any]:
     """WHERE conditions on `Denial` for these filters, scoped to what the viewer may see."""
     where: list[Any] = []
     if viewer.practice_id is not None:
         where.append(Denial.practice_id == viewer.practice_id)
-    statuses = filters.statuses
-    if set(statuses) != set(STATUSES):
-        where.append(Denial.status.in_(statuses))  # type: ignore[attr-defined]
+    where.extend(_by_status_and_view(filters, today))
     if filters.payer:
         where.append(Denial.payer_id.in_(filters.payer))  # type: ignore[attr-defined]
     if filters.category:
@@ -278,6 +309,8 @@ def conditions(filters: QueueFilters, viewer: Viewer, today: date) -> list[Any]:
     elif filters.assignee:
         where.append(Denial.assignee_id == int(filters.assignee))
     if filters.due_within is not None:
+        # Still to come: an expired deadline is not "due within" anything.
+        where.append(Denial.deadline >= today)  # type: ignore[operator]
         where.append(Denial.deadline <= today + timedelta(days=filters.due_within))  # type: ignore[operator]
     if filters.amount_min is not None:
         where.append(Denial.denied_amount >= filters.amount_min)
@@ -430,6 +463,14 @@ class QueueRow:
     def procedure(self) -> str:
         return " ".join(p for p in (self.denial.procedure_code, self.modifiers) if p)
 
+    def expired(self, today: date) -> bool:
+        """An open denial whose deadline has passed."""
+        return self.denial.status in OPEN_STATUSES and is_expired(self.denial.deadline, today)
+
+    def action_text(self, today: date) -> str:
+        """The recommended action in words: good cause or write-off once the deadline passed."""
+        return EXPIRED_ACTION if self.expired(today) else action_label(self.denial.action)
+
 
 def _row_select() -> Any:
     return (
@@ -536,7 +577,7 @@ def csv_values(row: QueueRow, today: date) -> list[str]:
         _text_cell(" ".join(c for c in (d.carcs or d.carc).split() if c)),
         _text_cell(d.rarcs),
         category_label(d.category),
-        action_label(d.action),
+        row.action_text(today),
         f"{d.denied_amount:.2f}",
         "" if d.probability is None else f"{d.probability:.3f}",
         "" if d.expected_recovery is None else f"{d.expected_recovery:.2f}",

@@ -1,4 +1,8 @@
-"""The prioritized denial queue: filters in the URL, keyset pages, bulk actions, CSV export."""
+"""The prioritized denial queue: filters in the URL, keyset pages, bulk actions, CSV export.
+
+Open denials come in views by deadline (current, expired, any): tabs beside the title, each
+keeping the other filters; the expired tab's count loads after the page.
+"""
 
 from __future__ import annotations
 
@@ -70,6 +74,11 @@ def choices() -> dict[str, Any]:
         "categories": CATEGORIES,
         "actions": ACTIONS,
         "statuses": workflow.STATUSES,
+        # Sent and decided statuses come from the Appeal panel, which records what they stand for.
+        "bulk_statuses": {
+            k: v for k, v in workflow.STATUSES.items() if k not in workflow.LIFECYCLE_HINTS
+        },
+        "views": queue.VIEWS,
         "sorts": queue.SORTS,
         "page_sizes": queue.PAGE_SIZES,
     }
@@ -94,6 +103,7 @@ def _render(filters: queue.QueueFilters, status: int = 200) -> Response:
         rows=rows,
         page=result,
         today=today(),
+        expired_advice=queue.EXPIRED_ADVICE,
         queue_url=queue_url,
         **choices(),
     )
@@ -123,6 +133,14 @@ def count() -> Response:
         total=queue.count(db, filters, viewer, today()),
         dollars=queue.total_denied(db, filters, viewer, today()),
     )
+
+
+@bp.get("/queue/view-count")
+def view_count() -> Response:
+    """How many denials match the filters in another view (the count on a view's tab)."""
+    filters = queue.QueueFilters.from_args(request.args)
+    total = queue.count(get_session(), filters, me().viewer, today())
+    return render_page_or_partial("queue/_view_count.html", "queue/_view_count.html", total=total)
 
 
 @bp.get("/queue/export.csv")

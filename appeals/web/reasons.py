@@ -25,12 +25,15 @@ class GroupRow:
 
 
 def queue_args(by: str, key: str) -> dict[str, str]:
-    """The queue filters that show exactly one group ("CO-16 + N350" → group, carc and rarc)."""
+    """The queue filters that show exactly one group ("CO-16 + N350" → group, carc and rarc).
+
+    The groups count open denials whatever their deadline, so the link shows every deadline.
+    """
     if by == "category":
-        return {"category": key}
+        return {"category": key, "view": "all"}
     reason, _, remark = key.partition(" + ")
     group_code, _, carc = reason.partition("-")
-    args = {"group": group_code, "carc": carc}
+    args = {"group": group_code, "carc": carc, "view": "all"}
     if by == "carc-rarc":
         args["rarc"] = remark or "none"
     return args

@@ -80,13 +80,13 @@ def rows(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_filter_and_search_the_queue(page, world: World) -> None:  # type: ignore[no-untyped-def]
     d = world.denials
-    assert rows(page) == [str(d[n]) for n in ("mohs", "excision", "auth", "cosmetic")]
+    assert rows(page) == [str(d[n]) for n in ("mohs", "excision", "auth")]  # cosmetic: expired
     page.fill("#search", "bak")
     expect(page.locator("tr[data-denial-id]")).to_have_count(1)
     assert rows(page) == [str(d["excision"])]
     expect(page).to_have_url(re.compile(r"q=bak"))  # bookmarkable
     page.fill("#search", "")
-    expect(page.locator("tr[data-denial-id]")).to_have_count(4)
+    expect(page.locator("tr[data-denial-id]")).to_have_count(3)
     page.click(".more-filters summary")
     page.select_option("select[name=category]", "authorization_precert")
     expect(page.locator("tr[data-denial-id]")).to_have_count(1)
@@ -142,7 +142,7 @@ def test_open_a_denial_edit_documentation_send_and_record_a_partial_win(  # type
 def test_bulk_assign_from_the_queue(page, world: World, session: Session) -> None:  # type: ignore[no-untyped-def]
     d = world.denials
     page.check(f"tr[data-denial-id='{d['auth']}'] input[name=ids]")
-    page.check(f"tr[data-denial-id='{d['cosmetic']}'] input[name=ids]")
+    page.check(f"tr[data-denial-id='{d['excision']}'] input[name=ids]")
     page.select_option("#bulk select[name=assignee]", "me")
     page.click("#bulk button[value=assign]")
     page.wait_for_selector("#flashes .flash-success")
@@ -151,7 +151,7 @@ def test_bulk_assign_from_the_queue(page, world: World, session: Session) -> Non
     mine = session.exec(
         select(Denial.id).where(Denial.assignee_id == world.users["specialist"])
     ).all()
-    assert sorted(mine) == sorted([d["auth"], d["cosmetic"]])
+    assert sorted(mine) == sorted([d["auth"], d["excision"]])
 
 
 def test_upload_an_835_file(page, live_server: str, session: Session) -> None:  # type: ignore[no-untyped-def]

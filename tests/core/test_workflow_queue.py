@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from appeals import workflow
 from appeals.models import Denial, User
-from appeals.queue import SORTS, Cursor, QueueFilters
+from appeals.queue import EXPIRED_ACTION, SORTS, Cursor, QueueFilters, QueueRow
 
 
 def denial(status: str) -> Denial:
@@ -40,7 +41,9 @@ class FakeSession:
 def test_change_status_closes_and_reopens_and_audits() -> None:
     session = FakeSession()
     d = denial("appealed")
-    assert workflow.change_status(session, d, "lost", 7)  # type: ignore[arg-type]
+    with pytest.raises(workflow.TransitionError):  # a decision comes from the Appeal panel
+        workflow.change_status(session, d, "lost", 7)  # type: ignore[arg-type]
+    assert workflow.change_status(session, d, "lost", 7, by_lifecycle=True)  # type: ignore[arg-type]
     assert d.closed_at is not None
     assert workflow.change_status(session, d, "in_progress", 7)  # type: ignore[arg-type]
     assert d.closed_at is None
@@ -115,3 +118,27 @@ def test_cursors_round_trip(sort: str) -> None:
     cursor = Cursor(value, 42)
     assert Cursor.decode(cursor.encode(), SORTS[sort]) == cursor
     assert Cursor.decode("garbage~x", SORTS[sort]) is None
+
+
+def test_the_view_round_trips_and_unknown_views_fall_back_to_current() -> None:
+    filters = QueueFilters.from_args(MultiDict([("view", "expired"), ("due_within", "7")]))
+    assert filters.view == "expired" and ("view", "expired") in filters.to_args()
+    assert QueueFilters.from_args(MultiDict(filters.to_args())) == filters
+    assert filters.to_args(view="") == [("due_within", "7")]
+    assert QueueFilters.from_args(MultiDict({"view": "drop"})).view == ""
+    assert QueueFilters().to_args() == []
+
+
+def test_an_expired_open_denial_reads_good_cause_or_write_off() -> None:
+    today = date(2026, 5, 1)
+
+    def row(status: str, days: int | None) -> QueueRow:
+        d = denial(status)
+        d.deadline = None if days is None else today + timedelta(days=days)
+        return QueueRow(d, "Testpatient", "Synthetic", "", "Payer", "", "")
+
+    assert row("new", -1).action_text(today) == EXPIRED_ACTION
+    assert row("in_progress", -30).expired(today)
+    assert row("new", 0).action_text(today) == "Appeal"  # the last day is still in time
+    assert row("new", None).action_text(today) == "Appeal"
+    assert not row("appealed", -30).expired(today)  # sent in time: waiting, not expired

@@ -1,4 +1,5 @@
-"""The queue: order, practice scope, filters, search, sorting, paging, bulk actions, export."""
+"""The queue: order, practice scope, filters, search, sorting, paging, bulk actions, export,
+and the views of open denials by deadline (current, expired, any)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 import io
 import itertools
 import logging
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -30,7 +32,7 @@ def test_it_lists_open_denials_by_priority(specialist: FlaskClient, world: World
     response = specialist.get("/queue")
     assert response.status_code == 200
     d = world.denials
-    assert ids(response) == [d["mohs"], d["excision"], d["auth"], d["cosmetic"]]
+    assert ids(response) == [d["mohs"], d["excision"], d["auth"]]  # cosmetic has expired
     page = response.get_data(as_text=True)
     assert "category priors" in page  # the ranking is labelled honestly
 
@@ -48,7 +50,6 @@ def test_rows_show_the_queue_columns(specialist: FlaskClient, world: World) -> N
         "Bundling / NCCI",
         "Appeal",
         "$300.00",
-        "50%",
         "90 days left",
         "New",
     ):
@@ -59,6 +60,7 @@ def test_rows_show_the_queue_columns(specialist: FlaskClient, world: World) -> N
         and carc["title"].startswith("The procedure or service is inconsistent") is False
     )
     assert carc["title"]  # CARC description on hover
+    assert re.search(r"\b\d+%", text)  # the recovery probability (rescored once a day)
     rarc = row.select_one("abbr.rarc")
     assert rarc is not None and rarc.get_text() == "M15" and rarc["title"]
 
@@ -69,7 +71,13 @@ def test_other_practices_denials_are_invisible(outsider: FlaskClient, world: Wor
 
 
 def test_admins_see_every_practice(admin: FlaskClient, world: World) -> None:
-    assert ids(admin.get("/queue"))[0] == world.denials["other_practice"]
+    d = world.denials
+    assert set(ids(admin.get("/queue"))) == {
+        d["mohs"],
+        d["excision"],
+        d["auth"],
+        d["other_practice"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -77,14 +85,18 @@ def test_admins_see_every_practice(admin: FlaskClient, world: World) -> None:
     [
         ("category=bundling_ncci", ["excision"]),
         ("carc=50", ["mohs"]),
-        ("carc=CO-197,96", ["auth", "cosmetic"]),
-        ("group=PR", ["cosmetic"]),
-        ("rarc=N130", ["cosmetic"]),
+        ("carc=CO-197,96", ["auth"]),
+        ("carc=CO-197,96&view=all", ["auth", "cosmetic"]),
+        ("group=PR&view=expired", ["cosmetic"]),
+        ("rarc=N130&view=all", ["cosmetic"]),
         ("rarc=none", ["auth"]),
         ("procedure=17311", ["mohs"]),
-        ("status=in_progress", ["cosmetic"]),
+        ("status=in_progress", []),
+        ("status=in_progress&view=expired", ["cosmetic"]),
         ("status=won", ["won"]),
-        ("due_within=14", ["mohs", "cosmetic"]),
+        ("status=won&view=expired", []),  # only open denials expire
+        ("due_within=14", ["mohs"]),  # not the expired cosmetic one
+        ("due_within=14&view=all", ["mohs"]),
         ("amount_min=100&amount_max=300", ["excision", "auth"]),
         ("q=bak", ["excision"]),
         ("q=Chen, da", ["auth"]),
@@ -102,7 +114,11 @@ def test_filters_combine(
 
 def test_payer_and_date_filters(specialist: FlaskClient, world: World, session: Session) -> None:
     d = world.denials
-    assert ids(specialist.get(f"/queue?payer={world.medicare}")) == [d["mohs"], d["cosmetic"]]
+    assert ids(specialist.get(f"/queue?payer={world.medicare}")) == [d["mohs"]]
+    assert ids(specialist.get(f"/queue?payer={world.medicare}&view=all")) == [
+        d["mohs"],
+        d["cosmetic"],
+    ]
     later = session.get(Denial, d["auth"])
     assert later is not None
     later.service_date = TODAY - timedelta(days=2)
@@ -130,7 +146,7 @@ def test_bad_filter_values_are_explained_not_fatal(specialist: FlaskClient) -> N
     flagged = {s["data-filter-error"] for s in soup.select("[data-filter-error]")}
     assert flagged == {"amount_min", "date_from", "due_within"}
     assert soup.select_one("#amount_min-error") is not None  # beside the field too
-    assert len(ids(response)) == 4
+    assert len(ids(response)) == 3
 
 
 @pytest.mark.parametrize(
@@ -142,7 +158,8 @@ def test_bad_filter_values_are_explained_not_fatal(specialist: FlaskClient) -> N
     ],
 )
 def test_sorting(specialist: FlaskClient, world: World, sort: str, expected: list[str]) -> None:
-    assert ids(specialist.get(f"/queue?sort={sort}")) == [world.denials[n] for n in expected]
+    response = specialist.get(f"/queue?sort={sort}&view=all")
+    assert ids(response) == [world.denials[n] for n in expected]
 
 
 def test_htmx_gets_the_results_fragment_and_the_page_gets_everything(
@@ -186,7 +203,8 @@ def test_keyset_pages_cover_every_row_once(
 ) -> None:
     practice = session.get(Practice, world.practice_a)
     payer = session.get(Payer, world.acme)
-    for number in range(60):
+    # 90 more: 18 without a deadline, 32 expired (1 to 39 days ago), 40 due today or later.
+    for number in range(90):
         add_denial(
             session,
             practice,
@@ -194,27 +212,29 @@ def test_keyset_pages_cover_every_row_once(
             last=f"Page{number:02d}",
             account=f"PG{number:03d}",
             priority=float(number % 7),
-            deadline_days=None if number % 5 == 0 else number,
+            deadline_days=None if number % 5 == 0 else number - 40,
+            denied_days_ago=number % 4,
         )
     session.commit()
-    for sort in ("priority", "deadline", "amount", "age"):
-        seen: list[int] = []
-        response = specialist.get(f"/queue?sort={sort}&size=25")
+    expected = {"": [25, 25, 11], "expired": [25, 8], "all": [25, 25, 25, 19]}
+    for sort, view in itertools.product(("priority", "deadline", "amount", "age"), expected):
+        response = specialist.get(f"/queue?sort={sort}&size=25&view={view}")
         pages = [ids(response)]
         while True:
             soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
             link = soup.select_one("a[rel=next]")
             if link is None:
                 break
+            assert f"view={view}" in link["href"] or not view
             response = specialist.get(link["href"])
             pages.append(ids(response))
         seen = [i for p in pages for i in p]
-        assert len(seen) == 64 and len(set(seen)) == 64, sort
-        assert [len(p) for p in pages] == [25, 25, 14]
+        assert len(seen) == len(set(seen)) == sum(expected[view]), (sort, view)
+        assert [len(p) for p in pages] == expected[view], (sort, view)
         # And back again from the last page.
         back = soup.select_one("a[rel=prev]")
         assert back is not None
-        assert ids(specialist.get(back["href"])) == pages[1], sort
+        assert ids(specialist.get(back["href"])) == pages[-2], (sort, view)
 
 
 def test_bulk_assign_and_status_change_are_audited(
@@ -243,11 +263,11 @@ def test_bulk_assign_and_status_change_are_audited(
     assert sorted(assigned) == sorted([d["mohs"], d["excision"]])  # not the other practice's
     response = specialist.post(
         "/queue/bulk",
-        data={"ids": [d["mohs"], d["won"]], "operation": "status", "status": "appealed"},
+        data={"ids": [d["mohs"], d["won"]], "operation": "status", "status": "written_off"},
     )
     assert response.status_code == 303
     session.expire_all()
-    assert session.get(Denial, d["mohs"]).status == "appealed"  # type: ignore[union-attr]
+    assert session.get(Denial, d["mohs"]).status == "written_off"  # type: ignore[union-attr]
     assert session.get(Denial, d["won"]).status == "won"  # type: ignore[union-attr]  # refused move
     events = session.exec(select(AuditEvent).where(AuditEvent.entity == "denial")).all()
     assert {(e.action, e.entity_id) for e in events} >= {
@@ -325,7 +345,7 @@ def test_export_has_exactly_the_filtered_rows_across_pages(
     whole = list(
         csv.DictReader(io.StringIO(specialist.get("/queue/export.csv").get_data(as_text=True)))
     )
-    assert len(whole) == 34
+    assert len(whole) == 33  # the view's rows: not the expired cosmetic denial
     events = session.exec(select(AuditEvent).where(AuditEvent.action == "export")).all()
     assert len(events) == 2 and not any("Export" in e.detail for e in events)
 
@@ -369,3 +389,140 @@ def test_the_home_page_keeps_the_filters_of_a_shared_link(specialist: FlaskClien
     assert response.headers["Location"] == (
         "/queue?category=noncovered_cosmetic&sort=deadline&payer=1&payer=2"
     )
+
+
+# --- views by deadline ----------------------------------------------------------------------
+
+
+def test_the_expired_view_lists_open_denials_past_their_deadline(
+    specialist: FlaskClient, world: World
+) -> None:
+    d = world.denials
+    assert d["cosmetic"] not in ids(specialist.get("/queue"))
+    response = specialist.get("/queue?view=expired")
+    assert ids(response) == [d["cosmetic"]]
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    row = soup.select_one(f'tr[data-denial-id="{d["cosmetic"]}"]')
+    assert row is not None
+    action = row.select_one("td[data-expired]")
+    assert action is not None and action.get_text(strip=True) == "Good cause or write off"
+    assert "405.942(b)" in action["title"]
+    assert soup.select_one("#expired-note") is not None
+    assert ids(specialist.get("/queue?view=all")) == [
+        d["mohs"],
+        d["excision"],
+        d["auth"],
+        d["cosmetic"],
+    ]
+    assert ids(specialist.get("/queue?view=nonsense")) == ids(specialist.get("/queue"))
+
+
+def test_a_deadline_today_is_current_and_yesterday_expired(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    practice = session.get(Practice, world.practice_a)
+    payer = session.get(Payer, world.acme)
+    today_ = add_denial(session, practice, payer, last="Today", account="T1", deadline_days=0)
+    yesterday = add_denial(session, practice, payer, last="Late", account="T2", deadline_days=-1)
+    session.commit()
+    current, expired = ids(specialist.get("/queue")), ids(specialist.get("/queue?view=expired"))
+    assert today_.id in current and today_.id not in expired
+    assert yesterday.id in expired and yesterday.id not in current
+    assert ids(specialist.get("/queue?due_within=0")) == [today_.id]
+    assert ids(specialist.get("/queue?due_within=0&view=expired")) == []
+
+
+def test_closed_and_pending_denials_are_never_split_by_deadline(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    practice = session.get(Practice, world.practice_a)
+    payer = session.get(Payer, world.acme)
+    appealed = add_denial(
+        session, practice, payer, last="Sent", account="S1", deadline_days=-30, status="appealed"
+    )
+    session.commit()
+    assert appealed.id in ids(specialist.get("/queue?status=appealed"))
+    assert appealed.id in ids(specialist.get("/queue?status=all"))
+    assert world.denials["cosmetic"] not in ids(specialist.get("/queue?status=all"))
+    assert ids(specialist.get("/queue?status=appealed&view=expired")) == []
+
+
+def test_the_tabs_carry_the_filters_and_the_expired_count(
+    specialist: FlaskClient, world: World
+) -> None:
+    soup = BeautifulSoup(
+        specialist.get("/queue?carc=96&sort=amount").get_data(as_text=True), "html.parser"
+    )
+    tabs = soup.select_one("header.queue-head nav#queue-tabs")
+    assert tabs is not None
+    current = tabs.select_one('a[data-view="current"]')
+    expired = tabs.select_one('a[data-view="expired"]')
+    assert current is not None and current.get("aria-current") == "page"
+    assert expired is not None and "view=expired" in expired["href"]
+    assert "carc=96" in expired["href"] and "sort=amount" in expired["href"]
+    counter = expired.select_one("[hx-get]")
+    assert counter is not None and "view=expired" in counter["hx-get"]
+    assert "carc=96" in counter["hx-get"]
+    count = BeautifulSoup(specialist.get(counter["hx-get"], headers=HTMX).get_data(), "html.parser")
+    assert count.select_one("[data-view-total]")["data-view-total"] == "1"
+    none = specialist.get("/queue/view-count?view=expired&carc=97", headers=HTMX)
+    assert 'data-view-total="0"' in none.get_data(as_text=True)
+    # The view is a hidden field of the filter form, so filter changes stay in it.
+    page = BeautifulSoup(
+        specialist.get("/queue?view=expired").get_data(as_text=True), "html.parser"
+    )
+    assert page.select_one("#filters input[name=view]")["value"] == "expired"
+    assert page.select_one('#queue-tabs a[data-view="expired"]')["aria-current"] == "page"
+
+
+def test_htmx_results_refresh_the_tabs_out_of_band(specialist: FlaskClient) -> None:
+    body = specialist.get("/queue?category=noncovered_cosmetic", headers=HTMX).get_data(
+        as_text=True
+    )
+    tabs = BeautifulSoup(body, "html.parser").select_one("#queue-tabs")
+    assert tabs is not None and tabs["hx-swap-oob"] == "true"
+    assert "category=noncovered_cosmetic" in tabs.select_one('a[data-view="expired"]')["href"]
+
+
+def test_the_counters_follow_the_view(specialist: FlaskClient) -> None:
+    def counted(query: str) -> tuple[str, str]:
+        response = specialist.get(f"/queue/count?{query}", headers=HTMX)
+        soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+        return soup.select_one("[data-total]")["data-total"], soup.get_text(" ", strip=True)
+
+    total, text = counted("")
+    assert total == "3" and "$1,350.00" in text
+    total, text = counted("view=expired")
+    assert total == "1" and "$75.00" in text
+    assert counted("view=all")[0] == "4"
+
+
+def test_the_export_follows_the_view(specialist: FlaskClient, world: World) -> None:
+    text = specialist.get("/queue/export.csv?view=expired").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["denial_id"] for r in rows] == [str(world.denials["cosmetic"])]
+    assert rows[0]["recommended_action"] == "Good cause or write off"
+    assert rows[0]["days_left"] == "-3"
+    current = list(
+        csv.DictReader(io.StringIO(specialist.get("/queue/export.csv").get_data(as_text=True)))
+    )
+    assert str(world.denials["cosmetic"]) not in {r["denial_id"] for r in current}
+    assert {r["recommended_action"] for r in current} == {"Appeal"}
+
+
+def test_bulk_status_offers_only_the_moves_a_person_makes(specialist: FlaskClient) -> None:
+    soup = BeautifulSoup(specialist.get("/queue").get_data(as_text=True), "html.parser")
+    offered = {o["value"] for o in soup.select("#bulk select[name=status] option")}
+    assert "written_off" in offered and "in_progress" in offered
+    assert not offered & {"appealed", "corrected_claim_sent", "won", "partial", "lost"}
+
+
+def test_a_bulk_action_in_the_expired_view_returns_to_it(
+    specialist: FlaskClient, world: World
+) -> None:
+    cosmetic = world.denials["cosmetic"]
+    response = specialist.post(
+        "/queue/bulk",
+        data={"ids": [cosmetic], "operation": "assign", "assignee": "me", "view": "view=expired"},
+    )
+    assert response.status_code == 303 and response.headers["Location"] == "/queue?view=expired"
