@@ -33,6 +33,11 @@ ACTIONS: dict[str, str] = {
     "enable": "enabled",
     "reset_password": "reset the password of",
     "letter": "generated a letter for",
+    "appeal_sent": "recorded an appeal sent for",
+    "appeal_decided": "recorded an appeal decision for",
+    "next_level": "opened the next appeal level of",
+    "repeat": "recorded a repeat denial of",
+    "train": "trained the recovery model",
 }
 
 

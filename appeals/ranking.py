@@ -18,7 +18,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy import update
 from sqlmodel import Session
 
 from appeals import db
@@ -60,8 +59,8 @@ def combine(
     """Expected dollars = probability × stake, raised near the deadline; reasons kept to three."""
     expected = (stake * Decimal(str(round(probability, 4)))).quantize(Decimal("0.01"))
     multiplier, deadline_words = urgency(days_left(deadline, today))
-    urgent = multiplier != 1.0
-    factors = [*reasons[:2], deadline_words] if urgent else [*reasons, deadline_words][:3]
+    # Only an urgent or passed deadline is a reason (and "N days left" would change every day).
+    factors = [*reasons[:2], deadline_words] if multiplier != 1.0 else reasons[:3]
     return Score(probability, expected, float(expected) * multiplier, factors)
 
 
@@ -91,12 +90,14 @@ def model_folder(session: Session) -> Path:
 _CONTEXTS: dict[tuple[str, date], recovery.Context] = {}
 
 
-def _context(session: Session, today: date, fresh: bool) -> recovery.Context:
-    """The scoring context, read again for a full rescore and reused for a few denials."""
+def _context(
+    session: Session, today: date, records: list[recovery.Record] | None
+) -> recovery.Context:
+    """The scoring context: read afresh for a full rescore (`records`), reused for a few denials."""
     key = (str(session.get_bind().engine.url), today)
-    if fresh or key not in _CONTEXTS:
+    if records is not None or key not in _CONTEXTS:
         _CONTEXTS.clear()
-        _CONTEXTS[key] = recovery.context(session, today, model_folder(session))
+        _CONTEXTS[key] = recovery.context(session, today, model_folder(session), records)
     return _CONTEXTS[key]
 
 
@@ -106,18 +107,34 @@ def forget_context() -> None:
 
 
 def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> int:
-    """Recompute priority for these open denials (None: every open denial); returns how many."""
+    """Recompute priority for these open denials (None: every open denial); returns how many.
+
+    Only rows whose score, reasons or priority changed are written.
+    """
     if denial_ids is not None and not denial_ids:
         return 0
     session.flush()
-    ctx = _context(session, today, fresh=denial_ids is None)
-    scored = recovery.score(session, None if denial_ids is None else list(denial_ids), ctx)
+    everything = recovery.load_records(session) if denial_ids is None else None
+    ctx = _context(session, today, everything)
+    ids = None if denial_ids is None else list(denial_ids)
+    scored = recovery.score(session, ids, ctx, everything)
     values = []
     for item in scored:
         s = combine(item.probability, item.stake, item.deadline, today, item.reasons)
+        new = (
+            round(s.probability, 6),
+            round(s.priority, 4),
+            s.explanation,
+            item.ranker,
+            item.stake,
+            s.expected_recovery,
+        )
+        old = item.stored
+        if old and (round(old[0] or 0.0, 6), round(old[1] or 0.0, 4), *old[2:]) == new:
+            continue
         values.append(
             {
-                "id": item.id,
+                "b_id": item.id,
                 "probability": s.probability,
                 "ranker": item.ranker,
                 "stake": item.stake,
@@ -126,9 +143,11 @@ def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> 
                 "explanation": s.explanation,
             }
         )
-    if values:
-        session.execute(update(Denial), values)
-    return len(values)
+    table = Denial.__table__  # type: ignore[attr-defined]
+    statement = sa.update(table).where(table.c.id == sa.bindparam("b_id"))
+    for start in range(0, len(values), 5000):
+        session.connection().execute(statement, values[start : start + 5000])
+    return len(scored)
 
 
 def rescore_open(session: Session, today: date) -> int:

@@ -15,9 +15,10 @@ import math
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from statistics import median
 from typing import Any
 
@@ -97,19 +98,27 @@ class Record:
     service_date: date | None
     denied_on: date | None
     deadline: date | None
-    findings: list[dict[str, Any]]
+    findings_text: str
     # outcome (never a feature)
     status: str
     recovered: float
     decided_on: date | None = None
     label: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # what ranking stored last (probability, priority, explanation, ranker, stake, expected):
+    # compared, never a feature, so unchanged rows are not written again
+    stored: tuple[Any, ...] = ()
 
     @property
     def arrived(self) -> date:
         return self.denied_on or self.service_date or date.min
 
+    @property
+    def findings(self) -> list[dict[str, Any]]:
+        """The coding checks' findings (parsed when a feature row needs them; read only)."""
+        return _findings(self.findings_text)
 
+
+@lru_cache(maxsize=1 << 16)
 def _findings(text: str) -> list[dict[str, Any]]:
     try:
         value = json.loads(text or "[]")
@@ -173,7 +182,8 @@ def load_records(session: Session, ids: Sequence[int] | None = None) -> list[Rec
             procedure=r[13], modifiers=tuple((r[14] or "").split()),
             units=float(r[15] or 1), denied_amount=float(r[16]), whole_claim=r[17] is None,
             claim_status=r[18], service_date=r[19], denied_on=r[20], deadline=r[21],
-            findings=_findings(r[22]), status=r[23], recovered=float(r[24] or 0),
+            findings_text=r[22], status=r[23], recovered=float(r[24] or 0),
+            stored=tuple(r[26:32]),
         )  # fmt: skip
         closed = r[25].date() if isinstance(r[25], datetime) else r[25]
         record.label, record.decided_on = _label(record, decided.get(record.id) or closed)
@@ -231,6 +241,7 @@ class History:
                 grouped[key].append((day, r.label))
         self.days: dict[tuple[Any, ...], list[int]] = {}
         self.wins: dict[tuple[Any, ...], list[int]] = {}
+        self.memo: dict[tuple[tuple[Any, ...], date], tuple[int, int]] = {}
         for key, items in grouped.items():
             items.sort()
             self.days[key] = [day for day, _ in items]
@@ -245,8 +256,11 @@ class History:
         days = self.days.get(key)
         if not days:
             return 0, 0
-        n = bisect_left(days, day.toordinal())
-        return n, (self.wins[key][n - 1] if n else 0)
+        found = self.memo.get((key, day))
+        if found is None:
+            n = bisect_left(days, day.toordinal())
+            found = self.memo[(key, day)] = (n, self.wins[key][n - 1] if n else 0)
+        return found
 
 
 def _keys(r: Record) -> tuple[tuple[Any, ...], ...]:

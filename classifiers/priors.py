@@ -34,6 +34,7 @@ def _table() -> dict[tuple[str, str, str], Prior]:
         }
 
 
+@cache
 def prior_for(carc: str, rarcs: tuple[str, ...], payer_type: str, category: str) -> Prior:
     """The most specific documented prior: CARC+RARC+type, CARC+RARC, CARC+type, CARC, category."""
     table = _table()

@@ -191,6 +191,7 @@ class Scored:
     ranker: str
     reasons: list[str]
     deadline: date | None
+    stored: tuple[Any, ...]
 
 
 @dataclass
@@ -241,7 +242,15 @@ def score(
     for r, t, chance in zip(records, found, p.tolist(), strict=True):
         stake = Decimal(str(round(_stake(ctx.payments, r), 2)))
         scored.append(
-            Scored(r.id, float(chance), stake, ranker, reasons(r, t, ctx.payments), r.deadline)
+            Scored(
+                r.id,
+                float(chance),
+                stake,
+                ranker,
+                reasons(r, t, ctx.payments),
+                r.deadline,
+                r.stored,
+            )
         )
     return scored
 

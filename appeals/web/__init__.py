@@ -50,12 +50,14 @@ def _init_web(app: Flask) -> None:
         denials,
         documentation,
         errors,
+        followups,
         format,
         htmx,
         imports,
         letter_settings,
         letters,
         maintenance,
+        model,
         outcomes,
         queue,
         reasons,
@@ -84,6 +86,8 @@ def _init_web(app: Flask) -> None:
         letter_settings,
         outcomes,
         maintenance,
+        followups,
+        model,
     )
     for module in (*modules, admin):
         module.init_app(app)

@@ -108,6 +108,7 @@ def test_levels_end_where_the_payer_types_appeals_end() -> None:
 
 def test_priority_is_expected_dollars_raised_near_the_deadline() -> None:
     today = date(2026, 3, 1)
+
     def at(deadline: date) -> ranking.Score:
         return ranking.initial(
             "50", ["N115"], "commercial", "medical_necessity", Decimal("200.00"), deadline, today

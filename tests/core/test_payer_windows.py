@@ -102,15 +102,15 @@ def test_saving_moves_the_open_deadlines_of_that_payer_only(session: Session) ->
     assert open_denial.deadline == NOTICE + timedelta(days=180)
     session.commit()
 
-    values = WindowValues("commercial", 1, 90, 0, SOURCE)
+    values = WindowValues("commercial", 1, 40, 0, SOURCE)
     moved = payer_windows.save_window(session, acme.id or 0, values, None, today=TODAY)
     session.commit()
 
     assert moved == [open_denial.id]
     fresh = _reload(session, open_denial)
-    assert fresh.deadline == NOTICE + timedelta(days=90)
-    assert SOURCE in fresh.deadline_basis and "90 days" in fresh.deadline_basis
-    assert "71 days left to appeal" in fresh.explanation  # rescored with the new deadline
+    assert fresh.deadline == NOTICE + timedelta(days=40)
+    assert SOURCE in fresh.deadline_basis and "40 days" in fresh.deadline_basis
+    assert "deadline in 21 days" in fresh.explanation  # rescored with the new deadline
     for denial in (elsewhere, closed):
         again = _reload(session, denial)
         assert (again.deadline, again.deadline_basis) == before[denial.id]
@@ -118,7 +118,7 @@ def test_saving_moves_the_open_deadlines_of_that_payer_only(session: Session) ->
     event = session.exec(select(AuditEvent).where(AuditEvent.entity == "payer")).one()
     assert (event.action, event.entity_id) == ("update", acme.id)
     detail = json.loads(event.detail)
-    assert (detail["payer_type"], detail["level"], detail["days"]) == ("commercial", 1, 90)
+    assert (detail["payer_type"], detail["level"], detail["days"]) == ("commercial", 1, 40)
     assert SOURCE not in event.detail
 
 
@@ -166,6 +166,7 @@ def test_removing_a_window_goes_back_to_the_default(session: Session) -> None:
     values = WindowValues("commercial", 1, 30, 0, SOURCE)
     payer_windows.save_window(session, acme.id or 0, values, None, today=TODAY)
     session.commit()
+    assert "deadline in 11 days" in _reload(session, denial).explanation  # urgent now
     window = session.exec(select(PayerWindow)).one()
     moved = payer_windows.remove_window(session, window, None, today=TODAY)
     session.commit()
@@ -173,7 +174,7 @@ def test_removing_a_window_goes_back_to_the_default(session: Session) -> None:
     assert session.exec(select(PayerWindow)).all() == []
     fresh = _reload(session, denial)
     assert (fresh.deadline, fresh.deadline_basis) == default
-    assert "161 days left to appeal" in fresh.explanation
+    assert "deadline in" not in fresh.explanation  # 161 days left: not a reason any more
     details = [json.loads(e.detail) for e in session.exec(select(AuditEvent)).all()]
     assert details[-1] == {
         "deleted_filing_window": window.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import replace
 from datetime import date, timedelta
@@ -43,7 +44,7 @@ def record(
         action="appeal", procedure="11102", modifiers=(), units=1.0, denied_amount=200.0,
         whole_claim=False, claim_status="4", service_date=arrived - timedelta(days=20),
         denied_on=arrived, deadline=arrived + timedelta(days=180),
-        findings=[{"rule_id": "lcd", "missing": missing, "badge": ""}],
+        findings_text=json.dumps([{"rule_id": "lcd", "missing": missing, "badge": ""}]),
         status="won" if label == 1 else "lost" if label == 0 else "new",
         recovered=200.0 if label == 1 else 0.0, label=label,
         decided_on=decided or (arrived + timedelta(days=45) if label is not None else None),
@@ -126,7 +127,9 @@ def test_the_model_learns_documentation_and_a_strict_payer() -> None:
     y = np.array([r.label for r in test])
     assert ev.scores(y, p).auc > 0.7
     documented = record(9001, arrived=START + timedelta(days=420), documented=True)
-    missing = replace(documented, id=9002, findings=[{"rule_id": "lcd", "missing": ["site"]}])
+    missing = replace(
+        documented, id=9002, findings_text=json.dumps([{"rule_id": "lcd", "missing": ["site"]}])
+    )
     strict = replace(documented, id=9003, payer_id=3)
     x_new, _ = matrix([documented, missing, strict], history)
     p_doc, p_missing, p_strict = m.predict(fitted, x_new)

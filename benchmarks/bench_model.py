@@ -1,0 +1,183 @@
+"""Recovery model figures and speed.
+
+1. Quality, on the synthetic demo practice with a time split: builds the practice (835 files,
+   coding checks, documentation, appeal history), evaluates the trained model against the
+   smoothed prior and the baselines (AUC, AP, Brier, calibration error overall and per payer
+   type; dollars recovered working the top 10 % and 25 % of daily arrivals), and writes the
+   calibration and lift charts.
+2. Speed: training on N synthetic outcomes (features, fit, calibration, as `appeals model
+   train` does: a time-split fit and a final fit), and rescoring N open denials in a database
+   (what the daily upkeep costs: read, features, predict, write).
+
+    python benchmarks/bench_model.py                                   # SQLite, demo size
+    python benchmarks/bench_model.py --claims-per-month 1500           # a bigger practice
+    python benchmarks/bench_model.py --database postgresql://user@host/db   # must be empty
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from datetime import date, timedelta
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_queue import load as load_open_denials  # noqa: E402
+
+from appeals import db, model_report, ranking  # noqa: E402
+from appeals.commands.model import print_report  # noqa: E402
+from appeals.documentation import import_documentation_csv  # noqa: E402
+from appeals.findings import refresh_findings_for_files  # noqa: E402
+from appeals.history import import_appeal_history  # noqa: E402
+from appeals.importer import import_file  # noqa: E402
+from appeals.synth import generate  # noqa: E402
+from classifiers import model as m  # noqa: E402
+from classifiers import recovery  # noqa: E402
+from classifiers.features import History, Record, matrix  # noqa: E402
+
+
+def fresh(url: str | None, folder: Path, name: str) -> sa.Engine:
+    if url:
+        return db.get_engine(url)
+    return db.get_engine(f"sqlite:///{folder / name}")
+
+
+def quality(engine: sa.Engine, folder: Path, months: int, per_month: int, seed: int) -> None:
+    data = folder / "practice"
+    generate(data, seed=seed, months=months, claims_per_month=per_month)
+    started = time.perf_counter()
+    ids = [import_file(engine, path).file_id for path in sorted(data.glob("*.835"))]
+    refresh_findings_for_files(engine, [i for i in ids if i])
+    with Session(engine) as session:
+        import_documentation_csv(session, None, data / "documentation.csv")
+        import_appeal_history(session, data / "appeals.csv")
+        session.commit()
+    print(f"practice: {months} months × {per_month} claims, built in "
+          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+    with Session(engine) as session:
+        started = time.perf_counter()
+        report, _ = recovery.evaluate(session, date.today())
+        took = time.perf_counter() - started
+    data_report = asdict(report)
+    print_report(data_report)
+    print(f"\nwould go live: {report.live} ({report.reason})")
+    print(f"evaluation (features, fit, calibration, baselines) took {took:.1f} s")
+    charts = folder / "charts"
+    charts.mkdir(exist_ok=True)
+    (charts / "calibration.svg").write_text(model_report.calibration_svg(data_report))
+    (charts / "lift.svg").write_text(model_report.gains_svg(data_report))
+    print(f"charts: {charts}")
+
+
+def synthetic_outcomes(n: int, seed: int = 11) -> list[Record]:
+    """Outcomes with a realistic spread of codes, payers and procedures (for timing)."""
+    rng = random.Random(seed)
+    start = date(2024, 1, 1)
+    carcs = ["50", "97", "197", "16", "96", "18", "29", "4", "B7", "22"]
+    procedures = ["11102", "11104", "11305", "11602", "17000", "17003", "17110", "17311", "99213"]
+    out = []
+    for i in range(n):
+        carc, payer = rng.choice(carcs), rng.randrange(40)
+        arrived = start + timedelta(days=i * 730 // n)
+        documented = rng.random() < 0.6
+        label = int(rng.random() < (0.6 if documented else 0.25) * (0.6 + payer / 100))
+        out.append(
+            Record(
+                id=i,
+                practice_id=1,
+                payer_id=payer,
+                payer_name=f"P{payer}",
+                payer_type=rng.choice(["medicare", "medicare_advantage", "medicaid", "commercial"]),
+                carc=carc,
+                group_code="CO",
+                rarc="N115",
+                carcs=(carc,),
+                rarcs=("N115",),
+                category="medical_necessity",
+                action="appeal",
+                procedure=rng.choice(procedures),
+                modifiers=(),
+                units=1.0,
+                denied_amount=rng.uniform(40, 900),
+                whole_claim=False,
+                claim_status="4",
+                service_date=arrived - timedelta(days=25),
+                denied_on=arrived,
+                deadline=arrived + timedelta(days=120),
+                findings_text=json.dumps(
+                    [{"rule_id": "lcd", "missing": [] if documented else ["site"]}]
+                ),
+                status="won" if label else "lost",
+                recovered=100.0 if label else 0.0,
+                label=label,
+                decided_on=arrived + timedelta(days=40),
+            )  # fmt: skip
+        )
+    return out
+
+
+def training_speed(n: int) -> None:
+    outcomes = synthetic_outcomes(n)
+    started = time.perf_counter()
+    history = History(outcomes)
+    x, _ = matrix(outcomes, history)
+    y = np.array([r.label for r in outcomes])
+    features = time.perf_counter() - started
+    cut = int(n * 0.75)
+    m.fit_calibrated(x[:cut], y[:cut])
+    split_fit = time.perf_counter() - started - features
+    m.fit_calibrated(x, y)
+    total = time.perf_counter() - started
+    final = total - features - split_fit
+    print(f"training on {n:,} outcomes: {total:.1f} s (features {features:.1f} s, "
+          f"time-split fit {split_fit:.1f} s, final fit {final:.1f} s)")  # fmt: skip
+
+
+def scoring_speed(engine: sa.Engine, n: int) -> None:
+    load_open_denials(engine, n)
+    with Session(engine) as session:
+        started = time.perf_counter()
+        count = ranking.rescore_open(session, date.today())
+        session.commit()
+        took = time.perf_counter() - started
+    print(f"rescoring {count:,} open denials (read, features, score, write): {took:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", help="an empty PostgreSQL database (default: SQLite)")
+    parser.add_argument("--months", type=int, default=18)
+    parser.add_argument("--claims-per-month", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scale", type=int, default=200_000, help="outcomes / open denials")
+    parser.add_argument("--skip-quality", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        os.environ["APPEALS_INSTANCE"] = str(folder / "instance")
+        if not args.skip_quality:
+            engine = fresh(args.database, folder, "practice.db")
+            quality(engine, folder, args.months, args.claims_per_month, args.seed)
+            if args.database:
+                print("(speed part skipped: it needs a second empty database)")
+                return
+        training_speed(args.scale)
+        scoring_speed(fresh(None if not args.skip_quality else args.database, folder, "open.db"),
+                      args.scale)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
