@@ -121,10 +121,11 @@ def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> 
     values = []
     for item in scored:
         s = combine(item.probability, item.stake, item.deadline, today, item.reasons)
+        explanation = s.explanation
         new = (
             round(s.probability, 6),
             round(s.priority, 4),
-            s.explanation,
+            explanation,
             item.ranker,
             item.stake,
             s.expected_recovery,
@@ -140,7 +141,7 @@ def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> 
                 "stake": item.stake,
                 "expected_recovery": s.expected_recovery,
                 "priority": s.priority,
-                "explanation": s.explanation,
+                "explanation": explanation,
             }
         )
     table = Denial.__table__  # type: ignore[attr-defined]

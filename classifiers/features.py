@@ -158,6 +158,12 @@ def load_records(session: Session, ids: Sequence[int] | None = None) -> list[Rec
             d.c.status,
             d.c.recovered_amount,
             d.c.closed_at,
+            d.c.probability,
+            d.c.priority,
+            d.c.explanation,
+            d.c.ranker,
+            d.c.stake,
+            d.c.expected_recovery,
         )  # fmt: skip
         .join(claim, claim.c.id == d.c.claim_id)
         .join(payer, payer.c.id == d.c.payer_id)
@@ -242,6 +248,7 @@ class History:
         self.days: dict[tuple[Any, ...], list[int]] = {}
         self.wins: dict[tuple[Any, ...], list[int]] = {}
         self.memo: dict[tuple[tuple[Any, ...], date], tuple[int, int]] = {}
+        self.rates_memo: dict[tuple[Any, ...], Rates] = {}
         for key, items in grouped.items():
             items.sort()
             self.days[key] = [day for day, _ in items]
@@ -286,7 +293,17 @@ class Rates:
 
 
 def rates(record: Record, history: History, as_of: date | None = None) -> Rates:
+    """The hierarchical rates of one denial (the same codes on the same day share them)."""
     day = as_of or record.arrived
+    key = (record.carc, record.rarcs, record.payer_type, record.category, record.payer_id,
+           record.procedure, day)  # fmt: skip
+    found = history.rates_memo.get(key)
+    if found is None:
+        found = history.rates_memo[key] = _rates(record, history, day)
+    return found
+
+
+def _rates(record: Record, history: History, day: date) -> Rates:
     p0 = prior_for(record.carc, record.rarcs, record.payer_type, record.category)
     counts = {key[0]: history.before(key, day) for key in _keys(record)}
     level = p0.probability

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from classifiers.features import (
     History,
     Rates,
     Record,
+    _findings,
     expected_payments,
     labelled,
     load_records,
@@ -259,40 +261,52 @@ def _percent(value: float) -> str:
     return f"{value:.0%}"
 
 
+@lru_cache(maxsize=1 << 16)
+def _rate_reason(
+    code: str,
+    procedure: str,
+    payer_name: str,
+    payer_type: str,
+    counts: tuple[tuple[int, int], ...],
+    prior: float,
+) -> tuple[float, str]:
+    """How often the most specific group with 5+ decided came back (else the published rate)."""
+    subjects = (
+        f"{code} for {procedure} at {payer_name}",
+        f"{code} at {payer_name}",
+        f"{code} with {TYPE_WORDS.get(payer_type, payer_type)}",
+        f"{code} at this practice",
+    )
+    for words, (n, s) in zip(subjects, counts, strict=True):
+        if n >= 5:
+            rate = s / n
+            return abs(
+                rate - 0.5
+            ) + 0.3, f"{words} came back {_percent(rate)} of the time ({n} decided)"
+    return 0.2, f"{code}: {_percent(prior)} expected from published rates"
+
+
+@lru_cache(maxsize=1 << 14)
+def _documentation_reason(findings_text: str) -> tuple[tuple[float, str], ...]:
+    findings = _findings(findings_text)
+    missing = [name for f in findings for name in f.get("missing") or []]
+    if missing:
+        return ((0.35, f"documentation still missing: {', '.join(dict.fromkeys(missing))}"),)
+    if findings:
+        badge = next((f.get("badge") for f in findings if f.get("badge")), "")
+        what = f"{badge} facts" if badge else "the facts the coding checks ask for"
+        return ((0.3, f"{what} documented"),)
+    return ()
+
+
 def reasons(r: Record, t: Rates, payments: dict[tuple[int, str], Decimal]) -> list[str]:
     """Up to three plain-words reasons, the strongest first (how far each moves the odds)."""
-    found: list[tuple[float, str]] = []
     code = f"{r.group_code}-{r.carc}" if r.group_code and r.carc else r.carc or r.category
-    specific = [
-        ("carc_payer_proc", f"{code} for {r.procedure} at {r.payer_name}"),
-        ("carc_payer", f"{code} at {r.payer_name}"),
-        ("carc_type", f"{code} with {TYPE_WORDS.get(r.payer_type, r.payer_type)}"),
-        ("carc", f"{code} at this practice"),
+    counts = tuple(t.decided[key] for key in ("carc_payer_proc", "carc_payer", "carc_type", "carc"))
+    found = [
+        _rate_reason(code, r.procedure, r.payer_name, r.payer_type, counts, t.prior),
+        *_documentation_reason(r.findings_text),
     ]
-    for key, words in specific:
-        n, s = t.decided[key]
-        if n >= 5:
-            found.append(
-                (
-                    abs(s / n - 0.5) + 0.3,
-                    f"{words} came back {_percent(s / n)} of the time ({n} decided)",
-                )
-            )
-            break
-    else:
-        found.append(
-            (
-                0.2,
-                f"{code}: {_percent(t.prior)} expected from published rates",
-            )
-        )
-    missing = [name for f in r.findings for name in f.get("missing") or []]
-    if missing:
-        found.append((0.35, f"documentation still missing: {', '.join(dict.fromkeys(missing))}"))
-    elif r.findings:
-        badge = next((f.get("badge") for f in r.findings if f.get("badge")), "")
-        what = f"{badge} facts" if badge else "the facts the coding checks ask for"
-        found.append((0.3, f"{what} documented"))
     allowed = payments.get((r.payer_id, r.procedure))
     if allowed and float(allowed) < r.denied_amount * 0.8:
         found.append(
