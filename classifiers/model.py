@@ -72,15 +72,24 @@ def build_pipeline() -> Pipeline:
     return Pipeline([("encode", encode), ("boost", boost)])
 
 
+LARGE = 20_000  # from here on, a time slice is enough to calibrate on (isotonic)
+
+
 def fit_calibrated(x: np.ndarray, y: np.ndarray) -> CalibratedClassifierCV:
-    """Fit on the older 80 % (rows come in time order), calibrate on the newer 20 %."""
+    """A calibrated model: rows come in time order.
+
+    With many outcomes, fit on the older 80 % and calibrate (isotonic) on the newer 20 %. With
+    few, every outcome counts: 5-fold cross-validated sigmoid calibration over the pipeline.
+    """
     cut = int(len(y) * 0.8)
-    if len(set(y[:cut].tolist())) < 2 or len(set(y[cut:].tolist())) < 2:
+    if min(int(y[:cut].sum()), cut - int(y[:cut].sum())) < 5 or len(set(y[cut:].tolist())) < 2:
         raise NotEnoughData("both outcomes are needed in the fitting and calibration parts")
     with threadpool_limits(limits=1):
+        if len(y) < LARGE:
+            calibrated = CalibratedClassifierCV(build_pipeline(), method="sigmoid", cv=5)
+            return calibrated.fit(x, y)
         pipeline = build_pipeline().fit(x[:cut], y[:cut])
-        method = "isotonic" if len(y) - cut >= 1000 else "sigmoid"
-        calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=method)
+        calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method="isotonic")
         calibrated.fit(x[cut:], y[cut:])
     return calibrated
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +36,7 @@ from classifiers.features import (
 
 PRIOR = "prior"
 MODEL = "model"
+SETTLING = timedelta(days=90)
 TYPE_WORDS = {
     "medicare": "Medicare",
     "medicare_advantage": "Medicare Advantage plans",
@@ -68,6 +69,16 @@ def _stake(payments: dict[tuple[int, str], Decimal], r: Record) -> float:
     return min(float(allowed), r.denied_amount) if allowed else r.denied_amount
 
 
+def settled(outcomes: list[Record], as_of: date) -> list[Record]:
+    """Outcomes of denials old enough that their cohort's fate is mostly known by `as_of`.
+
+    Wins arrive within weeks while losses and lapsed windows take months: learning from the
+    newest denials' early outcomes alone would overrate them.
+    """
+    last = as_of - SETTLING
+    return [r for r in outcomes if r.arrived <= last]
+
+
 def _split(outcomes: list[Record], as_of: date, share: float) -> date:
     days = sorted(r.arrived for r in outcomes)
     cut = days[min(len(days) - 1, int(len(days) * (1 - share)))]
@@ -77,11 +88,13 @@ def _split(outcomes: list[Record], as_of: date, share: float) -> date:
 def evaluate(session: Session, as_of: date, holdout_share: float = 0.25) -> tuple[Evaluation, Any]:
     """Fit on older outcomes, compare rankers on the newest `holdout_share`; (report, model)."""
     outcomes = sorted(labelled(load_records(session), as_of), key=lambda r: (r.arrived, r.id))
-    if len(outcomes) < m.MIN_OUTCOMES:
-        raise m.NotEnoughData(f"{len(outcomes)} decided denials; {m.MIN_OUTCOMES} are needed")
-    cutoff = _split(outcomes, as_of, holdout_share)
-    train = [r for r in outcomes if r.arrived < cutoff]
-    holdout = [r for r in outcomes if r.arrived >= cutoff]
+    pool = settled(outcomes, as_of)
+    if len(pool) < m.MIN_OUTCOMES:
+        raise m.NotEnoughData(f"{len(pool)} settled outcomes; {m.MIN_OUTCOMES} are needed")
+    cutoff = _split(pool, as_of, holdout_share)
+    # A backtest: learn only what was settled at the cutoff, then rank what arrived after it.
+    train = [r for r in settled(pool, cutoff) if r.decided_on is not None and r.decided_on < cutoff]
+    holdout = [r for r in pool if r.arrived >= cutoff]
     y_train = np.array([r.label for r in train], dtype=int)
     if min(int(y_train.sum()), len(y_train) - int(y_train.sum())) < m.MIN_PER_CLASS:
         raise m.NotEnoughData("too few recovered or unrecovered denials to learn from")
@@ -157,11 +170,12 @@ def due_for_training(session: Session, folder: Path, as_of: date) -> bool:
 def train(session: Session, folder: Path, as_of: date) -> tuple[m.Card, Evaluation]:
     """Evaluate on a time split, then refit on every outcome and save (the card says what ranks)."""
     report, _ = evaluate(session, as_of)
-    outcomes = sorted(labelled(load_records(session), as_of), key=lambda r: (r.arrived, r.id))
+    every = sorted(labelled(load_records(session), as_of), key=lambda r: (r.arrived, r.id))
+    outcomes = settled(every, as_of)
     y = np.array([r.label for r in outcomes], dtype=int)
     final = None
     if report.live == MODEL:
-        x, _ = matrix(outcomes, History(outcomes))
+        x, _ = matrix(outcomes, History(every))
         final = m.fit_calibrated(x, y)
     card = m.Card(
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
