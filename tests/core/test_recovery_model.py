@@ -180,3 +180,11 @@ def test_cold_start_ranks_by_the_documented_prior_and_ten_outcomes_do_not_train(
         with pytest.raises(m.NotEnoughData):
             recovery.train(session, tmp_path, date(2026, 8, 20))
         assert m.latest_card(tmp_path) is None
+
+
+def test_a_practice_with_one_payer_still_trains_and_scores() -> None:
+    outcomes = [replace(r, payer_id=1) for r in practice(800)]
+    x, _ = matrix(outcomes, History(outcomes))
+    fitted = m.fit_calibrated(x, np.array([r.label for r in outcomes]))
+    p = m.predict(fitted, x)
+    assert 0.0 < p.min() <= p.max() < 1.0
