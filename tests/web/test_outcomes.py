@@ -50,6 +50,8 @@ def test_sending_records_the_appeal_and_updates_the_page(
     )
     assert "sent" in page.select_one("#deadline-box[hx-swap-oob]").get_text()
     assert "denial-changed" in response.headers["HX-Trigger"]
+    findings = soup(specialist.get(f"/denials/{world.denials['mohs']}/findings", headers=HTMX))
+    assert findings.select_one("h2").get_text() == "Waiting for the payer's decision"
     appeal = session.exec(select(Appeal)).one()
     user = world.users["specialist"]
     assert (appeal.method, appeal.reference, appeal.sent_by_id) == ("fax", "FAX-77", user)
