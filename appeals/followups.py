@@ -55,6 +55,7 @@ class FollowUp:
 
     denial_id: int
     patient: str
+    procedure: str  # tells two denied lines of one patient apart
     payer: str
     level: int
     appeal_id: int | None  # the sent, undecided appeal whose follow-up date can be moved
@@ -304,8 +305,8 @@ def _open_appeals(session: Session, denial_ids: Sequence[int]) -> dict[int, tupl
 
 def _with_details(
     session: Session, reasons: dict[int, list[Reason]]
-) -> Iterable[tuple[int, list[Reason], tuple[str, str, str, int]]]:
-    """Each denial's reasons with its patient's name, payer name and current level."""
+) -> Iterable[tuple[int, list[Reason], tuple[str, str, str, int, str]]]:
+    """Each denial's reasons with its patient's name, payer name, level and procedure."""
     rows = session.exec(
         select(  # type: ignore[call-overload]
             Denial.id,
@@ -313,22 +314,23 @@ def _with_details(
             Claim.patient_first_name,
             Payer.name,
             Denial.appeal_level,
+            Denial.procedure_code,
         )
         .join(Claim, col(Claim.id) == col(Denial.claim_id))
         .join(Payer, col(Payer.id) == col(Denial.payer_id))
         .where(col(Denial.id).in_(list(reasons)))
     ).all()
-    for denial_id, last, first, payer, level in rows:
-        yield denial_id, reasons[denial_id], (last or "", first or "", payer, level)
+    for denial_id, last, first, payer, level, procedure in rows:
+        yield denial_id, reasons[denial_id], (last or "", first or "", payer, level, procedure)
 
 
 def _follow_up(
     denial_id: int,
     found: list[Reason],
     appeal: tuple[Any, ...] | None,
-    details: tuple[str, str, str, int],
+    details: tuple[str, str, str, int, str],
 ) -> FollowUp:
-    last, first, payer, level = details
+    last, first, payer, level, procedure = details
     appeal_id, appeal_level, sent, method, reference, follow_up = appeal or (
         None,
         level,
@@ -340,6 +342,7 @@ def _follow_up(
     return FollowUp(
         denial_id=denial_id,
         patient=", ".join(p for p in (last, first) if p),
+        procedure=procedure,
         payer=payer,
         level=appeal_level,
         appeal_id=appeal_id,
