@@ -164,10 +164,21 @@ def denials_command(by: str, output: str, open_only: bool) -> None:
 
 
 @click.command("rescore")
+@click.option(
+    "--deadlines",
+    is_flag=True,
+    help="First recompute every unfinished deadline from the current rules (after an upgrade).",
+)
 @with_appcontext
-def rescore_command() -> None:
+def rescore_command(deadlines: bool) -> None:
     """Recompute every open denial's priority for today (for cron; the app does it daily too)."""
+    from appeals.deadlines import recompute_open
+
     with Session(get_engine()) as session:
+        if deadlines:
+            moved = recompute_open(session)
+            session.commit()
+            click.echo(f"Deadlines recomputed: {len(moved)} moved.")
         count = ranking.rescore_daily(session, date.today(), force=True)
     click.echo(f"Priorities recomputed for {count} open denials.")
 

@@ -42,3 +42,9 @@ def test_the_cron_command_rescores_on_demand(cli, engine) -> None:  # type: igno
     assert "Priorities recomputed for 0 open denials." in result.output
     with Session(engine) as session:
         assert session.get(AppState, ranking.RESCORED_ON) is not None
+
+
+def test_the_cron_command_can_recompute_deadlines_first(cli, world) -> None:  # type: ignore[no-untyped-def]
+    result = cli("rescore", "--deadlines")
+    assert result.exit_code == 0, result.output
+    assert "Deadlines recomputed:" in result.output
