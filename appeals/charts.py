@@ -145,3 +145,107 @@ def bar_chart(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def bars_and_line_chart(
+    title: str,
+    categories: Sequence[str],
+    bars: Sequence[Series],
+    line: Series | None = None,
+    *,
+    value_format: str = "${:,.0f}",
+    line_format: str = "{:.0%}",
+    line_range: tuple[float, float] = (0.0, 1.0),
+    width: int = 760,
+    height: int = 340,
+) -> str:
+    """Vertical grouped bars per category (y of each series' point i belongs to category i) and
+    an optional line on a right-hand axis, e.g. dollars denied and recovered with the rate.
+
+    Bars differ by fill and outline, the line is dashed with markers: all tell apart in grey.
+    """
+    left, right, top, bottom = 72, 64, 52, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [y for s in bars for _, y in s.points]
+    high = max(values, default=0.0) or 1.0
+    slot = plot_w / max(len(categories), 1)
+    bar_w = max(2.0, slot * 0.8 / max(len(bars), 1))
+    fills = ("#dbeafe", "#1e3a8a", "#9ca3af", "#047857")
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-labelledby="ct cd" font-family="sans-serif" font-size="11">',
+        f'<title id="ct">{escape(title)}</title>',
+        f'<desc id="cd">{escape(", ".join(s.name for s in bars))}'
+        + (f"; {escape(line.name)}" if line else "")
+        + f" for {len(categories)} periods</desc>",
+        f'<text x="{left}" y="18" font-size="13" font-weight="bold">{escape(title)}</text>',
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" '
+        'fill="none" stroke="#999"/>',
+    ]
+    for tick in _ticks(0.0, high, 4):
+        y = top + plot_h - _scale(tick, 0.0, high, plot_h)
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{escape(value_format.format(tick))}</text>"
+        )
+    if line is not None:
+        low, top_value = line_range
+        for tick in _ticks(low, top_value, 4):
+            y = top + plot_h - _scale(tick, low, top_value, plot_h)
+            parts.append(
+                f'<text x="{left + plot_w + 6}" y="{y + 4:.1f}">'
+                f"{escape(line_format.format(tick))}</text>"
+            )
+    every = max(1, len(categories) // 12)  # at most a dozen x labels
+    for i, name in enumerate(categories):
+        x = left + slot * i + slot * 0.1
+        for j, s in enumerate(bars):
+            value = s.points[i][1] if i < len(s.points) else 0.0
+            h = _scale(max(value, 0.0), 0.0, high, plot_h)
+            parts.append(
+                f'<rect x="{x + j * bar_w:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" '
+                f'height="{h:.1f}" fill="{fills[j % len(fills)]}" stroke="#1e3a8a" '
+                f'stroke-width="0.8"><title>{escape(name)} {escape(s.name)}: '
+                f"{escape(value_format.format(value))}</title></rect>"
+            )
+        if i % every == 0:
+            parts.append(
+                f'<text x="{left + slot * (i + 0.5):.1f}" y="{top + plot_h + 16}" '
+                f'text-anchor="middle">{escape(name)}</text>'
+            )
+    if line is not None and line.points:
+        low, top_value = line_range
+        coords = [
+            (
+                left + slot * (i + 0.5),
+                top + plot_h - _scale(min(max(y, low), top_value), low, top_value, plot_h),
+            )
+            for i, (_, y) in enumerate(line.points)
+        ]
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+        parts.append(
+            f'<polyline points="{path}" fill="none" stroke="#b45309" stroke-width="2" '
+            f'stroke-dasharray="6 3"/>'
+        )
+        parts.extend(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#fff" stroke="#b45309" '
+            'stroke-width="2"/>'
+            for x, y in coords
+        )
+    legend_x = left
+    for j, s in enumerate(bars):
+        parts.append(
+            f'<rect x="{legend_x}" y="28" width="12" height="10" fill="{fills[j % len(fills)]}" '
+            f'stroke="#1e3a8a" stroke-width="0.8"/>'
+            f'<text x="{legend_x + 16}" y="37">{escape(s.name)}</text>'
+        )
+        legend_x += 28 + 7 * len(s.name)
+    if line is not None:
+        parts.append(
+            f'<line x1="{legend_x}" x2="{legend_x + 22}" y1="33" y2="33" stroke="#b45309" '
+            f'stroke-width="2" stroke-dasharray="6 3"/>'
+            f'<text x="{legend_x + 26}" y="37">{escape(line.name)} (right axis)</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -13,6 +13,7 @@ from appeals.commands import (
     letters,
     model,
     remittances,
+    report,
     synth,
     users,
 )
@@ -23,6 +24,6 @@ def main() -> None:
     """Derm Appeals: import 835 remittances, work denials, write appeal letters."""
 
 
-for module in (remittances, documentation, history, model, users, letters, synth, demo):
+for module in (remittances, documentation, history, model, report, users, letters, synth, demo):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from appeals import codes
 from appeals.denials import category_label
-from appeals.models import Denial, Payer
+from appeals.models import Denial, Money, Payer
 from appeals.workflow import CLOSED_STATUSES, OPEN_STATUSES, RECOVERED_STATUSES
 
 GROUPINGS = ("carc", "rarc", "carc-rarc", "category", "payer", "procedure")
@@ -106,3 +107,61 @@ def _describe(by: str, parts: list[str]) -> tuple[str, str]:
     if by == "payer":
         return parts[0], parts[0]
     return parts[0] or "(claim)", parts[0] or "Whole claim"
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonGroup:
+    """Open denials of one group, with the recovery rate of every decided denial of the group."""
+
+    group: Group  # count and dollars of the open denials
+    recovery_rate: float | None
+
+
+REASON_VIEWS = ("carc", "carc-rarc", "category")
+
+
+def reason_groups(
+    session: Session, *, practice_id: int | None = None
+) -> dict[str, list[ReasonGroup]]:
+    """Open denials by CARC, CARC + RARC and category, each with its all-time recovery rate.
+
+    One aggregate over (group code, CARC, RARC, category), folded here into the three views:
+    the same figures as `group_denials` for each view (open only, and all for the rate).
+    """
+    is_open = Denial.status.in_(OPEN_STATUSES)  # type: ignore[attr-defined]
+    zero = sa.literal(Decimal("0.00"), Money())
+    keys = [Denial.group_code, Denial.carc, Denial.rarc, Denial.category]
+    query = sa.select(
+        *keys,
+        sa.func.sum(sa.case((is_open, 1), else_=0)),
+        sa.type_coerce(sa.func.sum(sa.case((is_open, Denial.denied_amount), else_=zero)), Money()),
+        sa.func.sum(sa.case((Denial.status.in_(RECOVERED_STATUSES), 1), else_=0)),  # type: ignore[attr-defined]
+        sa.func.sum(sa.case((Denial.status.in_(CLOSED_STATUSES), 1), else_=0)),  # type: ignore[attr-defined]
+    ).group_by(*keys)
+    if practice_id is not None:
+        query = query.where(Denial.practice_id == practice_id)
+    folded: dict[str, dict[tuple[str, ...], list[Any]]] = {view: {} for view in REASON_VIEWS}
+    for group_code, carc, rarc, category, n_open, dollars, won, done in session.execute(query):
+        parts = {
+            "carc": (group_code, carc),
+            "carc-rarc": (group_code, carc, rarc),
+            "category": (category,),
+        }
+        for view, key in parts.items():
+            bucket = folded[view].setdefault(key, [0, Decimal("0.00"), 0, 0])
+            bucket[0] += n_open or 0
+            bucket[1] += dollars or Decimal("0.00")
+            bucket[2] += won or 0
+            bucket[3] += done or 0
+    result: dict[str, list[ReasonGroup]] = {}
+    for view, groups in folded.items():
+        items = []
+        for parts_, (n_open, dollars, won, done) in groups.items():
+            if not n_open:
+                continue
+            key, description = _describe(view, [str(p or "") for p in parts_])
+            group = Group(key, description, n_open, dollars, (won / done) if done else None)
+            items.append(ReasonGroup(group, group.recovery_rate))
+        items.sort(key=lambda r: (-r.group.denied, -r.group.count))
+        result[view] = items
+    return result

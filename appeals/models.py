@@ -217,6 +217,11 @@ class Payment(SQLModel, table=True):
 class Claim(SQLModel, table=True):
     """Loop 2100 (CLP) as received in one payment (patients are synthetic in tests and demo)."""
 
+    # The same claim's earlier remittances (reports' first-pass resolution): one index lookup.
+    __table_args__ = (
+        sa.Index("ix_claim_account", "patient_control_number", "payer_id", "practice_id"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     payment_id: int = Field(foreign_key="payment.id", index=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
@@ -321,6 +326,23 @@ class Denial(SQLModel, table=True):
         sa.Index("ix_denial_queue_deadline", "deadline", "id"),
         sa.Index("ix_denial_queue_amount", "denied_amount", "id"),
         sa.Index("ix_denial_queue_age", "denied_on", "id"),
+        # Reports aggregate a period's denials from this index alone, never the wide rows.
+        sa.Index(
+            "ix_denial_report",
+            "denied_on",
+            "practice_id",
+            "payer_id",
+            "status",
+            "deadline",
+            "denied_amount",
+            "recovered_amount",
+            "category",
+            "group_code",
+            "carc",
+            "rarc",
+            "procedure_code",
+            "claim_id",
+        ),  # fmt: skip
     )
 
     id: int | None = Field(default=None, primary_key=True)

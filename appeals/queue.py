@@ -105,6 +105,8 @@ class QueueFilters:
     amount_max: Decimal | None = None
     date_from: date | None = None  # date of service
     date_to: date | None = None
+    denied_from: date | None = None  # denial date (the remittance's payment date)
+    denied_to: date | None = None
     q: str = ""
     sort: str = "priority"
     size: int = DEFAULT_PAGE_SIZE
@@ -141,6 +143,11 @@ class QueueFilters:
         if f.date_from and f.date_to and f.date_from > f.date_to:
             errors["date_to"] = "The end date is before the start date."
             f.date_to = None
+        f.denied_from = _date(args.get("denied_from"), "denied_from", errors)
+        f.denied_to = _date(args.get("denied_to"), "denied_to", errors)
+        if f.denied_from and f.denied_to and f.denied_from > f.denied_to:
+            errors["denied_to"] = "The end date is before the start date."
+            f.denied_to = None
         f.q = (args.get("q") or "").strip()[:100]
         sort = args.get("sort") or "priority"
         f.sort = sort if sort in SORTS else "priority"
@@ -320,6 +327,10 @@ def conditions(filters: QueueFilters, viewer: Viewer, today: date) -> list[Any]:
         where.append(Denial.service_date >= filters.date_from)  # type: ignore[operator]
     if filters.date_to is not None:
         where.append(Denial.service_date <= filters.date_to)  # type: ignore[operator]
+    if filters.denied_from is not None:
+        where.append(Denial.denied_on >= filters.denied_from)  # type: ignore[operator]
+    if filters.denied_to is not None:
+        where.append(Denial.denied_on <= filters.denied_to)  # type: ignore[operator]
     if filters.q:
         where.append(_search(filters.q))
     return where
@@ -536,6 +547,7 @@ CSV_HEADER = (
     "account",
     "payer_claim_number",
     "date_of_service",
+    "denial_date",
     "payer",
     "procedure",
     "carc",
@@ -549,6 +561,9 @@ CSV_HEADER = (
     "deadline",
     "days_left",
     "status",
+    "recovered_amount",
+    "closed_on",
+    "appeal_level",
     "assignee",
 )
 
@@ -572,6 +587,7 @@ def csv_values(row: QueueRow, today: date) -> list[str]:
         _text_cell(d.patient_control_number),
         _text_cell(row.claim_number),
         d.service_date.isoformat() if d.service_date else "",
+        d.denied_on.isoformat() if d.denied_on else "",
         _text_cell(row.payer_name),
         _text_cell(row.procedure),
         _text_cell(" ".join(c for c in (d.carcs or d.carc).split() if c)),
@@ -585,5 +601,8 @@ def csv_values(row: QueueRow, today: date) -> list[str]:
         d.deadline.isoformat() if d.deadline else "",
         days,
         status_label(d.status),
+        f"{d.recovered_amount:.2f}",
+        d.closed_at.date().isoformat() if d.closed_at else "",
+        str(d.appeal_level),
         _text_cell(row.assignee),
     ]

@@ -61,6 +61,7 @@ def _init_web(app: Flask) -> None:
         outcomes,
         queue,
         reasons,
+        reports,
         security,
     )
 
@@ -88,6 +89,7 @@ def _init_web(app: Flask) -> None:
         maintenance,
         followups,
         model,
+        reports,
     )
     for module in (*modules, admin):
         module.init_app(app)

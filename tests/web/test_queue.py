@@ -9,7 +9,8 @@ import itertools
 import logging
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -526,3 +527,41 @@ def test_a_bulk_action_in_the_expired_view_returns_to_it(
         data={"ids": [cosmetic], "operation": "assign", "assignee": "me", "view": "view=expired"},
     )
     assert response.status_code == 303 and response.headers["Location"] == "/queue?view=expired"
+
+
+def test_denial_date_filter(specialist: FlaskClient, world: World) -> None:
+    d = world.denials
+    # Denied 10 (mohs), 30 (excision) and 5 (auth) days ago.
+    since = (TODAY - timedelta(days=12)).isoformat()
+    assert ids(specialist.get(f"/queue?denied_from={since}")) == [d["mohs"], d["auth"]]
+    until = (TODAY - timedelta(days=20)).isoformat()
+    assert ids(specialist.get(f"/queue?denied_to={until}")) == [d["excision"]]
+    response = specialist.get(f"/queue?denied_from={since}&denied_to={until}")
+    assert ids(response) == [d["mohs"], d["auth"]]  # the end before the start is dropped
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    assert soup.select_one("#denied_to-error") is not None
+    bad = BeautifulSoup(specialist.get("/queue?denied_from=May").get_data(), "html.parser")
+    assert bad.select_one("input[name=denied_from][aria-invalid=true]") is not None
+    assert ("denied_from", since) in queue_core.QueueFilters.from_args(
+        specialist.application.test_request_context(f"/?denied_from={since}").request.args
+    ).to_args()
+
+
+def test_export_has_denial_date_recovery_closing_and_level(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    won = session.get(Denial, world.denials["won"])
+    assert won is not None
+    won.recovered_amount = Decimal("450.00")
+    won.closed_at = datetime(2026, 5, 4, 15, 30, tzinfo=UTC)
+    won.appeal_level = 2
+    session.add(won)
+    session.commit()
+    text = specialist.get("/queue/export.csv?status=won").get_data(as_text=True)
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert row["denial_date"] == (TODAY - timedelta(days=10)).isoformat()
+    assert (row["recovered_amount"], row["closed_on"], row["appeal_level"]) == (
+        "450.00",
+        "2026-05-04",
+        "2",
+    )
