@@ -68,5 +68,14 @@ def train() -> Response:
     return redirect(url_for("model.index"), 303)
 
 
+def live_ranker() -> dict[str, str]:
+    """Which ranker orders the queue (read from the saved card: one small file)."""
+    card = recovery_model.latest_card(ranking.model_folder(get_session()))
+    if card is None:
+        return {"live": "prior", "trained_at": ""}
+    return {"live": card.live, "trained_at": card.trained_at[:10]}
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.jinja_env.globals["live_ranker"] = live_ranker

@@ -20,6 +20,9 @@ def test_specialists_may_not_see_it(specialist: FlaskClient, world: World) -> No
 
 
 def test_before_any_training_the_prior_ranks(manager: FlaskClient, world: World) -> None:
+    queue = soup(manager.get("/queue"))
+    assert queue.select_one("#ranked-by")["data-live"] == "prior"
+    assert "smoothed prior" in queue.select_one("#ranked-by").get_text()
     page = soup(manager.get("/model/"))
     assert page.select_one("#live-ranker")["data-live"] == "prior"
     assert "are needed" in page.select_one("#model-status").get_text()
@@ -55,6 +58,8 @@ def test_a_saved_card_shows_its_figures_and_charts(
     monkeypatch.setattr(recovery_model, "latest_card", lambda folder: card)
     page = soup(manager.get("/model/"))
     assert page.select_one("#live-ranker")["data-live"] == "model"
+    queue = soup(manager.get("/queue"))
+    assert "trained recovery model, trained 2026-12-01" in queue.select_one("#ranked-by").get_text()
     cells = [td.get_text() for td in page.select("tr[data-ranker=model] td")]
     assert cells[:3] == ["Trained model", "0.780", "0.600"]
     assert "2.25" in page.select_one("tr[data-order=model]").get_text()  # 9000 / 4000
