@@ -1,18 +1,27 @@
-"""CARC, RARC, group, claim-status and PLB code tables, loaded once from `data/codes/`.
+"""CARC, RARC, group, claim-status, PLB and ICD-10-CM code tables, loaded once from `data/codes/`.
 
 Unknown codes are never rejected: lookups return a `CodeInfo` marked unknown, so a remittance
 carrying a code newer (or older) than our lists still imports and shows the code as unknown.
+The ICD-10-CM list holds only the dermatology codes the checks and letters cite.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
 
 CODES_DIR = Path(__file__).resolve().parent.parent / "data" / "codes"
+# X12's notes for implementers that follow a CARC's reason text: "Usage: ...", "Note: ...",
+# the rule that a remark code must accompany it, and which group codes it may be used with.
+_CARC_NOTES = (
+    re.compile(r"\s*(?:\(Note:[^)]*\)\s*|(?:Usage|Note):).*$", re.S),
+    re.compile(r"\s*At least one Remark Code must be provided \([^)]*\)"),
+    re.compile(r"\s*\(Use only with Group Codes? [^)]*\)"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +99,31 @@ def describe_carc(code: str) -> str:
 
 def describe_rarc(code: str) -> str:
     return rarc(code).description
+
+
+def carc_reason(code: str) -> str:
+    """The CARC's reason as a payer states it: its text without X12's notes for implementers."""
+    text = describe_carc(code)
+    for note in _CARC_NOTES:
+        text = note.sub("", text)
+    return text.strip()
+
+
+def is_alert(code: str) -> bool:
+    """A RARC that informs (`Alert: ...`) rather than explains the adjustment."""
+    info = rarc(code)
+    return info.is_alert or info.description.startswith("Alert:")
+
+
+@cache
+def _icd10() -> dict[str, str]:
+    with open(CODES_DIR / "icd10cm_derm.csv", newline="", encoding="utf-8") as handle:
+        return {row["code"]: row["description"] for row in csv.DictReader(handle)}
+
+
+def describe_icd10(code: str) -> str:
+    """The ICD-10-CM description of a code in the dermatology list; "" for any other code."""
+    key = code.strip().upper()
+    if "." not in key and len(key) > 3:
+        key = f"{key[:3]}.{key[3:]}"
+    return _icd10().get(key, "")

@@ -8,19 +8,21 @@ so every command works on a fresh, empty database.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = PROJECT_ROOT / "migrations"
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+SQLITE_ANALYSIS_LIMIT = 1000  # rows ANALYZE reads per index: approximate, fast statistics
 
 _engines: dict[str, Engine] = {}
 
@@ -95,6 +97,23 @@ def dispose_engine(url: str) -> None:
     engine = _engines.pop(normalise_url(url), None)
     if engine is not None:
         engine.dispose()
+
+
+def analyze(connection: Connection, tables: Sequence[str] = ()) -> None:
+    """Refresh the query planner's statistics for `tables` (default: every table).
+
+    Run where the data changes shape (after an import that doubled the claims): without them
+    SQLite guesses that every index is as selective as any other and can pick a poor one.
+    SQLite's ANALYZE samples (`analysis_limit`), so it takes well under a second at any size.
+    """
+    quote = connection.dialect.identifier_preparer.quote
+    names = ", ".join(quote(t) for t in tables)
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
+        for table in tables or [""]:
+            connection.exec_driver_sql(f"ANALYZE {quote(table)}" if table else "ANALYZE")
+    else:
+        connection.exec_driver_sql(f"ANALYZE {names}")
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Documentation facts: field definitions and validation, CSV import, facts per service line.
+"""Documentation facts: validation, CSV import, saving (definitions and reading: `appeals.fields`).
 
 A fact is one `field = value` for a patient control number and date of service, either for every
 line of that date (procedure empty) or for one procedure. The coding checks in `appeals.rules`
@@ -8,169 +8,34 @@ and the letters read them; the web form and `appeals documentation import` write
 from __future__ import annotations
 
 import csv
-import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, select
 
+# Field definitions and reading facts live below documentation, findings and letters; the
+# names stay importable from here.
+from appeals.fields import FACT_CHUNK, ICD10, fields
+from appeals.fields import FIELDS as FIELDS
+from appeals.fields import FieldDef as FieldDef
+from appeals.fields import documentation_for_claims as documentation_for_claims
+from appeals.fields import facts_for_date as facts_for_date
+from appeals.fields import facts_for_line as facts_for_line
+from appeals.fields import facts_for_lines as facts_for_lines
 from appeals.models import Claim, DocumentationFact, ServiceLine, utcnow
 from appeals.rules import tables
 
 CSV_COLUMNS = ("patient_control_number", "date_of_service", "procedure", "field", "value")
-ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.?[0-9A-TV-Z]{1,4})?$")
 PROCEDURE = re.compile(r"^[0-9A-Z]{5}$")
 YES = ("yes", "y", "true", "1")
 NO = ("no", "n", "false", "0")
 MAX_TEXT = 4000
-
-
-@dataclass(frozen=True)
-class FieldDef:
-    """One documentation field: how it is labelled, what values it takes."""
-
-    name: str
-    label: str
-    kind: str  # text | decimal | integer | yes_no | choice | site | icd10 | date | procedure
-    help: str = ""
-    choices: tuple[str, ...] = ()
-    above: Decimal | None = None  # decimals and integers must be greater than this
-    at_least: Decimal | None = None  # ... or at least this
-    below: Decimal | None = None  # ... and less than this
-    per_line: bool = False  # usually differs per procedure (site, size) rather than per date
-
-
-FIELDS: tuple[FieldDef, ...] = (
-    FieldDef("diagnosis", "Diagnosis (ICD-10-CM)", "icd10", "one or more codes, e.g. L82.0"),
-    FieldDef(
-        "symptoms",
-        "Symptoms and signs",
-        "text",
-        "bleeding, itching, pain, inflammation, …",
-        per_line=True,
-    ),
-    FieldDef("functional_impairment", "Functional impairment", "text", per_line=True),
-    FieldDef("suspicion_of_malignancy", "Malignancy suspected", "yes_no", per_line=True),
-    FieldDef("growth_or_change", "Recent growth or change", "yes_no", per_line=True),
-    FieldDef("site", "Anatomic site", "site", "from the site list", per_line=True),
-    FieldDef(
-        "laterality",
-        "Laterality",
-        "choice",
-        choices=("left", "right", "bilateral", "midline"),
-        per_line=True,
-    ),
-    FieldDef(
-        "lesion_id", "Lesion label", "text", "e.g. A, B or 1, 2 as in the note", per_line=True
-    ),
-    FieldDef(
-        "lesion_size_cm",
-        "Lesion diameter (cm)",
-        "decimal",
-        "greatest clinical diameter before excision",
-        above=Decimal(0),
-        below=Decimal(30),
-        per_line=True,
-    ),
-    FieldDef(
-        "margin_cm",
-        "Narrowest margin (cm)",
-        "decimal",
-        at_least=Decimal(0),
-        below=Decimal(10),
-        per_line=True,
-    ),
-    FieldDef(
-        "excised_diameter_cm",
-        "Excised diameter (cm)",
-        "decimal",
-        "lesion plus twice the narrowest margin",
-        above=Decimal(0),
-        below=Decimal(30),
-        per_line=True,
-    ),
-    FieldDef(
-        "pathology",
-        "Pathology result",
-        "text",
-        "e.g. 'basal cell carcinoma, nodular; S26-1234'",
-        per_line=True,
-    ),
-    FieldDef(
-        "lesion_count",
-        "Number of lesions",
-        "integer",
-        above=Decimal(0),
-        below=Decimal(1000),
-        per_line=True,
-    ),
-    FieldDef(
-        "repair_length_cm",
-        "Repair length (cm)",
-        "decimal",
-        above=Decimal(0),
-        below=Decimal(100),
-        per_line=True,
-    ),
-    FieldDef("abn_on_file", "ABN or waiver signed", "yes_no"),
-    FieldDef("separate_em", "E/M separately identifiable", "yes_no", "for modifier 25"),
-    FieldDef("em_reason", "Problem the E/M addressed", "text", "beyond the procedure decision"),
-    FieldDef("tumor_type", "Tumour type and subtype", "text", per_line=True),
-    FieldDef("recurrent", "Recurrent tumour", "yes_no", per_line=True),
-    FieldDef("immunosuppressed", "Patient immunosuppressed", "yes_no"),
-    FieldDef("mohs_surgeon_is_pathologist", "Mohs surgeon read the slides", "yes_no"),
-    FieldDef(
-        "mohs_stages", "Mohs stages", "integer", above=Decimal(0), below=Decimal(20), per_line=True
-    ),
-    FieldDef(
-        "mohs_blocks",
-        "Mohs tissue blocks",
-        "integer",
-        above=Decimal(0),
-        below=Decimal(100),
-        per_line=True,
-    ),
-    FieldDef("prior_procedure_date", "Earlier procedure date", "date", "YYYY-MM-DD", per_line=True),
-    FieldDef("prior_procedure_code", "Earlier procedure code", "procedure", per_line=True),
-    FieldDef(
-        "relationship_to_prior",
-        "Relationship to the earlier procedure",
-        "choice",
-        choices=("staged", "unrelated", "repeat", "complication"),
-        per_line=True,
-    ),
-    FieldDef(
-        "same_physician_as_prior",
-        "Same physician as the earlier procedure",
-        "yes_no",
-        per_line=True,
-    ),
-    FieldDef("authorization_number", "Authorization number", "text"),
-)
-
-
-def _letter_fields() -> tuple[FieldDef, ...]:
-    """The letters' free-text fields, so the form and the CSV import take them too."""
-    # Imported here: appeals.letter_schema imports FIELDS from this module.
-    from appeals.letter_schema import DOC_FIELDS
-
-    return tuple(FieldDef(name, help_, "text") for name, help_ in DOC_FIELDS.items())
-
-
-@functools.cache
-def fields() -> dict[str, FieldDef]:
-    """Every documentation field by name: the checks' fields first, then the letters' ones.
-
-    Computed once; callers only read the dict.
-    """
-    known = {f.name: f for f in FIELDS}
-    for extra in _letter_fields():
-        known.setdefault(extra.name, extra)
-    return known
 
 
 def _decimal(text: str) -> Decimal | None:
@@ -267,62 +132,6 @@ def _parse_date(text: str) -> date | None:
         except ValueError:
             continue
     return None
-
-
-# --- reading facts -------------------------------------------------------------------------
-
-
-def _line_date(claim: Claim, line: ServiceLine) -> date | None:
-    return line.service_date or claim.service_date
-
-
-def facts_for_lines(
-    session: Session, claim: Claim, lines: Iterable[ServiceLine]
-) -> dict[int, dict[str, str]]:
-    """Merged facts for each line id: the date's facts, overridden by the procedure's own."""
-    lines = list(lines)
-    days = {_line_date(claim, line) for line in lines}
-    rows = session.exec(
-        select(DocumentationFact).where(
-            DocumentationFact.practice_id == claim.practice_id,
-            DocumentationFact.patient_control_number == claim.patient_control_number,
-            col(DocumentationFact.service_date).in_([d for d in days if d is not None]),
-        )
-    ).all()
-    result: dict[int, dict[str, str]] = {}
-    for line in lines:
-        day = _line_date(claim, line)
-        codes = {line.procedure_code, line.original_procedure_code} - {""}
-        merged: dict[str, str] = {}
-        for fact in sorted(rows, key=lambda f: f.procedure_code != ""):
-            if fact.service_date == day and (
-                not fact.procedure_code or fact.procedure_code in codes
-            ):
-                merged[fact.field] = fact.value
-        result[line.id or 0] = merged
-    return result
-
-
-def facts_for_line(session: Session, claim: Claim, line: ServiceLine) -> dict[str, str]:
-    """Merged documentation facts for one service line."""
-    return facts_for_lines(session, claim, [line])[line.id or 0]
-
-
-def facts_for_date(
-    session: Session, practice_id: int, patient_control_number: str, service_date: date
-) -> list[DocumentationFact]:
-    """Every stored fact of one patient control number and date, date-wide facts first."""
-    return list(
-        session.exec(
-            select(DocumentationFact)
-            .where(
-                DocumentationFact.practice_id == practice_id,
-                DocumentationFact.patient_control_number == patient_control_number,
-                DocumentationFact.service_date == service_date,
-            )
-            .order_by(col(DocumentationFact.procedure_code), col(DocumentationFact.field))
-        ).all()
-    )
 
 
 # --- writing facts -------------------------------------------------------------------------
@@ -456,38 +265,60 @@ class _Target:
 
 
 class _Matcher:
-    """Finds the claims a row refers to, caching the lines of each patient control number."""
+    """Finds the claims a row refers to, from the claims and lines of every patient control
+    number of the file, read set-wise up front (`preload`)."""
 
     def __init__(self, session: Session, practice_id: int | None) -> None:
         self.session = session
         self.practice_id = practice_id
-        self.cache: dict[str, list[tuple[Claim, ServiceLine | None]]] = {}
+        self.cache: dict[str, list[tuple[Any, Any | None]]] = {}
 
-    def _lines(self, pcn: str) -> list[tuple[Claim, ServiceLine | None]]:
-        if pcn not in self.cache:
-            query = select(Claim).where(Claim.patient_control_number == pcn)
-            if self.practice_id is not None:
-                query = query.where(Claim.practice_id == self.practice_id)
-            claims = self.session.exec(query).all()
-            pairs: list[tuple[Claim, ServiceLine | None]] = []
-            ids = [c.id for c in claims]
-            lines = (
-                self.session.exec(
-                    select(ServiceLine).where(col(ServiceLine.claim_id).in_(ids))
-                ).all()
-                if ids
-                else []
-            )
-            by_claim: dict[int, list[ServiceLine]] = {}
-            for line in lines:
+    def preload(self, pcns: Iterable[str]) -> None:
+        """Read the claims and lines of these patient control numbers: two queries per 500."""
+        claim_t, line_t = Claim.__table__, ServiceLine.__table__  # type: ignore[attr-defined]
+        wanted = sorted(set(pcns) - self.cache.keys())
+        for start in range(0, len(wanted), FACT_CHUNK):
+            part = wanted[start : start + FACT_CHUNK]
+            # The number alone goes to the database (the practice index would read them all).
+            claims = [
+                claim
+                for claim in self.session.execute(
+                    sa.select(
+                        claim_t.c.id,
+                        claim_t.c.practice_id,
+                        claim_t.c.patient_control_number,
+                        claim_t.c.service_date,
+                    )
+                    .where(claim_t.c.patient_control_number.in_(part))
+                    .order_by(claim_t.c.id)
+                )
+                if self.practice_id is None or claim.practice_id == self.practice_id
+            ]
+            by_claim: dict[int, list[Any]] = {}
+            for line in self.session.execute(
+                sa.select(
+                    line_t.c.claim_id,
+                    line_t.c.service_date,
+                    line_t.c.procedure_code,
+                    line_t.c.original_procedure_code,
+                )
+                .where(line_t.c.claim_id.in_([c.id for c in claims]))
+                .order_by(line_t.c.claim_id, line_t.c.id)
+            ):
                 by_claim.setdefault(line.claim_id, []).append(line)
+            for pcn in part:
+                self.cache[pcn] = []
             for claim in claims:
-                own = by_claim.get(claim.id or 0, [])
+                own = by_claim.get(claim.id, [])
+                pairs = self.cache[claim.patient_control_number]
                 if own:
                     pairs.extend((claim, line) for line in own)
                 else:
                     pairs.append((claim, None))
-            self.cache[pcn] = pairs
+
+    def _lines(self, pcn: str) -> list[tuple[Any, Any | None]]:
+        if pcn not in self.cache:
+            self.preload([pcn])
         return self.cache[pcn]
 
     def match(self, pcn: str, day: date, procedure: str) -> tuple[list[_Target], str]:
@@ -513,18 +344,142 @@ class _Matcher:
         return list(targets.values()), ""
 
 
+@dataclass(frozen=True)
+class _Row:
+    """A valid CSV row, normalised."""
+
+    number: int
+    pcn: str
+    day: date
+    procedure: str
+    name: str
+    value: str
+
+
+_FactKey = tuple[int, str, date, str, str]  # practice, pcn, date, procedure, field
+
+
+class _FactWrites:
+    """Every upsert of one CSV import, applied in memory in row order, then written set-wise.
+
+    Each row's outcome (created, updated, unchanged, deleted) is what `_upsert` would have
+    answered at that point; the database gets one INSERT, UPDATE and DELETE executemany.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.stored: dict[_FactKey, tuple[int, str]] = {}  # as in the database: id, value
+        self.now: dict[_FactKey, str | None] = {}  # as the rows so far leave it
+        self.touched: set[_FactKey] = set()
+
+    def load(self, pcns: Iterable[str]) -> None:
+        """The stored facts of these patient control numbers (one query per 500)."""
+        table = DocumentationFact.__table__  # type: ignore[attr-defined]
+        wanted = sorted(set(pcns))
+        for start in range(0, len(wanted), FACT_CHUNK):
+            query = sa.select(
+                table.c.id,
+                table.c.practice_id,
+                table.c.patient_control_number,
+                table.c.service_date,
+                table.c.procedure_code,
+                table.c.field,
+                table.c.value,
+            ).where(table.c.patient_control_number.in_(wanted[start : start + FACT_CHUNK]))
+            for fact in self.session.execute(query):
+                key = (
+                    fact.practice_id,
+                    fact.patient_control_number,
+                    fact.service_date,
+                    fact.procedure_code,
+                    fact.field,
+                )
+                self.stored[key] = (fact.id, fact.value)
+
+    def upsert(self, key: _FactKey, value: str) -> str:
+        """Insert, update or delete one fact (in memory); what `_upsert` answers."""
+        current = self.now[key] if key in self.now else self.stored.get(key, (0, None))[1]
+        if not value:
+            if current is None:
+                return "unchanged"
+            self.now[key] = None
+            return "deleted"
+        if current is None:
+            self.now[key] = value
+            self.touched.add(key)
+            return "created"
+        if current == value:
+            return "unchanged"
+        self.now[key] = value
+        self.touched.add(key)
+        return "updated"
+
+    def write(self) -> None:
+        """The net changes to the database; ORM copies of the facts in the session expire."""
+        table = DocumentationFact.__table__  # type: ignore[attr-defined]
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        deletes: list[int] = []
+        for key, value in self.now.items():
+            fact_id = self.stored[key][0] if key in self.stored else None
+            if value is None:
+                if fact_id is not None:
+                    deletes.append(fact_id)
+            elif fact_id is None:
+                practice_id, pcn, day, procedure, name = key
+                inserts.append(
+                    {
+                        "practice_id": practice_id,
+                        "patient_control_number": pcn,
+                        "service_date": day,
+                        "procedure_code": procedure,
+                        "field": name,
+                        "value": value,
+                        "source": "csv",
+                        "updated_at": utcnow(),
+                        "updated_by_id": None,
+                    }
+                )
+            elif key in self.touched:
+                updates.append({"fact_id": fact_id, "new_value": value, "at": utcnow()})
+        self.session.flush()
+        for start in range(0, len(deletes), FACT_CHUNK):
+            part = deletes[start : start + FACT_CHUNK]
+            self.session.execute(sa.delete(table).where(table.c.id.in_(part)))
+        if updates:
+            self.session.execute(
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("fact_id"))
+                .values(
+                    value=sa.bindparam("new_value"),
+                    source="csv",
+                    updated_at=sa.bindparam("at", type_=table.c.updated_at.type),
+                    updated_by_id=None,
+                ),
+                updates,
+            )
+        if inserts:
+            self.session.execute(sa.insert(table), inserts)
+        for instance in list(self.session.identity_map.values()):
+            if isinstance(instance, DocumentationFact):
+                self.session.expire(instance)
+
+
 def import_documentation_csv(
     session: Session, practice_id: int | None, path: str | Path
 ) -> ImportReport:
     """Upsert the facts of a CSV file; report unmatched rows and invalid values by row number.
 
     Valid, matching rows are stored even when other rows are not; nothing is dropped silently.
-    Findings of the denials on the affected claims are recomputed.
+    Findings of the denials on the affected claims are recomputed. The file is read first; the
+    claims and stored facts of its patient control numbers are then read set-wise, the rows
+    applied in order in memory and the net changes written with one statement per kind.
     """
     from appeals.findings import refresh_findings_for_claims
 
     report = ImportReport()
-    matcher = _Matcher(session, practice_id)
+    rows: list[_Row] = []
+    session.flush()  # the queries below are Core: facts and claims pending in the session count
     try:
         with Path(path).open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
@@ -537,20 +492,33 @@ def import_documentation_csv(
             reader.fieldnames = header
             for number, raw in enumerate(reader, start=2):
                 report.rows += 1
-                _import_row(session, matcher, report, number, raw)
+                row = _valid_row(report, number, raw)
+                if row is not None:
+                    rows.append(row)
     except UnicodeDecodeError as error:
         raise DocumentationImportError(f"not a UTF-8 text file: {error}") from error
+    pcns = {row.pcn for row in rows}
+    matcher = _Matcher(session, practice_id)
+    matcher.preload(pcns)
+    writes = _FactWrites(session)
+    writes.load(pcns)
+    for row in rows:
+        targets, reason = matcher.match(row.pcn, row.day, row.procedure)
+        if not targets:
+            report.unmatched.append(RowProblem(row.number, reason))
+            continue
+        for target_practice in sorted({t.practice_id for t in targets}):
+            key = (target_practice, row.pcn, row.day, row.procedure, row.name)
+            outcome = writes.upsert(key, row.value)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+        report.claim_ids.update(t.claim_id for t in targets)
+    writes.write()
     report.denials_refreshed = refresh_findings_for_claims(session, report.claim_ids)
     return report
 
 
-def _import_row(
-    session: Session,
-    matcher: _Matcher,
-    report: ImportReport,
-    number: int,
-    raw: dict[str, str | None],
-) -> None:
+def _valid_row(report: ImportReport, number: int, raw: dict[str, str | None]) -> _Row | None:
+    """The row, normalised, or None after adding its problems to `report.invalid`."""
     row = {k: (v or "").strip() for k, v in raw.items() if k in CSV_COLUMNS}
     pcn = row.get("patient_control_number", "")
     name = row.get("field", "").lower()
@@ -573,14 +541,6 @@ def _import_row(
         problems.append(RowProblem(number, error, name))
     if problems:
         report.invalid.extend(problems)
-        return
+        return None
     assert day is not None
-    targets, reason = matcher.match(pcn, day, procedure)
-    if not targets:
-        report.unmatched.append(RowProblem(number, reason))
-        return
-    value = normalise_value(name, row.get("value", ""))
-    for practice_id in sorted({t.practice_id for t in targets}):
-        outcome = _upsert(session, practice_id, pcn, day, procedure, name, value, "csv", None)
-        setattr(report, outcome, getattr(report, outcome) + 1)
-    report.claim_ids.update(t.claim_id for t in targets)
+    return _Row(number, pcn, day, procedure, name, normalise_value(name, row.get("value", "")))

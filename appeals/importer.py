@@ -7,7 +7,11 @@ batches with bulk inserts, so memory stays flat and 100,000 claims import in sec
 
 Alongside the rows the importer finds denials (appeals.denials), sets their deadline and first
 priority, links reversals to the claims they reverse, and closes open denials that a later
-remittance pays.
+remittance pays. Every lookup into what is already stored is set-wise, one query per batch on
+an index that matches it (reversals on the payer claim control number, repeats and recoveries
+on the patient control number), so a day's file costs the same into a large database as into
+an empty one. On PostgreSQL the big tables go in with COPY; the planner's statistics are
+refreshed when the claims have doubled (`refresh_statistics`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -29,11 +33,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from appeals import deadlines, lifecycle, ranking
+from appeals import db, deadlines, lifecycle, ranking
 from appeals.denials import DenialDraft, find_denials
 from appeals.models import (
     Adjustment,
     Appeal,
+    AppState,
     AuditEvent,
     Claim,
     Denial,
@@ -50,6 +55,23 @@ from appeals.x12 import X12Error, iter_remittance
 from appeals.x12 import model as x12
 
 BATCH = 1000
+# PostgreSQL: the tables that take most of an import's rows go in with COPY (see `_copy`);
+# `COPY = False` sends them as pipelined INSERTs instead (the tests compare both).
+COPY = True
+COPY_TABLES = frozenset({"claim", "serviceline", "adjustment", "remark", "denial"})
+# Planner statistics: refreshed when the claims reach ANALYZE_FROM, then each time they double.
+ANALYZE_FROM = 1000
+ANALYZED_AT = "statistics_claims"  # AppState key: the claim count at the last ANALYZE
+STATISTICS_TABLES = (
+    "claim",
+    "serviceline",
+    "adjustment",
+    "remark",
+    "denial",
+    "payment",
+    "appeal",
+    "documentationfact",
+)
 # Denials a repeat does not attach to: settled with money, or written off.
 _SETTLED = ("won", "partial", "written_off")
 
@@ -122,7 +144,33 @@ def import_file(
     except sa.exc.IntegrityError:
         # Another import of the same file committed first.
         return FileResult(name=result.name, status="duplicate")
+    refresh_statistics(engine)
     return result
+
+
+def refresh_statistics(engine: Engine, *, force: bool = False) -> bool:
+    """ANALYZE the imported tables when the claims have doubled since it last ran.
+
+    The data then changed shape (the first big file, a practice's history loaded): the query
+    planner's statistics are refreshed so that lookups keep to the indexes that match them.
+    Cheap (sampled) and rare; the claim count at the time is kept in `AppState`.
+    """
+    state = AppState.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        claims = connection.execute(sa.select(sa.func.max(Claim.__table__.c.id))).scalar() or 0
+        last = connection.execute(
+            sa.select(state.c.value).where(state.c.key == ANALYZED_AT)
+        ).scalar()
+        before = int(last) if last and last.isdigit() else 0
+        if not force and (claims < ANALYZE_FROM or claims < 2 * before):
+            return False
+        db.analyze(connection, STATISTICS_TABLES)
+        marked = connection.execute(
+            sa.update(state).where(state.c.key == ANALYZED_AT).values(value=str(claims))
+        )
+        if not marked.rowcount:
+            connection.execute(sa.insert(state).values(key=ANALYZED_AT, value=str(claims)))
+    return True
 
 
 @contextmanager
@@ -238,7 +286,8 @@ def _executemany(connection: Connection, table: sa.Table, rows: list[dict[str, A
     most of an import's time otherwise. The work is done column by column: a column's values
     come out at C speed (itemgetter, zip) and only columns with a processor pay a Python call
     per value. A column that is NULL in every row is left out of the INSERT, which stores the
-    same NULL (no column has a server default) without the driver adapting each None.
+    same NULL (no column has a server default) without the driver adapting each None. On
+    PostgreSQL the tables in `COPY_TABLES` take the same values through `COPY ... FROM STDIN`.
     """
     dialect = connection.dialect
     names = list(rows[0])
@@ -254,12 +303,40 @@ def _executemany(connection: Connection, table: sa.Table, rows: list[dict[str, A
         if process:
             columns[index] = _processed(process, columns[index])
     quote = dialect.identifier_preparer.quote
+    if COPY and dialect.name == "postgresql" and table.name in COPY_TABLES:
+        listed = ", ".join(quote(n) for n in names)
+        _copy(connection, f"COPY {quote(table.name)} ({listed}) FROM STDIN", columns)
+        return
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
         f"VALUES ({', '.join([marker] * len(names))})"
     )
     connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+
+
+def _copy(connection: Connection, sql: str, columns: list[Iterable[Any]]) -> None:
+    """PostgreSQL: stream the rows in with one `COPY ... FROM STDIN` (psycopg 3).
+
+    The values are those the INSERT would bind (after the columns' bind processors), written
+    in COPY's text format by psycopg's own dumpers, so the stored rows are the same; a column
+    left out gets its default, as with the INSERT (ids come from the sequence where they were
+    not allocated up front). Runs inside the import's transaction. A database error comes out
+    wrapped as SQLAlchemy wraps the INSERT's (an IntegrityError stays one).
+    """
+    import psycopg
+
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    try:
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            write = copy.write_row
+            for row in zip(*columns, strict=True):
+                write(row)
+    except psycopg.Error as error:
+        raise sa.exc.DBAPIError.instance(
+            sql, None, error, psycopg.Error, hide_parameters=True, dialect=connection.dialect
+        ) from error
 
 
 def _processed(process: Callable[[Any], Any], values: Iterable[Any]) -> list[Any]:
@@ -316,6 +393,7 @@ class _Writer:
         self.only_practice: int | None = None
         self.overrides = deadlines.payer_overrides(connection)
         self.repeated: list[int] = []  # existing denials that a claim of this file denied again
+        self.payment_claims: set[int] = set()  # the ids of the current payment's claims
 
     # --- driving ---------------------------------------------------------------------------
 
@@ -398,6 +476,7 @@ class _Writer:
 
     def begin_payment(self, header: x12.PaymentHeader) -> None:
         self.interchange = self.interchange or header.interchange_control_number
+        self.payment_claims = set()
         practice_id = self.practice_for(header.payee)
         if self.only_practice is not None and practice_id != self.only_practice:
             payee = header.payee.name or header.payee.identifier or "unnamed payee"
@@ -602,6 +681,7 @@ class _Writer:
         state = self.payment
         self.learn_payer_type(claims[0])
         claim_ids = _insert(self.connection, Claim, [self.claim_row(c) for c in claims])
+        self.payment_claims.update(claim_ids)
         line_rows: list[dict[str, Any]] = []
         for claim, claim_id in zip(claims, claim_ids, strict=True):
             for number, line in enumerate(claim.lines, start=1):
@@ -766,26 +846,18 @@ class _Writer:
             return
         assert self.payment is not None
         table = Denial.__table__
-        claim_table = Claim.__table__
-        # Only the patient control number goes to the database: with more conditions SQLite
-        # picks the practice index and scans every denial of the practice for each batch.
-        rows = self.connection.execute(
-            sa.select(
-                table.c.id,
-                table.c.patient_control_number,
-                table.c.procedure_code,
-                table.c.service_date,
-                table.c.line_id,
-                table.c.denied_amount,
-                table.c.practice_id,
-                table.c.payer_id,
-                table.c.status,
-                claim_table.c.payment_id,
-            )
-            .join(claim_table, claim_table.c.id == table.c.claim_id)
-            .where(table.c.patient_control_number.in_(list(paying)))
-            .order_by(table.c.id)
-        ).all()
+        rows = self.earlier_denials(
+            list(paying),
+            table.c.id,
+            table.c.patient_control_number,
+            table.c.procedure_code,
+            table.c.service_date,
+            table.c.line_id,
+            table.c.denied_amount,
+            table.c.practice_id,
+            table.c.payer_id,
+            table.c.status,
+        )
         state = self.payment
         candidates = [
             row[:6]
@@ -793,9 +865,9 @@ class _Writer:
             if row.practice_id == state.practice_id
             and row.payer_id == state.payer_id
             and row.status in AWAITING_PAYMENT
-            and row.payment_id != state.payment_id
         ]
         used: set[tuple[int, int]] = set()  # (claim id, line index): one payment closes one denial
+        closed: list[dict[str, Any]] = []
         for denial_id, pcn, code, service_date, line_id, denied_amount in candidates:
             claim, claim_id, remaining = paying[pcn]
             if line_id is None:
@@ -812,46 +884,91 @@ class _Writer:
             used.add(key)
             recovered = min(paid, denied_amount)
             status = "won" if fully else "partial"
-            self.connection.execute(
-                sa.update(table)
-                .where(table.c.id == denial_id)
-                .values(
-                    status=status,
-                    recovered_amount=recovered,
-                    closed_at=_now(),
-                    closed_by_claim_id=claim_id,
-                    updated_at=_now(),
-                )
-            )
-            appeals_table = Appeal.__table__
-            self.connection.execute(
-                sa.update(appeals_table)
-                .where(appeals_table.c.denial_id == denial_id, appeals_table.c.outcome == "")
-                .values(
-                    outcome=status,
-                    recovered_amount=recovered,
-                    closed_on=self.payment.payment_date,
-                    source="remittance",
-                )
-            )
-            _insert_plain(
-                self.connection,
-                AuditEvent,
-                [
-                    {
-                        "at": _now(),
-                        "user_id": self.user_id,
-                        "action": "status",
-                        "entity": "denial",
-                        "entity_id": denial_id,
-                        "detail": json.dumps(
-                            {"status": status, "by": "remittance", "claim_id": claim_id}
-                        ),
-                    }
-                ],
+            closed.append(
+                {
+                    "denial": denial_id,
+                    "new_status": status,
+                    "amount": recovered,
+                    "claim": claim_id,
+                    "at": _now(),
+                }
             )
             self.result.recovered += 1
             self.result.recovered_amount += recovered
+        if closed:
+            self.write_recoveries(closed)
+
+    def write_recoveries(self, closed: list[dict[str, Any]]) -> None:
+        """Close these denials as paid, fill their open appeals and audit: three statements."""
+        assert self.payment is not None
+        table = Denial.__table__
+        self.connection.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("denial"))
+            .values(
+                status=sa.bindparam("new_status"),
+                recovered_amount=sa.bindparam("amount", type_=table.c.recovered_amount.type),
+                closed_at=sa.bindparam("at", type_=table.c.closed_at.type),
+                closed_by_claim_id=sa.bindparam("claim"),
+                updated_at=sa.bindparam("at", type_=table.c.updated_at.type),
+            ),
+            closed,
+        )
+        appeals_table = Appeal.__table__
+        self.connection.execute(
+            sa.update(appeals_table)
+            .where(
+                appeals_table.c.denial_id == sa.bindparam("denial"),
+                appeals_table.c.outcome == "",
+            )
+            .values(
+                outcome=sa.bindparam("new_status"),
+                recovered_amount=sa.bindparam(
+                    "amount", type_=appeals_table.c.recovered_amount.type
+                ),
+                closed_on=self.payment.payment_date,
+                source="remittance",
+            ),
+            closed,
+        )
+        _insert_plain(
+            self.connection,
+            AuditEvent,
+            [
+                {
+                    "at": row["at"],
+                    "user_id": self.user_id,
+                    "action": "status",
+                    "entity": "denial",
+                    "entity_id": row["denial"],
+                    "detail": json.dumps(
+                        {"status": row["new_status"], "by": "remittance", "claim_id": row["claim"]}
+                    ),
+                }
+                for row in closed
+            ],
+        )
+
+    def earlier_denials(self, pcns: Iterable[str], *columns: sa.Column[Any]) -> list[Any]:
+        """`columns` (the first is the id) of the stored denials with these patient control
+        numbers, in id order, but those of the payment being imported.
+
+        One single-table query on `ix_denial_patient_control_number`: with more conditions
+        SQLite picks the practice index and scans every denial of the practice, and a join to
+        the claims for their payment made PostgreSQL hash the whole claim table per batch. The
+        current payment's claims are known here (`payment_claims`); the rest is filtered by
+        the callers.
+        """
+        table = Denial.__table__
+        found = self.connection.execute(
+            sa.select(*columns, table.c.claim_id.label("owner_claim_id")).where(
+                table.c.patient_control_number.in_(sorted(set(pcns)))
+            )
+        ).all()
+        mine = self.payment_claims
+        return sorted(
+            (row for row in found if row.owner_claim_id not in mine), key=attrgetter("id")
+        )
 
     def attach_repeats(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows that are new denials; the others deny again a line an earlier remittance denied.
@@ -865,28 +982,21 @@ class _Writer:
         state = self.payment
         assert state is not None
         table = Denial.__table__
-        claim_table = Claim.__table__
-        found = self.connection.execute(
-            sa.select(
-                table.c.id,
-                table.c.patient_control_number,
-                table.c.procedure_code,
-                table.c.service_date,
-                table.c.practice_id,
-                table.c.payer_id,
-                table.c.status,
-                claim_table.c.payment_id,
-            )
-            .join(claim_table, claim_table.c.id == table.c.claim_id)
-            .where(table.c.patient_control_number.in_({r["patient_control_number"] for r in rows}))
-            .order_by(table.c.id)
-        ).all()
+        found = self.earlier_denials(
+            {r["patient_control_number"] for r in rows},
+            table.c.id,
+            table.c.patient_control_number,
+            table.c.procedure_code,
+            table.c.service_date,
+            table.c.practice_id,
+            table.c.payer_id,
+            table.c.status,
+        )
         earlier: dict[tuple[str, str, date | None], list[int]] = {}
         for row in found:
             if (
                 row.practice_id == state.practice_id
                 and row.payer_id == state.payer_id
-                and row.payment_id != state.payment_id
                 and row.status not in _SETTLED
             ):
                 key = (row.patient_control_number, row.procedure_code, row.service_date)
@@ -901,6 +1011,14 @@ class _Writer:
                 fresh.append(row)
         if repeats:
             with Session(bind=self.connection) as session:
+                # One query loads them all; `session.get` below finds each in the identity map.
+                loaded = (
+                    session.execute(
+                        sa.select(Denial).where(table.c.id.in_({d for d, _ in repeats}))
+                    )
+                    .scalars()
+                    .all()
+                )
                 for denial_id, row in repeats:
                     denial = session.get(Denial, denial_id)
                     assert denial is not None
@@ -909,32 +1027,58 @@ class _Writer:
                     )
                     self.repeated.append(denial_id)
                 session.flush()
+                del loaded
             self.result.repeats += len(repeats)
         return fresh
 
     def link_reversals(self, claims: list[x12.Claim], claim_ids: list[int]) -> None:
+        """Point each reversal (CLP02 22) at the claim it reverses: one query per batch.
+
+        The original is the latest earlier claim of the same payer with the same payer claim
+        control number that is not itself a reversal. Only the numbers go to the database (so
+        the lookup runs on `ix_claim_payer_claim_control_number` whatever the statistics say);
+        payer, kind and order are checked here.
+        """
         assert self.payment is not None
-        table = Claim.__table__
-        for claim, claim_id in zip(claims, claim_ids, strict=True):
-            if not claim.is_reversal or not claim.payer_claim_control_number:
-                continue
-            original = self.connection.execute(
-                sa.select(table.c.id)
-                .where(
-                    table.c.payer_id == self.payment.payer_id,
-                    table.c.payer_claim_control_number == claim.payer_claim_control_number,
-                    table.c.is_reversal.is_(False),
-                    table.c.id < claim_id,
-                )
-                .order_by(table.c.id.desc())
-                .limit(1)
-            ).first()
-            if original:
-                self.connection.execute(
-                    sa.update(table)
-                    .where(table.c.id == claim_id)
-                    .values(reverses_claim_id=original[0])
-                )
+        wanted = [
+            (claim.payer_claim_control_number, claim_id)
+            for claim, claim_id in zip(claims, claim_ids, strict=True)
+            if claim.is_reversal and claim.payer_claim_control_number
+        ]
+        if not wanted:
+            return
+        payer_id = self.payment.payer_id
+        candidates: dict[str, list[int]] = {}
+        for row in self.connection.execute(
+            reversal_lookup(sorted({number for number, _ in wanted}))
+        ):
+            if row.payer_id == payer_id and not row.is_reversal:
+                candidates.setdefault(row.payer_claim_control_number, []).append(row.id)
+        links = []
+        for number, claim_id in wanted:
+            earlier = [i for i in candidates.get(number, ()) if i < claim_id]
+            if earlier:
+                links.append({"original": max(earlier), "reversal": claim_id})
+        if links:
+            table = Claim.__table__
+            self.connection.execute(
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("reversal"))
+                .values(reverses_claim_id=sa.bindparam("original")),
+                links,
+            )
+
+
+def reversal_lookup(numbers: Sequence[str]) -> sa.Select[Any]:
+    """The claims that reversals with these payer claim control numbers may reverse.
+
+    Filtered on the number alone: with the payer as well, SQLite without table statistics
+    plans on `ix_claim_payer_id` and scans every claim of the payer (a test checks the plan).
+    """
+    table = Claim.__table__
+    return sa.select(
+        table.c.id, table.c.payer_claim_control_number, table.c.payer_id, table.c.is_reversal
+    ).where(table.c.payer_claim_control_number.in_(numbers))
 
 
 def _service_date(claim: x12.Claim) -> date | None:

@@ -5,6 +5,12 @@ script only rebuilds the defaults. Every `{{ field }}` used here must be listed 
 `appeals.letters.CONTEXT_SCHEMA` (documented in docs/letter-context.md), and every template's
 required documentation fields are declared in `templates.json`. Check with `appeals letters check`.
 
+Read as a payer's reviewer reads them (printed or as PDF): the line table has fixed column widths
+wide enough for a date and an amount in any sans-serif font, so a date never wraps; its header
+repeats on each page and no row splits; the closing paragraph, the signature and the signer's
+name keep together, so the signature never stands alone on a page; the footer numbers the pages
+("Page 1 of 2").
+
 Run: python letter_templates/build_templates.py [OUTPUT_FOLDER]
 """
 
@@ -23,13 +29,22 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table
+from docx.text.paragraph import Paragraph
 
 HERE = Path(__file__).resolve().parent
 ACCENT = RGBColor(0x1F, 0x3A, 0x5F)
 
+
+@dataclass(frozen=True)
+class Bullet:
+    """A bulleted paragraph of (text, bold) runs."""
+
+    runs: list[tuple[str, bool]]
+
+
 # A paragraph is either plain text (may hold {{ }} and inline {% %} tags), or a list of
-# (text, bold) runs, or a docxtpl paragraph tag such as "{%p if doc.pathology %}".
-Para = str | list[tuple[str, bool]]
+# (text, bold) runs, or a bullet, or a docxtpl paragraph tag such as "{%p if doc.pathology %}".
+Para = str | list[tuple[str, bool]] | Bullet
 
 
 @dataclass(frozen=True)
@@ -50,13 +65,21 @@ def _no_borders(table: Table) -> None:
     table._tbl.tblPr.append(borders)
 
 
-def _add(document: DocumentObject, para: Para, style: str | None = None) -> None:
+def _add(document: DocumentObject, para: Para, style: str | None = None) -> Paragraph:
+    if isinstance(para, Bullet):
+        para, style = para.runs, "List Bullet"
     paragraph = document.add_paragraph(style=style)
     if isinstance(para, str):
         paragraph.add_run(para)
-        return
+        return paragraph
     for text, bold in para:
         paragraph.add_run(text).bold = bold
+    return paragraph
+
+
+def _heading(document: DocumentObject, text: str) -> None:
+    """A short line that introduces a list: never left alone at the foot of a page."""
+    _add(document, text).paragraph_format.keep_with_next = True
 
 
 def _setup(document: DocumentObject) -> None:
@@ -161,34 +184,57 @@ def _reference_block(document: DocumentObject) -> None:
     document.add_paragraph()
 
 
+# The line table's columns: header, cell, width (cm) and whether the value is an amount (right
+# aligned). The widths hold "07/13/2026" and "$12,345.00" at 9 pt in wide fonts (DejaVu Sans,
+# which LibreOffice uses where Calibri is missing) and add up to the 17.2 cm between the margins.
+COLUMNS: tuple[tuple[str, str, float, bool], ...] = (
+    ("Date", "{{ line.date }}", 2.4, False),
+    ("CPT", "{{ line.procedure_code }}", 1.5, False),
+    ("Modifiers", "{{ line.modifiers }}", 2.1, False),
+    ("Units", "{{ line.units }}", 1.4, True),
+    ("Billed", "{{ line.charge }}", 2.2, True),
+    ("Paid", "{{ line.paid }}", 2.2, True),
+    ("Denied", "{{ line.denied }}", 2.2, True),
+    ("Reason", "{{ line.reason_codes }}", 3.1, False),
+)
+
+
+def _row_properties(row_element: OxmlElement, header: bool) -> None:
+    """A row never splits across pages; the header row repeats on each page."""
+    properties = row_element.get_or_add_trPr()
+    properties.append(OxmlElement("w:cantSplit"))
+    if header:
+        properties.append(OxmlElement("w:tblHeader"))
+
+
 def _lines_table(document: DocumentObject) -> None:
-    headers = ("Date", "CPT", "Modifiers", "Units", "Billed", "Paid", "Denied", "Reason")
-    cells = (
-        "{{ line.date }}",
-        "{{ line.procedure_code }}",
-        "{{ line.modifiers }}",
-        "{{ line.units }}",
-        "{{ line.charge }}",
-        "{{ line.paid }}",
-        "{{ line.denied }}",
-        "{{ line.reason_codes }}",
-    )
-    table = document.add_table(rows=4, cols=len(headers))
+    table = document.add_table(rows=4, cols=len(COLUMNS))
     table.style = document.styles["Table Grid"]
-    for index, header in enumerate(headers):
-        paragraph = table.rows[0].cells[index].paragraphs[0]
-        run = paragraph.add_run(header)
-        run.bold = True
-        run.font.size = Pt(9)
+    table.autofit = False  # fixed layout: the widths below, whatever the text
+    for index, (header, text, width, amount) in enumerate(COLUMNS):
+        table.columns[index].width = Cm(width)
+        for row in table.rows:
+            cell = row.cells[index]
+            cell.width = Cm(width)
+            if index == 0:
+                cell._tc.get_or_add_tcPr().append(OxmlElement("w:noWrap"))
+        for row_index, value in ((0, header), (2, text)):
+            paragraph = table.rows[row_index].cells[index].paragraphs[0]
+            paragraph.paragraph_format.space_after = Pt(0)
+            if amount:
+                paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            run = paragraph.add_run(value)
+            run.bold = row_index == 0
+            run.font.size = Pt(9)
+    _row_properties(table.rows[0]._tr, header=True)
+    _row_properties(table.rows[2]._tr, header=False)
     table.rows[1].cells[0].paragraphs[0].add_run("{%tr for line in lines %}")
-    for index, text in enumerate(cells):
-        table.rows[2].cells[index].paragraphs[0].add_run(text).font.size = Pt(9)
     table.rows[3].cells[0].paragraphs[0].add_run("{%tr endfor %}")
     document.add_paragraph()
 
 
 def _reasons(document: DocumentObject) -> None:
-    _add(
+    _heading(
         document,
         "The remittance advice dated {{ claim.denied_on }} gives the following reason for the "
         "denial, quoted as the payer stated it:",
@@ -211,9 +257,15 @@ def _reasons(document: DocumentObject) -> None:
 
 def _citations(document: DocumentObject) -> None:
     _add(document, "{%p if citations %}")
-    _add(document, "Facts from the record that bear on this denial:")
+    _heading(document, "Facts from the record that bear on this denial:")
     _add(document, "{%p for cite in citations %}")
     _add(document, "{{ cite }}", "List Bullet")
+    _add(document, "{%p endfor %}")
+    _add(document, "{%p endif %}")
+    _add(document, "{%p if authorities %}")
+    _heading(document, "The rules and criteria this appeal relies on:")
+    _add(document, "{%p for rule in authorities %}")
+    _add(document, "{{ rule }}", "List Bullet")
     _add(document, "{%p endfor %}")
     _add(document, "{%p endif %}")
     _add(document, "{%p if doc.additional_notes %}")
@@ -222,9 +274,20 @@ def _citations(document: DocumentObject) -> None:
 
 
 def _closing(document: DocumentObject, request: list[Para]) -> None:
+    """The request and the enclosures, then the closing paragraph with the signature kept with
+    it: the signature never stands alone on a page, and the letter ends with it.
+
+    Keep chains stay short: LibreOffice does not move a long chain of kept paragraphs as one.
+    """
     for para in request:
         _add(document, para)
-    _add(
+    _add(document, "{%p if enclosures %}")
+    _heading(document, "Enclosed with this letter:")
+    _add(document, "{%p for item in enclosures %}")
+    _add(document, "{{ item }}", "List Bullet")
+    _add(document, "{%p endfor %}")
+    _add(document, "{%p endif %}")
+    closing = _add(
         document,
         "For these reasons, we ask {{ payer.name }} to reverse the denial and pay "
         "{{ total_denied }} for the service(s) listed above. If any further information would "
@@ -233,34 +296,50 @@ def _closing(document: DocumentObject, request: list[Para]) -> None:
         "decision within the time allowed by "
         "{% if payer.is_medicare %}Medicare rules{% else %}the plan and applicable law{% endif %}.",
     )
-    _add(document, "{%p if enclosures %}")
-    heading = document.add_paragraph()
-    heading.add_run("Enclosures").bold = True
-    _add(document, "{%p for item in enclosures %}")
-    _add(document, "{{ item }}", "List Bullet")
-    _add(document, "{%p endfor %}")
-    _add(document, "{%p endif %}")
-    document.add_paragraph()
-    _add(document, "Sincerely,")
-    document.add_paragraph()
-    document.add_paragraph()
-    for text in (
-        "{{ signer.name }}",
-        "{{ signer.title }}",
-        "{{ practice.name }}",
+    closing.paragraph_format.keep_together = True
+    closing.paragraph_format.keep_with_next = True
+    sincerely = _add(document, "Sincerely,")
+    sincerely.paragraph_format.space_before = Pt(12)
+    sincerely.paragraph_format.space_after = Pt(36)  # room for the handwritten signature
+    sincerely.paragraph_format.keep_with_next = True
+    for text, last in (
+        ("{{ signer.name }}", False),
+        ("{{ signer.title }}", False),
+        ("{{ practice.name }}", True),
     ):
-        paragraph = document.add_paragraph()
+        paragraph = _add(document, text)
         paragraph.paragraph_format.space_after = Pt(0)
-        paragraph.add_run(text)
+        paragraph.paragraph_format.keep_with_next = not last
+
+
+def _field(paragraph: Paragraph, instruction: str) -> None:
+    """A Word field (PAGE, NUMPAGES) that Word and LibreOffice fill in when laying out pages."""
+    for kind, text in (("begin", ""), ("", instruction), ("separate", ""), ("", "1"), ("end", "")):
+        run = paragraph.add_run()
+        run.font.size = Pt(8)
+        if kind:
+            char = OxmlElement("w:fldChar")
+            char.set(qn("w:fldCharType"), kind)
+            run._r.append(char)
+        elif text == instruction:
+            code = OxmlElement("w:instrText")
+            code.set(qn("xml:space"), "preserve")
+            code.text = f" {instruction} "
+            run._r.append(code)
+        else:
+            run.add_text(text)
 
 
 def _footer(document: DocumentObject) -> None:
     footer = document.sections[0].footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = footer.add_run(
-        "{{ patient.name }} · Member ID {{ patient.member_id }} · Claim {{ claim.number }}"
+        "{{ patient.name }} · Member ID {{ patient.member_id }} · Claim {{ claim.number }} · Page "
     )
     run.font.size = Pt(8)
+    _field(footer, "PAGE")
+    footer.add_run(" of ").font.size = Pt(8)
+    _field(footer, "NUMPAGES")
 
 
 def build(letter: Letter) -> DocumentObject:
@@ -271,6 +350,7 @@ def build(letter: Letter) -> DocumentObject:
     _addressee(document)
     _reference_block(document)
     title = document.add_paragraph()
+    title.paragraph_format.keep_with_next = True
     run = title.add_run(letter.heading)
     run.bold = True
     run.font.size = Pt(12)
@@ -278,6 +358,7 @@ def build(letter: Letter) -> DocumentObject:
     _add(document, "To the appeals reviewer:")
     for para in letter.opening:
         _add(document, para)
+    _heading(document, "The denied service(s):")
     _lines_table(document)
     _reasons(document)
     for para in letter.argument:
@@ -503,6 +584,15 @@ LETTERS: tuple[Letter, ...] = (
         ],
         argument=[
             [("Distinct lesions and sites. ", True), ("{{ doc.distinct_sites }}", False)],
+            "Where each denied service was performed, as the note documents it:",
+            "{%p for line in lines %}",
+            Bullet(
+                [
+                    ("{{ line.procedure_code }}", True),
+                    (" on {{ line.date }}: {{ line.location }}", False),
+                ]
+            ),
+            "{%p endfor %}",
             "{%p if doc.clinical_summary %}",
             [("Clinical findings. ", True), ("{{ doc.clinical_summary }}", False)],
             "{%p endif %}",

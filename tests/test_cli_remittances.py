@@ -62,3 +62,69 @@ def test_denials_groups_largest_first_in_every_format(cli) -> None:
     keys = [g["key"] for g in data["groups"]]
     assert "CO-97 + M15" in keys
     assert all(isinstance(g["denied"], str) for g in data["groups"])
+
+
+# --- startup: commands load lazily --------------------------------------------------------
+
+HEAVY = ("sqlmodel", "sqlalchemy", "alembic", "sklearn", "docx", "docxtpl", "appeals.synth")
+
+
+def loaded_after(*args: str) -> set[str]:
+    """The modules a fresh interpreter has imported after running `appeals ARGS`."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from appeals.cli import main\n"
+        f"try:\n    main({list(args)!r})\nexcept SystemExit:\n    pass\n"
+        "print('MODULES', ' '.join(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("MODULES "))
+    return set(line.split()[1:])
+
+
+def test_help_imports_no_command_module_and_no_core() -> None:
+    modules = loaded_after("--help")
+    assert not {m for m in modules if m.startswith("appeals.commands.")}
+    assert not {m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY)}
+    modules = loaded_after("import", "--help")
+    assert {m for m in modules if m.startswith("appeals.commands.")} == {
+        "appeals.commands.remittances"
+    }
+    assert not {m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY)}
+
+
+def test_the_command_list_matches_the_commands() -> None:
+    """`appeals --help` lists every command of every module with the command's own summary."""
+    import importlib
+    import pkgutil
+
+    import click
+
+    import appeals.commands
+    from appeals.cli import COMMANDS, load_command, main, summary_command
+
+    found = {}
+    for info in pkgutil.iter_modules(appeals.commands.__path__):
+        module = importlib.import_module(f"appeals.commands.{info.name}")
+        for command in getattr(module, "COMMANDS", ()):
+            found[command.name] = (info.name, command)
+    assert set(found) == set(COMMANDS)
+    for name, (module, command) in found.items():
+        assert COMMANDS[name][0] == module
+        assert load_command(name) is command
+        for limit in (40, 60, 200):
+            listed = summary_command(name).get_short_help_str(limit)
+            assert listed == command.get_short_help_str(limit), name
+    assert sorted(main.commands) == sorted(COMMANDS)
+    with click.Context(main) as ctx:
+        assert main.list_commands(ctx) == sorted(COMMANDS)
+        assert main.get_command(ctx, "import") is found["import"][1]
+
+
+def test_denials_still_refuses_an_unknown_grouping(cli) -> None:
+    result = cli("denials", "--group-by", "colour")
+    assert result.exit_code == 2
+    assert "'colour' is not one of 'carc'" in result.output

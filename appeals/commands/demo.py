@@ -7,25 +7,21 @@ import shutil
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlmodel import Session, select
 
-from appeals import db, ranking
 from appeals.commands.remittances import check_findings, print_summary
-from appeals.documentation import import_documentation_csv
-from appeals.history import import_appeal_history
-from appeals.importer import FileResult, import_file
-from appeals.models import Payer, PayerAppealAddress, Practice
-from appeals.synth import generate
-from appeals.synth.params import load_params
-from appeals.users import create_user
-from appeals.web import get_engine
-from appeals.web.serving import serve
-from classifiers import recovery
-from classifiers.model import NotEnoughData
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from appeals.importer import FileResult
+    from appeals.models import Practice
+
+# The core is imported inside each command (see appeals/commands/__init__.py).
 
 DEMO_USERS = (
     ("specialist", "specialist", "Sam Specialist (demo)"),
@@ -36,6 +32,11 @@ DEMO_USERS = (
 
 def seed_letter_settings(session: Session, practice: Practice | None) -> None:
     """Fictional letterhead details and payer appeal addresses, so demo letters are complete."""
+    from sqlmodel import select
+
+    from appeals.models import Payer, PayerAppealAddress
+    from appeals.synth.params import load_params
+
     if practice is not None:
         practice.phone, practice.fax = "(800) 555-0100", "(800) 555-0199"
         practice.signer_name, practice.signer_title = "Jordan Example, CPC", "Appeals Coordinator"
@@ -64,6 +65,10 @@ def seed_letter_settings(session: Session, practice: Practice | None) -> None:
 
 def train_model(session: Session) -> str:
     """Train the recovery model on the practice's own history; say which ranker is live."""
+    from appeals import ranking
+    from classifiers import recovery
+    from classifiers.model import NotEnoughData
+
     try:
         card, _ = recovery.train(session, ranking.model_folder(session), date.today())
     except NotEnoughData as error:
@@ -76,6 +81,8 @@ def train_model(session: Session) -> str:
 
 
 def _serve(host: str, port: int) -> None:
+    from appeals.web.serving import serve
+
     click.echo(f"\nDerm Appeals is running at http://{host}:{port}/  (Ctrl+C to stop)")
     serve(current_app._get_current_object(), host, port)
 
@@ -86,6 +93,8 @@ def _serve(host: str, port: int) -> None:
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
     """Run the web app."""
+    from appeals.web import get_engine
+
     get_engine()
     _serve(host, port)
 
@@ -109,6 +118,16 @@ def demo_command(
     yes: bool,
 ) -> None:
     """A fresh SQLite database with a synthetic practice's history, demo users, then the app."""
+    from sqlmodel import Session, select
+
+    from appeals import db, ranking
+    from appeals.documentation import import_documentation_csv
+    from appeals.history import import_appeal_history
+    from appeals.importer import import_file
+    from appeals.models import Practice
+    from appeals.synth import generate
+    from appeals.users import create_user
+
     instance = Path(current_app.instance_path)
     database = instance / "demo.db"
     if database.exists() and not yes:

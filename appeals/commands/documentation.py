@@ -8,13 +8,8 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from sqlmodel import col, select
 
-from appeals import db
-from appeals.documentation import DocumentationImportError, import_documentation_csv
-from appeals.findings import iter_findings
-from appeals.models import Denial, Practice
-from appeals.web import get_engine
+# The core is imported inside each command (see appeals/commands/__init__.py).
 
 
 @click.group("documentation")
@@ -28,6 +23,11 @@ def documentation_group() -> None:
 @with_appcontext
 def import_command(file: Path, practice_id: int | None) -> None:
     """Import FILE.csv: patient_control_number,date_of_service,procedure,field,value."""
+    from appeals import db
+    from appeals.documentation import DocumentationImportError, import_documentation_csv
+    from appeals.models import Practice
+    from appeals.web import get_engine
+
     engine = get_engine()
     try:
         with db.session_scope(engine) as session:
@@ -55,6 +55,13 @@ def import_command(file: Path, practice_id: int | None) -> None:
 @with_appcontext
 def findings_command(output: str) -> None:
     """List the coding findings of every open denial (computed now from the stored data)."""
+    from sqlmodel import col, select
+
+    from appeals import db
+    from appeals.findings import iter_findings
+    from appeals.models import Denial
+    from appeals.web import get_engine
+
     engine = get_engine()
     rows = []
     with db.session_scope(engine) as session:

@@ -8,9 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from appeals import audit, db
-from appeals.history import HistoryFormatError, export_appeal_history, import_appeal_history
-from appeals.web import get_engine
+# The core is imported inside each command (see appeals/commands/__init__.py).
 
 
 @click.group("history")
@@ -26,6 +24,10 @@ def import_command(file: Path) -> None:
 
     The file is stored in one transaction; rows already recorded are left as they are.
     """
+    from appeals import db
+    from appeals.history import HistoryFormatError, import_appeal_history
+    from appeals.web import get_engine
+
     engine = get_engine()
     try:
         with db.session_scope(engine) as session:
@@ -56,6 +58,10 @@ def import_command(file: Path) -> None:
 @with_appcontext
 def export_command(out: Path) -> None:
     """Write every sent appeal to a CSV file in the import format."""
+    from appeals import audit, db
+    from appeals.history import export_appeal_history
+    from appeals.web import get_engine
+
     engine = get_engine()
     with db.session_scope(engine) as session, out.open("w", newline="", encoding="utf-8") as handle:
         count = export_appeal_history(session, handle)

@@ -41,7 +41,8 @@ def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _missing_message(error: letters.MissingFields) -> str:
-    lines = [f"cannot write the {error.template} letter; these required fields are empty:"]
+    lines = [f"cannot write the {error.template} letter: it {error.words}."]
+    lines.append("These required fields are empty:")
     lines += [f"  - {name}: {letters.CONTEXT_SCHEMA.get(name, '')}" for name in error.fields]
     lines.append("Enter them in the app, import them as documentation, or pass --set FIELD=VALUE.")
     return "\n".join(lines)
@@ -131,7 +132,11 @@ def list_command() -> None:
 )
 @with_appcontext
 def zip_command(denial_ids: tuple[int, ...], out: Path) -> None:
-    """Write letters for many denials into one .zip (one per claim and template)."""
+    """Write appeal letters for many denials into one .zip (one per claim and template).
+
+    Denials routed elsewhere (corrected claim, reopening), past their appeal deadline or whose
+    letter lacks fields are left out and listed, here and in the zip's index.csv.
+    """
     engine = get_engine()
     with Session(engine, expire_on_commit=False) as session:
         try:
@@ -143,8 +148,8 @@ def zip_command(denial_ids: tuple[int, ...], out: Path) -> None:
         session.commit()
     out.write_bytes(data)
     click.echo(f"wrote {out}")
-    for denial_id, fields in skipped:
-        click.echo(f"skipped denial {denial_id}: missing {', '.join(fields)}", err=True)
+    for item in skipped:
+        click.echo(f"skipped denial {item.denial_id}: {item.reason}", err=True)
     if skipped:
         sys.exit(1 if len(skipped) == len(set(denial_ids)) else 0)
 

@@ -8,18 +8,17 @@ import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask.cli import with_appcontext
-from sqlmodel import Session
 
-from appeals import ranking
-from appeals.findings import refresh_findings_for_files
-from appeals.grouping import GROUPINGS, group_denials
-from appeals.importer import FileResult, expand_paths, import_file
-from appeals.web import get_engine
-from appeals.x12 import X12Error, iter_remittance
-from appeals.x12.jsonout import format_text, write_json
+from appeals.commands import LazyChoice
+
+if TYPE_CHECKING:
+    from appeals.importer import FileResult
+
+# The core is imported inside each command (see appeals/commands/__init__.py).
 
 
 @click.command("parse")
@@ -27,6 +26,9 @@ from appeals.x12.jsonout import format_text, write_json
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
 def parse_command(file: Path, output: str) -> None:
     """Print the normalised content of an 835 file (no database)."""
+    from appeals.x12 import X12Error, iter_remittance
+    from appeals.x12.jsonout import format_text, write_json
+
     try:
         with open(file, "rb") as handle:
             items = iter_remittance(handle, name=file.name)
@@ -44,6 +46,9 @@ def parse_command(file: Path, output: str) -> None:
 @with_appcontext
 def import_command(paths: tuple[Path, ...]) -> None:
     """Import 835 files and folders; each file is all-or-nothing and imported once."""
+    from appeals.importer import expand_paths, import_file
+    from appeals.web import get_engine
+
     engine = get_engine()
     files = expand_paths(paths)
     if not files:
@@ -68,6 +73,8 @@ def import_command(paths: tuple[Path, ...]) -> None:
 
 def check_findings(engine, results: list[FileResult]) -> None:  # type: ignore[no-untyped-def]
     """Run the dermatology coding checks on the denials the import created."""
+    from appeals.findings import refresh_findings_for_files
+
     file_ids = [r.file_id for r in results if r.file_id and r.denials]
     if not file_ids:
         return
@@ -127,13 +134,22 @@ def print_summary(results: list[FileResult], per_file: bool = True) -> None:
 
 
 @click.command("denials")
-@click.option("--group-by", "by", type=click.Choice(GROUPINGS), default="carc", show_default=True)
+@click.option(
+    "--group-by",
+    "by",
+    type=LazyChoice("appeals.grouping", "GROUPINGS"),
+    default="carc",
+    show_default=True,
+)
 @click.option("--format", "output", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.option("--open-only", is_flag=True, help="Only denials still to work.")
 @with_appcontext
 def denials_command(by: str, output: str, open_only: bool) -> None:
     """Denials grouped by reason: count, denied dollars and description, largest first."""
     from sqlmodel import Session
+
+    from appeals.grouping import group_denials
+    from appeals.web import get_engine
 
     with Session(get_engine()) as session:
         groups = group_denials(session, by, open_only=open_only)
@@ -172,7 +188,11 @@ def denials_command(by: str, output: str, open_only: bool) -> None:
 @with_appcontext
 def rescore_command(deadlines: bool) -> None:
     """Recompute every open denial's priority for today (for cron; the app does it daily too)."""
+    from sqlmodel import Session
+
+    from appeals import ranking
     from appeals.deadlines import recompute_open
+    from appeals.web import get_engine
 
     with Session(get_engine()) as session:
         if deadlines:

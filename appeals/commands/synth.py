@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from appeals.synth import generate
-from appeals.synth.params import load_params
+# The synthetic practice is imported inside the command (see appeals/commands/__init__.py).
 
 
 @click.command("synth")
@@ -38,6 +37,9 @@ def synth_command(
     end_date: datetime | None,
 ) -> None:
     """Simulate a dermatology practice: 835 remittances, appeals.csv, documentation.csv."""
+    from appeals.synth import generate
+    from appeals.synth.params import load_params
+
     params = load_params()
     total = (months or params.months) * (claims_per_month or params.claims_per_month)
     end = end_date.date() if end_date is not None else None

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, flash, redirect, request, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, request, url_for
 
 from appeals import audit, casefile, lifecycle, workflow
 from appeals.models import Denial, User
-from appeals.web import documentation, get_session
+from appeals.web import get_session
 from appeals.web.auth import me
 from appeals.web.htmx import is_htmx, render_page_or_partial, trigger
 
@@ -76,7 +76,9 @@ def render_detail(
         today=date.today(),
         appeal=appeal,
         **workflow_context(denial),
-        **(doc if doc is not None else documentation.panel_context(denial)),
+        **(
+            doc if doc is not None else current_app.jinja_env.globals["documentation_panel"](denial)
+        ),
     )
 
 

@@ -10,12 +10,13 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, redirect, request, url_for
 
 from appeals import audit, documentation
-from appeals.documentation import FieldDef
+from appeals.fields import FieldDef
 from appeals.findings import refresh_for_documentation
 from appeals.models import Claim, Denial, ServiceLine
 from appeals.rules import tables
 from appeals.web import get_session
 from appeals.web.auth import me
+from appeals.web.denials import get_denial_for_user, render_detail
 from appeals.web.htmx import is_htmx, render_page_or_partial, trigger
 
 bp = Blueprint("documentation", __name__, url_prefix="/denials")
@@ -98,8 +99,6 @@ def panel_context(
 
 
 def _get_denial(denial_id: int) -> Denial:
-    from appeals.web.denials import get_denial_for_user
-
     return get_denial_for_user(denial_id)
 
 
@@ -180,8 +179,6 @@ def save_all(denial_id: int) -> Response:
         return redirect(url_for("denials.detail", denial_id=denial.id) + "#documentation", 303)
     entered = {k: changed[k] for k in errors}
     if not is_htmx():
-        from appeals.web.denials import render_detail
-
         return render_detail(denial, 422, panel_context(denial, errors, entered))
     response = render_page_or_partial(
         "denials/_documentation.html",
@@ -209,3 +206,6 @@ def findings(denial_id: int) -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    # The denial page takes its documentation panel from here, as it takes the appeal panel
+    # from `outcomes`: this module imports `web.denials`, never the other way round.
+    app.jinja_env.globals["documentation_panel"] = panel_context

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -25,9 +24,7 @@ from flask import (
 from sqlmodel import col, select
 
 from appeals import audit, documentation, letters, lifecycle
-from appeals.letter_preview import to_html
-from appeals.letter_schema import DERIVED_FROM
-from appeals.letter_templates import template_source, used_fields
+from appeals.letters.preview import to_html
 from appeals.models import Claim, Denial, Letter
 from appeals.web import get_session
 from appeals.web.auth import me
@@ -57,18 +54,16 @@ def folders() -> list[Path]:
     return letters.template_folders(folder if folder.is_dir() else None)
 
 
-@cache
-def _doc_fields_of(path: Path, mtime_ns: int) -> tuple[str, ...]:
-    used = used_fields(template_source(path))
-    used |= {s for p in used for s in DERIVED_FROM.get(p, ())}
-    return tuple(sorted(p.removeprefix("doc.") for p in used if p.startswith("doc.")))
-
-
 def form_fields(info: letters.TemplateInfo) -> tuple[list[str], list[str]]:
     """The template's required documentation fields, then the other ones it can show."""
-    assert info.path is not None
-    required = [r.removeprefix("doc.") for r in info.required if r.startswith("doc.")]
-    used = _doc_fields_of(info.path, info.path.stat().st_mtime_ns)
+    required = [
+        path.removeprefix("doc.")
+        for path in (letters.DERIVED_FROM.get(r, (r,))[0] for r in info.required)
+        if path.startswith("doc.")
+    ]
+    used = sorted(
+        p.removeprefix("doc.") for p in letters.shown_fields(info) if p.startswith("doc.")
+    )
     optional = [n for n in (*used, *ALWAYS_OFFERED) if n not in required]
     return required, list(dict.fromkeys(optional))
 
@@ -123,7 +118,12 @@ def _versions(denial_ids: list[int]) -> list[Letter]:
 
 def _context(req: LetterRequest, overrides: dict[str, str]) -> dict[str, Any]:
     return letters.build_context(
-        get_session(), req.selected, overrides, template=req.info.name, folders=req.folders
+        get_session(),
+        req.selected,
+        overrides,
+        template=req.info.name,
+        folders=req.folders,
+        templates=req.templates,
     )
 
 
@@ -221,7 +221,9 @@ def submit(denial_id: int) -> Response:
         db.rollback()
         return _page(req, entered, errors, status=422)
     try:
-        letter = letters.generate_letter(db, selected, info.name, me().id, folders=req.folders)
+        letter = letters.generate_letter(
+            db, selected, info.name, me().id, folders=req.folders, templates=req.templates
+        )
     except letters.MissingFields as missing:
         db.rollback()
         required = {f.removeprefix("doc.") for f in missing.fields}
@@ -287,7 +289,8 @@ def show(letter_id: int) -> Response:
 
 @bp.post("/letters/batch")
 def batch() -> Response:
-    """Letters for the denials selected in the queue; those missing fields are listed."""
+    """Appeal letters for the denials selected in the queue; those left out are listed with
+    the reason (another route, deadline passed, fields missing)."""
     db = get_session()
     denials = [get_denial_for_user(int(i)) for i in request.form.getlist("ids") if i.isdigit()]
     if not denials:
@@ -298,7 +301,7 @@ def batch() -> Response:
     )
     db.commit()
     status = 200 if written else 422
-    skipped_ids = {denial_id for denial_id, _ in skipped}
+    skipped_ids = [s.denial_id for s in skipped]
     return render_page_or_partial(
         "letters/batch.html",
         "letters/_batch.html",
@@ -308,22 +311,30 @@ def batch() -> Response:
         sent_ids=[d.id for d in denials if d.id not in skipped_ids],
         methods={k: lifecycle.METHODS[k] for k in lifecycle.SEND_METHODS},
         today=date.today(),
-        zip_url=url_for("letters.zip_download", letter=[w.id for w in written]),
+        zip_url=url_for(
+            "letters.zip_download", letter=[w.id for w in written], skipped=skipped_ids
+        ),
     )
 
 
 @bp.get("/letters/zip")
 def zip_download() -> Response:
-    """Stored letters (by id) as one .zip."""
+    """Stored letters (by id) as one .zip; its index also lists the batch's skipped denials."""
     ids = [int(i) for i in request.args.getlist("letter") if i.isdigit()][:1000]
     chosen = [get_letter_for_user(i) for i in ids]
     if not chosen:
         abort(404)
+    left_out = [int(i) for i in request.args.getlist("skipped") if i.isdigit()][:1000]
+    for denial_id in left_out:
+        get_denial_for_user(denial_id)  # 404 outside the user's practice
+    skipped = (
+        letters.explain_skipped(get_session(), left_out, folders=folders()) if left_out else []
+    )
     audit.record(
         get_session(), me().id, "export", "letter", None, {"letter_ids": [c.id for c in chosen]}
     )
     get_session().commit()
-    response = make_response(letters.zip_letters(chosen))
+    response = make_response(letters.zip_letters(chosen, skipped))
     response.headers["Content-Type"] = "application/zip"
     response.headers["Content-Disposition"] = 'attachment; filename="appeal-letters.zip"'
     return response

@@ -441,3 +441,58 @@ def test_save_fact_can_leave_the_refresh_to_the_caller(session: Session) -> None
     assert [
         f.suggested_change for f in stored_findings(session.get(Denial, made.denials[0].id))
     ] == ["change line 1 (11402) to 11403"]
+
+
+def test_import_applies_rows_in_order_as_one_upsert_each_would(
+    session: Session, tmp_path: Path
+) -> None:
+    """The set-wise CSV import answers, row by row, what `_upsert` one row at a time answers,
+    and stores the same facts (a field set, changed, cleared and set again in one file)."""
+    from appeals.documentation import _upsert
+
+    made = em_with_biopsy(session)
+    save_fact(session, made.practice.id, "PCN100", DOS, "", "symptoms", "itching")
+    save_fact(session, made.practice.id, "PCN100", DOS, "", "diagnosis", "L82.0")
+    rows = [
+        ("", "separate_em", "yes"),  # created
+        ("", "separate_em", "yes"),  # unchanged
+        ("", "separate_em", "no"),  # updated
+        ("", "symptoms", ""),  # deleted (stored before)
+        ("", "symptoms", ""),  # unchanged: already gone
+        ("11102", "site", "back"),  # created
+        ("11102", "site", ""),  # deleted in the same file
+        ("11102", "site", "chest"),  # created again
+        ("", "diagnosis", "L82.0"),  # unchanged (stored before)
+        ("", "diagnosis", "L82.1"),  # updated
+    ]
+    path = write_csv(tmp_path, [f"PCN100,2026-03-02,{p},{f},{v}" for p, f, v in rows])
+    report = import_documentation_csv(session, None, path)
+    assert (report.created, report.updated, report.unchanged, report.deleted) == (3, 2, 3, 2)
+    setwise = sorted(
+        (f.procedure_code, f.field, f.value, f.source)
+        for f in session.exec(select(DocumentationFact)).all()
+    )
+    # The same rows through `_upsert`, one query each, from the same starting facts.
+    for fact in session.exec(select(DocumentationFact)).all():
+        session.delete(fact)
+    session.flush()
+    save_fact(session, made.practice.id, "PCN100", DOS, "", "symptoms", "itching")
+    save_fact(session, made.practice.id, "PCN100", DOS, "", "diagnosis", "L82.0")
+    outcomes = [
+        _upsert(session, made.practice.id, "PCN100", DOS, p, f, v, "csv", None) for p, f, v in rows
+    ]
+    counted = {k: outcomes.count(k) for k in ("created", "updated", "unchanged", "deleted")}
+    assert counted == {"created": 3, "updated": 2, "unchanged": 3, "deleted": 2}
+    one_by_one = sorted(
+        (f.procedure_code, f.field, f.value, f.source)
+        for f in session.exec(select(DocumentationFact)).all()
+    )
+    assert (
+        setwise
+        == one_by_one
+        == [
+            ("", "diagnosis", "L82.1", "csv"),
+            ("", "separate_em", "no", "csv"),
+            ("11102", "site", "chest", "csv"),
+        ]
+    )

@@ -189,3 +189,198 @@ def test_the_garbage_collector_is_as_it_was_after_an_import(engine, enabled_befo
     finally:
         gc.enable()
     assert seen_during and not any(seen_during)
+
+
+# --- reversals, statistics, COPY ----------------------------------------------------------
+
+REVERSALS = """\
+CLP*PCN1001*22*-250*-150**12*ICN0001*11*1~
+NM1*QC*1*TESTPATIENT*ALPHA****MI*MEM0001~
+DTM*232*20251201~
+SVC*HC:11102*-250*-150**1~
+DTM*472*20251201~
+CAS*CO*45*-70~
+CAS*PR*2*-30~
+CLP*PCN1001*1*250*160**12*ICN0001C*11*1~
+NM1*QC*1*TESTPATIENT*ALPHA****MI*MEM0001~
+REF*F8*ICN0001~
+DTM*232*20251201~
+SVC*HC:11102*250*160**1~
+DTM*472*20251201~
+CAS*CO*45*60~
+CAS*PR*2*30~
+CLP*PCN1002*22*-400*-120**12*ICN0002*11*1~
+NM1*QC*1*TESTPATIENT*BRAVO****MI*MEM0002~
+DTM*232*20251203~
+SVC*HC:99213*-150*0**1~
+DTM*472*20251203~
+CAS*CO*97*-150~
+LQ*HE*M15~
+SVC*HC:17000*-250*-120**1~
+DTM*472*20251203~
+CAS*CO*45*-100~
+CAS*PR*2*-30~
+CLP*PCN1002*1*400*125**12*ICN0002C*11*1~
+NM1*QC*1*TESTPATIENT*BRAVO****MI*MEM0002~
+REF*F8*ICN0002~
+DTM*232*20251203~
+SVC*HC:99213*150*0**1~
+DTM*472*20251203~
+CAS*CO*97*150~
+LQ*HE*M15~
+SVC*HC:17000*250*125**1~
+DTM*472*20251203~
+CAS*CO*45*95~
+CAS*PR*2*30~
+PLB*1234567893*20261231*WO:ICN0003*5~
+"""
+
+
+def reversal_file(tmp_path: Path) -> Path:
+    """A later remittance of the same payer: a fee-schedule change reverses and corrects
+    PCN1001 and PCN1002 (whose 99213 is denied again), with a PLB recoupment."""
+    text = (FIXTURES / "derm_initial.835").read_text()
+    head, _, rest = text.partition("CLP*PCN1001")
+    tail = rest[rest.index("SE*") :]
+    head = head.replace("BPR*I*270*", "BPR*I*10*")
+    head = head.replace("20260105~\nTRN", "20260205~\nTRN")
+    head = head.replace("EFT0001", "EFT0009")
+    body = head + REVERSALS
+    count = body.count("~\n") - body[: body.index("ST*835")].count("~\n") + 1
+    tail = f"SE*{count}*0001~" + tail[tail.index("~") + 1 :]
+    path = tmp_path / "reversals.835"
+    path.write_text(body + tail)
+    return path
+
+
+def test_a_reversal_points_at_the_claim_it_reverses(engine, tmp_path: Path) -> None:
+    import_file(engine, FIXTURES / "derm_initial.835", today=TODAY)
+    result = import_file(engine, reversal_file(tmp_path), today=TODAY)
+    assert result.status == "imported", result.error
+    assert (result.claims, result.warnings, result.repeats) == (4, 0, 1)
+    with Session(engine) as session:
+        claims = session.exec(select(Claim).order_by(Claim.id)).all()
+        by_number = {(c.payer_claim_control_number, c.is_reversal): c for c in claims}
+        for number in ("ICN0001", "ICN0002"):
+            reversal, original = by_number[number, True], by_number[number, False]
+            assert reversal.reverses_claim_id == original.id
+        assert all(c.reverses_claim_id is None for c in claims if not c.is_reversal)
+        em = session.exec(select(Denial).where(Denial.procedure_code == "99213")).one()
+        assert (em.repeat_count, em.last_denied_on) == (1, date(2026, 2, 5))
+
+
+def plan(connection, statement) -> str:  # type: ignore[no-untyped-def]
+    """SQLite's EXPLAIN QUERY PLAN of a Core statement, as one line of text."""
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    params = [compiled.params[name] for name in compiled.positiontup]
+    rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", tuple(params)).all()
+    return " | ".join(row[-1] for row in rows)
+
+
+def test_the_reversal_lookup_uses_the_claim_number_index(engine, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from appeals import db
+    from appeals.importer import reversal_lookup
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    import_file(engine, FIXTURES / "derm_initial.835", today=TODAY)
+    # 5,000 more claims of the same payer, so that a scan of the payer's claims is costly.
+    names = [c.name for c in Claim.__table__.c if c.name != "id"]
+    copied = ", ".join("'GEN' || i" if n == "payer_claim_control_number" else n for n in names)
+    lookup = reversal_lookup(["ICN0001", "ICN0002"])
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
+            f"INSERT INTO claim ({', '.join(names)}) SELECT {copied} FROM claim, n "
+            "WHERE claim.id = (SELECT min(id) FROM claim)"
+        )
+        before = plan(connection, lookup)
+        db.analyze(connection)  # with statistics as well as without
+        after = plan(connection, lookup)
+        connection.execute(sa.text("DROP TABLE IF EXISTS sqlite_stat1"))
+    for found in (before, after):
+        assert "ix_claim_payer_claim_control_number" in found, found
+        assert "ix_claim_payer_id" not in found and "SCAN" not in found, found
+
+
+def test_the_planner_statistics_are_refreshed_when_the_claims_double(
+    engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+
+    from appeals import importer
+    from appeals.models import AppState
+
+    monkeypatch.setattr(importer, "ANALYZE_FROM", 3)
+    import_file(engine, FIXTURES / "derm_initial.835", today=TODAY)  # 3 claims: analysed
+    with Session(engine) as session:
+        assert session.get(AppState, importer.ANALYZED_AT).value == "3"
+    assert not importer.refresh_statistics(engine)  # not doubled since
+    import_file(engine, FIXTURES / "derm_repayment.835", today=TODAY)
+    with Session(engine) as session:
+        assert session.get(AppState, importer.ANALYZED_AT).value == "3"
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connection:
+            stats = connection.execute(sa.text("SELECT count(*) FROM sqlite_stat1")).scalar()
+            connection.execute(sa.text("DROP TABLE IF EXISTS sqlite_stat1"))
+        assert stats
+
+
+def stored_rows(engine) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
+    """Every table's rows in id order, without the columns that hold the time of writing."""
+    import sqlalchemy as sa
+    from sqlmodel import SQLModel
+
+    written = {"imported_at", "created_at", "updated_at", "at", "closed_at"}
+    rows: dict[str, list[tuple]] = {}
+    with engine.connect() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            columns = [c for c in table.c if c.name not in written]
+            order = list(table.primary_key.columns)
+            rows[table.name] = [
+                tuple(r) for r in connection.execute(sa.select(*columns).order_by(*order))
+            ]
+    return rows
+
+
+def test_copy_and_inserts_store_the_same_rows(
+    engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The COPY path (PostgreSQL) and the executemany path store identical rows: a file with
+    reversals and PLB after an earlier one, documentation, coding checks, a recovery."""
+    from appeals import importer
+    from appeals.documentation import import_documentation_csv
+    from appeals.findings import refresh_findings_for_files
+    from tests.conftest import empty_database
+
+    reversals = reversal_file(tmp_path)
+    documentation = tmp_path / "documentation.csv"
+    documentation.write_text(
+        "patient_control_number,date_of_service,procedure,field,value\n"
+        "PCN1002,2025-12-03,,separate_em,yes\n"
+        "PCN1002,2025-12-03,99213,em_reason,new rash evaluated\n"
+        "PCN1003,2024-01-15,,symptoms,bleeding\n"
+    )
+    snapshots = []
+    for copy in (True, False):
+        monkeypatch.setattr(importer, "COPY", copy)
+        for path in (FIXTURES / "derm_initial.835", reversals, FIXTURES / "derm_repayment.835"):
+            result = import_file(engine, path, today=TODAY)
+            assert result.status == "imported", result.error
+            refresh_findings_for_files(engine, [result.file_id])
+            if path == reversals:
+                with Session(engine) as session:
+                    import_documentation_csv(session, None, documentation)
+                    session.commit()
+        with Session(engine) as session:
+            assert session.exec(select(Denial).where(Denial.findings != "[]")).first()
+            assert session.exec(select(Claim).where(Claim.reverses_claim_id.is_not(None))).first()
+        snapshots.append(stored_rows(engine))
+        empty_database(engine)
+    with_copy, with_inserts = snapshots
+    assert with_copy["provideradjustment"] and with_copy["documentationfact"]
+    assert with_copy == with_inserts

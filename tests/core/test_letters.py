@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -9,7 +10,7 @@ import shutil
 import subprocess
 import zipfile
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 from docxtpl import DocxTemplate
 from sqlmodel import Session, select
 
-from appeals import documentation, letters, lifecycle
+from appeals import codes, fields, letters, lifecycle
 from appeals.models import (
     Adjustment,
     Appeal,
@@ -80,8 +81,14 @@ def make_world(
     filing_indicator: str = "MB",
     logo: bytes | None = None,
     claim_number: str = "ICN-2026-0001",
+    action: str = "appeal",
+    deadline: date | None = None,
+    status: str = "new",
 ) -> World:
-    """A practice, Medicare payer with an appeal address, a claim with two denied lines."""
+    """A practice, Medicare payer with an appeal address, a claim with two denied lines.
+
+    The appeal deadline is 120 days from today unless given.
+    """
     practice = session.exec(select(Practice)).first() or Practice(
         name="Lakeside Dermatology",
         npi="1234567893",
@@ -185,10 +192,11 @@ def make_world(
             carcs=carc,
             rarcs=rarcs,
             category=category,
-            action="appeal",
+            action=action,
+            status=status,
             denied_amount=line.charge,
             appeal_level=appeal_level,
-            deadline=date(2026, 7, 23),
+            deadline=deadline or date.today() + timedelta(days=120),
             findings=findings,
         )
         session.add(denial)
@@ -317,14 +325,15 @@ def test_context_holds_the_claim_lines_codes_and_documentation(session: Session)
             "label": "CO-50",
             "code": "50",
             "group": "CO",
-            "description": letters.codes.describe_carc("50"),
+            "description": "These are non-covered services because this is not deemed a "
+            "'medical necessity' by the payer.",
         }
     ]
-    assert "medical necessity" in context["reasons"][0]["description"].lower()
+    assert "Usage" in codes.describe_carc("50")  # the X12 note is in the list, not the letter
     assert context["remarks"][0]["code"] == "N115"
     assert context["remarks"][0]["description"]
     assert context["doc"]["diagnosis"] == "L82.1; D48.5"
-    assert context["lines"][0]["diagnosis"] == "L82.1 (other seborrheic keratosis (SK NOS))"
+    assert context["lines"][0]["diagnosis"] == "L82.1 (other seborrheic keratosis)"
     assert context["lines"][1]["location"] == "left cheek"
     assert context["lesion"]["location"] == "left cheek"
     assert context["doc"]["symptoms"] == "bleeding"
@@ -354,6 +363,115 @@ def test_the_modifier_correction_names_the_corrected_line(session: Session) -> N
     assert "separately identifiable" in context["correction"]["guidance"]
 
 
+def test_alert_remarks_are_not_quoted_as_the_reason(session: Session) -> None:
+    """MA01 tells the provider how to appeal; it is not why the line was denied."""
+    assert codes.is_alert("MA01") and not codes.is_alert("N115")
+    world = make_world(session, rarcs="MA01 N115")
+    context = letters.build_context(session, [d.id or 0 for d in world.denials], FULL_DOC)
+    assert [r["code"] for r in context["remarks"]] == ["N115"]
+    assert [line["reason_codes"] for line in context["lines"]] == ["CO-50 N115", "CO-50 N115"]
+    text = docx_text(letters.render("medical_necessity", context))
+    assert "MA01" not in text and "Alert:" not in text and "Remark N115" in text
+
+
+def test_the_carc_is_quoted_without_the_x12_notes() -> None:
+    assert codes.carc_reason("96") == "Non-covered charge(s)."
+    assert codes.carc_reason("16") == (
+        "Claim/service lacks information or has submission/billing error(s)."
+    )
+    assert codes.carc_reason("A1") == "Claim/Service denied."
+    for code in ("50", "96", "97", "197", "204"):
+        assert "Usage" not in codes.carc_reason(code) and codes.carc_reason(code)
+
+
+def test_diagnosis_codes_carry_their_icd10_descriptions() -> None:
+    assert letters.diagnosis_text("C44.311 z940, D48.5") == (
+        "C44.311 (basal cell carcinoma of skin of nose); z940 (kidney transplant status); "
+        "D48.5 (neoplasm of uncertain behavior of skin)"
+    )
+    assert letters.diagnosis_text("L98.9") == "L98.9"  # not in the list: no guessed meaning
+    assert codes.describe_icd10("L82.0") == "Inflamed seborrheic keratosis"
+
+
+MOHS_FINDING = {
+    "rule_id": "mohs-appropriate-use",
+    "action": "appeal",
+    "letter": "medical_necessity",
+    "cite": {
+        "procedure": "17311",
+        "denial_codes": "CO-50",
+        "tumor_type": "basal cell carcinoma, nodular",
+        "site": "nose",
+        "lesion_size_cm": "0.9",
+        "recurrent": "no",
+        "immunosuppressed": "yes",
+        "diagnosis": "C44.311 Z94.0",
+        "auc_area": "H",
+    },
+}
+
+
+def test_cited_facts_have_labels_and_the_letter_names_what_they_meet(session: Session) -> None:
+    world = make_world(session, findings=json.dumps([MOHS_FINDING]))
+    doc = dict(FULL_DOC, diagnosis="C44.311 Z94.0", site="nose")
+    context = letters.build_context(session, [world.denials[0].id or 0], doc, today=TODAY)
+    assert context["citations"] == [
+        "Tumour type and subtype: basal cell carcinoma, nodular",
+        "Recurrent tumour: no",
+        "Patient immunosuppressed: yes",
+        "Mohs AUC area: H (high-risk area: the central face, eyelids, eyebrows, nose, lips, "
+        "chin, ears, temples, genitalia, hands, feet, nail units, ankles and nipples)",
+    ]  # diagnosis, site and size are in the letter's own paragraphs, not repeated
+    assert context["authorities"] == [
+        "The appropriate use criteria for Mohs micrographic surgery (AAD, ACMS, ASDSA and ASMS; "
+        "J Am Acad Dermatol 2012;67:531-550)",
+        "The Medicare contractor's local coverage determination (LCD) for Mohs micrographic "
+        "surgery, which adopts those criteria",
+    ]
+    text = docx_text(letters.render("medical_necessity", context))
+    assert "Mohs AUC area: H" in text and "Auc area" not in text
+    assert "The rules and criteria this appeal relies on:" in text
+    assert "appropriate use criteria for Mohs micrographic surgery" in text
+    assert text.count("C44.311") == 1  # once, with its description
+
+
+NCCI_FINDING = {
+    "rule_id": "ncci-pair",
+    "action": "appeal",
+    "letter": "bundling",
+    "cite": {
+        "procedure": "11102",
+        "bundled_with": "17000",
+        "lesion_id": "A",
+        "site_of_denied_line": "site not documented (lesion A)",
+        "site_of_other_line": "right temple (lesion B)",
+    },
+}
+
+
+def test_a_distinct_sites_letter_is_refused_rather_than_say_site_not_documented(
+    session: Session,
+) -> None:
+    world = make_world(
+        session, category="bundling_ncci", carc="97", findings=json.dumps([NCCI_FINDING])
+    )
+    ids = [world.denials[1].id or 0]
+    argued = {"distinct_sites": "11102 on lesion A; 17000 on lesion B, a different lesion."}
+    context = letters.build_context(session, ids, argued, today=TODAY)
+    assert not any("not documented" in c for c in context["citations"])
+    assert "Bundled with: 17000" not in context["citations"]  # the letter states the sites
+    with pytest.raises(letters.MissingFields) as caught:
+        letters.generate_letter(session, ids, overrides=argued, today=TODAY)
+    assert caught.value.fields == ["doc.site"]
+    assert caught.value.words == "needs anatomic site"
+    placed = dict(argued, site="cheek", laterality="left")
+    letter = letters.generate_letter(session, ids, overrides=placed, today=TODAY)
+    text = docx_text(letter.docx)
+    assert "not documented" not in text
+    assert "11102 on 03/02/2026: left cheek" in text
+    assert "NCCI) procedure-to-procedure edits" in text
+
+
 # --- rendering -----------------------------------------------------------------------------
 
 
@@ -366,7 +484,7 @@ def test_each_template_renders_a_word_document_with_the_claim_facts(
     assert letters.missing_fields(template, context) == []
     text = docx_text(letters.render(template, context))
     assert "ICN-2026-0001" in text
-    assert letters.codes.describe_carc("50") in text
+    assert codes.carc_reason("50") in text and "Usage:" not in text
     assert "$385.00" in text and "$250.00" in text and "$135.00" in text
     assert "Lakeside Dermatology" in text and "Jane Doe" in text and "1EG4TE5MK73" in text
     assert "PO Box 20018" in text
@@ -490,23 +608,83 @@ def test_a_second_level_denial_gets_a_second_level_appeal(session: Session) -> N
     assert "02/10/2026" in text
 
 
+def _index(data: bytes) -> list[dict[str, str]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return list(csv.DictReader(io.StringIO(archive.read(letters.INDEX_FILE).decode())))
+
+
 def test_the_batch_zip_skips_and_lists_denials_with_missing_fields(session: Session) -> None:
     ready = make_world(session, claim_number="READY-1")
     add_facts(session, ready, {"diagnosis": "L57.0", "clinical_summary": "Hyperkeratotic AKs"})
     lacking = make_world(session, claim_number="LACK-2", category="timely_filing", carc="29")
     ids = [d.id for d in ready.denials] + [lacking.denials[0].id]
     data, skipped = letters.render_batch_zip(session, ids, None, today=TODAY)
-    assert skipped == [
-        (lacking.denials[0].id, ["doc.original_submission_date", "doc.submission_proof"])
-    ]
+    [left_out] = skipped
+    assert left_out.denial_id == lacking.denials[0].id
+    assert left_out.fields == ("doc.original_submission_date", "doc.submission_proof")
+    assert left_out.reason == "needs date first submitted and proof of timely submission"
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = archive.namelist()
-        assert len([n for n in names if n.endswith(".docx")]) == 1
-        assert names[0].startswith("READY-1-medical_necessity-")
+        letter_names = [n for n in names if n.endswith(".docx")]
+        assert len(letter_names) == 1
+        assert letter_names[0].startswith("READY-1-medical_necessity-")
         assert "Doe" not in "".join(names)
-        assert f"denial {lacking.denials[0].id}" in archive.read("SKIPPED.txt").decode()
-        text = docx_text(archive.read(names[0]))
+        text = docx_text(archive.read(letter_names[0]))
     assert "READY-1" in text and "99213" in text and "11102" in text
+    index = _index(data)
+    assert [(r["result"], r["denial_id"], r["procedure"]) for r in index] == [
+        ("written", str(ready.denials[0].id), "99213"),
+        ("written", str(ready.denials[1].id), "11102"),
+        ("skipped", str(lacking.denials[0].id), "99213"),
+    ]
+    assert index[0]["file"] == letter_names[0] and index[0]["denied"] == "$135.00"
+    assert index[2]["claim_number"] == "LACK-2" and index[2]["reason"] == left_out.reason
+    assert "Doe" not in json.dumps(index)
+
+
+def test_a_batch_writes_only_appeals_within_their_deadline(session: Session) -> None:
+    """Corrected claims, reopenings, expired and already appealed denials are skipped, with the
+    reason in plain words; the index lists them."""
+    doc = {"diagnosis": "L57.0", "clinical_summary": "Hyperkeratotic AKs"}
+    worlds = {
+        "appeal": make_world(session, claim_number="C-APPEAL"),
+        "corrected": make_world(session, claim_number="C-CORR", action="corrected_claim"),
+        "reopening": make_world(session, claim_number="C-REOPEN", action="reopening"),
+        "expired": make_world(session, claim_number="C-LATE", deadline=TODAY - timedelta(days=1)),
+        "appealed": make_world(session, claim_number="C-SENT", status="appealed"),
+        "level2": make_world(
+            session, claim_number="C-L2", action="corrected_claim", appeal_level=2
+        ),
+    }
+    for world in worlds.values():
+        add_facts(session, world, {**doc, "prior_appeal_date": "2026-02-10"})
+        add_facts(session, world, {"prior_decision": "Upheld"})
+    ids = [world.denials[0].id or 0 for world in worlds.values()]
+    data, skipped = letters.render_batch_zip(session, ids, None, today=TODAY)
+    reasons = {s.claim_number: s.reason for s in skipped}
+    assert reasons == {
+        "C-CORR": "recommended route: Corrected claim, not an appeal",
+        "C-REOPEN": "recommended route: Reopening (clerical error), not an appeal",
+        "C-LATE": "the appeal deadline passed on 04/01/2026",
+        "C-SENT": "status is Appealed: no appeal is due",
+    }
+    written = [r for r in _index(data) if r["result"] == "written"]
+    assert [(r["claim_number"], r["template"]) for r in written] == [
+        ("C-APPEAL", "medical_necessity"),
+        ("C-L2", "second_level"),  # every later level is an appeal
+    ]
+    skipped_rows = [r for r in _index(data) if r["result"] == "skipped"]
+    assert {r["claim_number"]: r["reason"] for r in skipped_rows} == reasons
+    assert all("doc." not in r["reason"] for r in skipped_rows)
+
+
+def test_a_skipped_letter_says_what_is_missing_in_plain_words(session: Session) -> None:
+    world = make_world(session, category="coding_modifier", carc="4")
+    [skipped] = letters.generate_batch(session, [world.denials[0].id or 0], today=TODAY)[1]
+    assert skipped.reason == "needs modifier that applies and why the modifier applies"
+    assert skipped.fields == ("doc.modifier", "doc.modifier_rationale")
+    again = letters.explain_skipped(session, [world.denials[0].id or 0], today=TODAY)
+    assert again == [skipped]
 
 
 # --- checking templates --------------------------------------------------------------------
@@ -591,41 +769,122 @@ def test_a_practice_copy_overrides_the_default_by_name(session: Session, tmp_pat
 # --- PDF through LibreOffice ---------------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_a_rendered_letter_converts_to_pdf_with_libreoffice(
-    session: Session, tmp_path: Path
-) -> None:
+def _libreoffice() -> tuple[str, Path]:
+    """soffice and LibreOffice's own PDF reader (`xpdfimport`, shipped beside it, poppler-based).
+
+    Skipped when LibreOffice is missing, except in CI, where it must be installed.
+    """
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
+    reader = Path(os.path.realpath(soffice)).parent / "xpdfimport" if soffice else None
+    if soffice is None or reader is None or not reader.exists():
         if os.environ.get("CI"):
-            pytest.fail("LibreOffice (soffice) must be installed in CI")
-        pytest.skip("LibreOffice is not installed")
-    world = make_world(session, last_name="O'Brien & <Sons>")
-    letter = letters.generate_letter(session, [d.id for d in world.denials], overrides=FULL_DOC)
-    source = tmp_path / "letter.docx"
-    source.write_bytes(letter.docx)
-    profile = tmp_path / "profile"
+            pytest.fail("LibreOffice (soffice and its xpdfimport) must be installed in CI")
+        pytest.skip("LibreOffice is not installed: the letters are not converted to PDF")
+    return soffice, reader
+
+
+def _to_pdf(soffice: str, sources: list[Path], folder: Path) -> list[Path]:
+    """The .docx files converted to PDF by one LibreOffice run."""
     subprocess.run(
         [
             soffice,
-            f"-env:UserInstallation=file://{profile}",
+            f"-env:UserInstallation=file://{folder / 'profile'}",
             "--headless",
             "--convert-to",
             "pdf",
             "--outdir",
-            str(tmp_path),
-            str(source),
+            str(folder),
+            *map(str, sources),
         ],
         check=True,
         capture_output=True,
-        timeout=180,
+        timeout=300,
     )
-    pdf = (tmp_path / "letter.pdf").read_bytes()
-    assert pdf.startswith(b"%PDF") and len(pdf) > 5000
+    return [folder / f"{source.stem}.pdf" for source in sources]
+
+
+def pdf_pages(reader: Path, pdf: Path) -> list[list[str]]:
+    """Each page's lines of text, top to bottom, as a reader sees them.
+
+    `xpdfimport` prints every character it draws with its box (`drawChar x1 y1 x2 y2 ...
+    size char`); characters on one baseline make a line, and a gap wider than a space between
+    two of them (a table's cell border) becomes one space.
+    """
+    out = subprocess.run([str(reader), str(pdf)], capture_output=True, check=True, timeout=60)
+    pages: list[dict[float, list[tuple[float, float, str]]]] = []
+    for raw in out.stdout.split(b"\n"):
+        if raw.startswith(b"startPage"):
+            pages.append({})
+        elif raw.startswith(b"drawChar ") and pages:
+            parts = raw.split(b" ", 10)
+            x1, y, x2 = float(parts[1]), float(parts[2]), float(parts[3])
+            char = parts[10].decode() if len(parts) > 10 else " "
+            pages[-1].setdefault(round(y, 1), []).append((x1, x2, char))
+    result = []
+    for rows in pages:
+        lines = []
+        for y in sorted(rows, reverse=True):  # PDF y grows upwards
+            text, end = "", None
+            for x1, x2, char in sorted(rows[y]):
+                if end is not None and x1 - end > 2.5 and not text.endswith(" "):
+                    text += " "
+                text, end = text + char, x2
+            lines.append(text.strip())
+        result.append(lines)
+    return result
+
+
+@pytest.mark.slow
+def test_a_two_line_letter_reads_well_as_a_pdf(session: Session, tmp_path: Path) -> None:
+    """What a payer's reviewer reads: the medical-necessity letter for two lines as a PDF.
+
+    The date of each line is whole on its row, the CARC is quoted without X12's usage note,
+    alerts are not quoted, the diagnosis carries its description, the date of birth and page
+    numbers are printed, and the signature never stands alone on a page whatever the length
+    of the letter (the same letter padded by a few lines at a time is converted as well).
+    """
+    soffice, reader = _libreoffice()
+    world = make_world(session, last_name="O'Brien & <Sons>", rarcs="N115 MA01")
+    ids = [d.id or 0 for d in world.denials]
+    doc = dict(FULL_DOC, diagnosis="L82.0 Z94.0", patient_dob="1948-05-17")
+    sources = []
+    for padding in range(0, 60, 4):  # a page and more, a few lines at a time
+        notes = " ".join(["The lesion was examined and documented in detail."] * padding)
+        context = letters.build_context(
+            session, ids, dict(doc, additional_notes=notes), today=TODAY
+        )
+        source = tmp_path / f"letter-{padding:02d}.docx"
+        source.write_bytes(letters.render("medical_necessity", context))
+        sources.append(source)
+    pdfs = _to_pdf(soffice, sources, tmp_path)
+
+    pages = pdf_pages(reader, pdfs[0])
+    lines = [line for page in pages for line in page]
+    text = " ".join(lines)
+    rows = [line for line in lines if line.startswith("03/02/")]
+    assert rows == [
+        "03/02/2026 99213 1 $135.00 $0.00 $135.00 CO-50 N115",
+        "03/02/2026 11102 59 1 $250.00 $0.00 $250.00 CO-50 N115",
+    ]
+    assert "6" not in lines and "Usage:" not in text and "Refer to the 835" not in text
+    assert "CO-50: “These are non-covered services because this is not deemed a 'medical" in text
+    assert "MA01" not in text and "Alert:" not in text
+    assert "L82.0 (inflamed seborrheic keratosis); Z94.0 (kidney transplant status)" in text
+    assert "Date of birth: 05/17/1948" in text and "Patient: Jane O'Brien & <Sons>" in text
+    assert pages[0][-1].endswith(f"Page 1 of {len(pages)}")
+
+    page_counts = set()
+    for pdf in pdfs:
+        pages = pdf_pages(reader, pdf)
+        page_counts.add(len(pages))
+        [signed] = [page for page in pages if "Ana Ruiz" in page]
+        assert "Sincerely," in signed, pdf.name
+        assert any(line.startswith("For these reasons, we ask") for line in signed), pdf.name
+    assert len(page_counts) > 1  # the padding moved the signature across a page break
 
 
 def test_each_documentation_field_is_defined_once() -> None:
-    checks = {f.name: f for f in documentation.FIELDS}
-    assert not set(letters.DOC_FIELDS) & set(checks)
+    checks = {f.name: f for f in fields.FIELDS}
+    assert not {f.name for f in fields.LETTER_FIELDS} & set(checks)
     assert letters.CONTEXT_SCHEMA["doc.diagnosis"].startswith(checks["diagnosis"].label)
-    assert documentation.fields() is documentation.fields()
+    assert fields.fields() is fields.fields()

@@ -112,6 +112,10 @@ def test_letters_list_and_zip(runner: FlaskCliRunner, session: Session, tmp_path
     ids = [str(d.id) for d in world.denials]
     result = invoke(runner, "letters", "zip", *ids, "--out", str(out))
     assert result.exit_code == 1  # every denial lacked its documentation
-    assert f"skipped denial {ids[0]}: missing doc.diagnosis" in result.output
+    reason = "needs diagnosis (ICD-10-CM) and clinical findings"
+    assert f"skipped denial {ids[0]}: {reason}" in result.output
     with zipfile.ZipFile(out) as archive:
-        assert archive.namelist() == ["SKIPPED.txt"]
+        assert archive.namelist() == [letters.INDEX_FILE]
+        index = archive.read(letters.INDEX_FILE).decode()
+    assert index.splitlines()[1].startswith(f",skipped,{ids[0]},ICN-2026-0001,99213,")
+    assert index.splitlines()[1].endswith(reason)

@@ -73,3 +73,85 @@ def test_money_binds_exact_cents_on_sqlite_and_exact_decimals_elsewhere() -> Non
         exact = money.process_bind_param(value, postgres_dialect)
         assert exact == Decimal(cents) / 100 and exact.as_tuple().exponent == -2
     assert money.process_bind_param(None, sqlite_dialect) is None
+
+
+def _module_of(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, dict[str, bool]]:
+    """Each appeals module → the appeals modules it imports, True where at module level."""
+    paths = {_module_of(p): p for p in (ROOT / "appeals").rglob("*.py")}
+
+    def resolve(name: str) -> str | None:
+        while name and name not in paths:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, dict[str, bool]] = {}
+    for module, path in paths.items():
+        tree = ast.parse(path.read_text())
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        top = {id(node) for node in tree.body}
+        edges: dict[str, bool] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets = [resolve(alias.name) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*parent, base] if base else parent)
+                targets = [resolve(f"{base}.{alias.name}") or resolve(base) for alias in node.names]
+            else:
+                continue
+            for target in targets:
+                if target and target != module:
+                    edges[target] = edges.get(target, False) or id(node) in top
+        graph[module] = edges
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle as a path ('a', 'b', 'a'), or [] when the graph is acyclic."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target]
+            if target not in state and (found := visit(target)):
+                return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_every_appeals_module_imports_and_none_imports_one_that_imports_it_back() -> None:
+    """No import cycles among appeals modules, at module level or inside functions.
+
+    The one allowance: a package's `__init__` may import its own submodules inside a function
+    (the web app factory registering its blueprints), since a submodule always loads after its
+    package anyway.
+    """
+    import importlib
+
+    graph = _import_graph()
+    for module in sorted(graph):
+        importlib.import_module(module)
+    top_level = {m: {t for t, top in edges.items() if top} for m, edges in graph.items()}
+    assert _cycle(top_level) == [], "module-level import cycle"
+    every = {
+        m: {t for t in edges if not (t.startswith(f"{m}.") and not edges[t])}
+        for m, edges in graph.items()
+    }
+    assert _cycle(every) == [], "import cycle through an import inside a function"

@@ -18,7 +18,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
-from appeals import letter_templates, letters
+from appeals import letters
+from appeals.letters import choosing, templates
 from appeals.models import Claim, Denial, DocumentationFact, Letter, Payer, Practice
 from appeals.web.letters import letters_of
 from tests.web.conftest import HTMX, World
@@ -166,12 +167,39 @@ def test_the_queue_writes_letters_and_lists_the_skipped(
     page = soup(response)
     skipped = [li["data-denial-id"] for li in page.select("#letter-skipped li")]
     assert skipped == [str(world.denials["auth"])]
-    assert "doc.urgency_reason" in page.select_one("#letter-skipped").get_text()
+    reason = page.select_one("#letter-skipped").get_text()
+    assert "needs the patient's member ID, why it could not wait and clinical findings" in reason
+    assert "doc." not in reason
     zip_url = page.select_one("#letter-batch a[download]")["href"]
     archive = zipfile.ZipFile(io.BytesIO(specialist.get(zip_url).data))
     assert [n for n in archive.namelist() if n.startswith("CLM900100-medical_necessity")]
+    index = archive.read(letters.INDEX_FILE).decode().splitlines()
+    assert index[0].startswith("file,result,denial_id,claim_number")
+    assert [line.split(",")[1] for line in index[1:]] == ["written", "skipped"]
+    assert "why it could not wait" in index[2]
     queue = soup(specialist.get("/queue"))
     assert queue.select_one('#bulk button[formaction="/letters/batch"]') is not None
+
+
+def test_the_queue_batch_leaves_out_expired_and_corrected_claim_denials(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    excision = session.get(Denial, world.denials["excision"])
+    assert excision is not None
+    excision.action = "corrected_claim"
+    session.add(excision)
+    session.commit()
+    ids = [world.denials["cosmetic"], world.denials["excision"]]
+    response = specialist.post("/letters/batch", data={"ids": ids}, headers=HTMX)
+    assert response.status_code == 422  # nothing written
+    items = {
+        li["data-denial-id"]: li.get_text() for li in soup(response).select("#letter-skipped li")
+    }
+    assert "the appeal deadline passed on" in items[str(world.denials["cosmetic"])]
+    assert (
+        "recommended route: Corrected claim, not an appeal" in items[str(world.denials["excision"])]
+    )
+    assert session.exec(select(Letter)).all() == []
 
 
 def test_version_lists_do_not_load_the_docx(
@@ -197,9 +225,9 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
 
         return wrapper
 
-    scan = counting("templates", letter_templates.available_templates)
-    monkeypatch.setattr(letter_templates, "available_templates", scan)
-    monkeypatch.setattr(letters, "available_templates", scan)
+    scan = counting("templates", templates.available_templates)
+    for module in (templates, choosing, letters):
+        monkeypatch.setattr(module, "available_templates", scan)
     monkeypatch.setattr(letters, "build_context", counting("context", letters.build_context))
 
     def statement(conn, cursor, sql: str, *args: Any) -> None:  # type: ignore[no-untyped-def]

@@ -2,48 +2,14 @@
 
 Documented for people in docs/letter-context.md (a test keeps the two in step). Templates read
 dotted paths such as `practice.name`; `lines[].denied` is a field of each item of `lines`;
-`doc.<field>` are the documentation fields (DocumentationFact.field) a letter argues from.
+`doc.<field>` are the documentation fields (`appeals.fields`) a letter argues from.
 """
 
 from __future__ import annotations
 
-from appeals.documentation import FIELDS as FACT_FIELDS
+from collections.abc import Sequence
 
-# The letters' own free-text documentation fields. Together with the structured fields the
-# coding checks use (`appeals.documentation.FIELDS`: diagnosis, symptoms, site, pathology, ...)
-# they are the `doc.<field>` values; all are stored as DocumentationFact rows. A field is
-# defined in one place: none of these names is in `appeals.documentation.FIELDS`.
-DOC_FIELDS: dict[str, str] = {
-    "patient_dob": "Patient's date of birth (the 835 does not carry it)",
-    "group_number": "Insurance group number",
-    "provider_credentials": "Rendering provider's credentials, e.g. MD, FAAD",
-    "clinical_summary": "Findings from the visit note that justify the service",
-    "duration": "How long the lesion has been present and how it changed",
-    "malignancy_concern": "Why malignancy was suspected (features, history)",
-    "prior_treatment": "Treatment tried before this service and its result",
-    "photos": "Photographs taken and enclosed (what they show)",
-    "risk_if_untreated": "Consequence of not treating",
-    "policy_reference": "The payer policy or LCD the service meets, e.g. LCD L34200",
-    "modifier": "The modifier that applies to the denied line, e.g. 25, XS, RT",
-    "modifier_rationale": "Why that modifier applies, from the note",
-    "distinct_sites": "Each procedure with its own lesion or site (bundling, modifier 59/XS)",
-    "global_period": "Earlier procedure and its global period, for modifiers 24/58/79",
-    "urgency_reason": "Why the service could not wait for prior authorization",
-    "retro_requested_on": "Date retrospective authorization was requested",
-    "original_submission_date": "Date the claim was first submitted",
-    "submission_proof": "Proof of timely submission: clearinghouse or payer acceptance report",
-    "filing_limit": "The payer's filing limit, e.g. 90 days from the date of service",
-    "delay_reason": "Circumstances of any delay (good cause)",
-    "distinguishing_facts": "Why the service is not a duplicate: site, lesion, time or date",
-    "original_claim_number": "The earlier claim number the payer matched or that was filed first",
-    "prior_appeal_date": "Date the first-level appeal was submitted",
-    "prior_appeal_reference": "Reference number of the first-level appeal decision",
-    "prior_decision": "What the first-level decision said",
-    "new_evidence": "Evidence added for this level",
-    "enclosures": "Enclosures, one per line (replaces the default list)",
-    "additional_notes": "Any further paragraph to include before the closing",
-}
-
+from appeals.fields import FIELDS, LETTER_FIELDS, fields
 
 # Every field a template may use. Dotted paths; `lines[].x` is a field of each item of `lines`.
 CONTEXT_SCHEMA: dict[str, str] = {
@@ -77,7 +43,7 @@ CONTEXT_SCHEMA: dict[str, str] = {
     "patient.name": "Patient name, first then last",
     "patient.first_name": "Patient first name",
     "patient.last_name": "Patient last name",
-    "patient.dob": "Date of birth (doc.patient_dob)",
+    "patient.dob": "Date of birth, MM/DD/YYYY (doc.patient_dob)",
     "patient.member_id": "Member (subscriber) ID",
     "patient.group_number": "Group number (doc.group_number)",
     "claim.number": "Payer claim control number (ICN, CLP07)",
@@ -97,15 +63,15 @@ CONTEXT_SCHEMA: dict[str, str] = {
     "lines[].allowed": "Allowed amount (empty when not given)",
     "lines[].paid": "Paid amount",
     "lines[].denied": "Denied amount under appeal",
-    "lines[].reason_codes": "Denial reason codes on the line, e.g. 'CO-50 N115'",
+    "lines[].reason_codes": "Denial reason codes on the line, e.g. 'CO-50 N115' (no alerts)",
     "total_denied": "Sum of the denied amounts under appeal",
     "total_billed": "Sum of the billed amounts of the denied lines",
     "reasons": "Denial reasons (CARC) quoted with descriptions (list)",
     "reasons[].label": "Group and code, e.g. 'CO-50'",
     "reasons[].code": "CARC code",
     "reasons[].group": "Group code (CO, PR, OA, PI)",
-    "reasons[].description": "CARC description from the official list",
-    "remarks": "Remark codes (RARC) with descriptions (list)",
+    "reasons[].description": "CARC reason from the official list, without X12's usage notes",
+    "remarks": "Remark codes (RARC) with descriptions (list); alerts are left out",
     "remarks[].code": "RARC code",
     "remarks[].description": "RARC description from the official list",
     "category": "Denial category key, e.g. medical_necessity",
@@ -118,23 +84,32 @@ CONTEXT_SCHEMA: dict[str, str] = {
     "correction.corrected_line": "The line with the modifier applied, e.g. '99213-25'",
     "correction.guidance": "The CPT/NCCI rule for doc.modifier",
     "lines[].location": "Laterality and site of the line's lesion, e.g. 'left cheek'",
-    "lines[].diagnosis": "The line's diagnosis codes with their meaning",
+    "lines[].diagnosis": "The line's diagnosis codes with their ICD-10-CM descriptions",
     "lesion.location": "Laterality and site of the lesion(s), e.g. 'left cheek' (doc.site)",
     "lesion.size": "Diameter, e.g. '0.6 cm (excised diameter 1.0 cm)' (doc.lesion_size_cm)",
-    "diagnosis_text": "doc.diagnosis codes with their meaning, e.g. 'L82.0 (inflamed "
-    "seborrheic keratosis)'",
-    "citations": "Facts the coding checks cite for this denial, as 'label: value' (list)",
+    "diagnosis_text": "doc.diagnosis codes with their ICD-10-CM descriptions, e.g. 'L82.0 "
+    "(inflamed seborrheic keratosis)'",
+    "citations": "Facts the coding checks cite for this denial, as 'label: value', without those "
+    "the template shows elsewhere (list)",
     "citations[]": "One cited fact (text)",
     "enclosures": "Enclosures (list): doc.enclosures, else a default list from the facts given",
     "enclosures[]": "One enclosure (text)",
-    **{f"doc.{f.name}": f"{f.label}{f' ({f.help})' if f.help else ''}" for f in FACT_FIELDS},
-    **{f"doc.{name}": label for name, label in DOC_FIELDS.items()},
+    "authorities": "The rules and criteria the coding checks' facts meet, named (list): the "
+    "Mohs appropriate-use criteria, the LCD, NCCI, CPT guidance",
+    "authorities[]": "One rule or criterion (text)",
+    **{
+        f"doc.{f.name}": f"{f.label}{f' ({f.help})' if f.help else ''}"
+        for f in (*FIELDS, *LETTER_FIELDS)
+    },
 }
 
 # Derived fields and the documentation fields they are made from: a template that shows
 # `lesion.location` uses `doc.site`, so a template may require `doc.site` and show the former.
+# A missing derived field is reported as the first documentation field it is made from.
 DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "lesion.location": ("doc.site", "doc.laterality"),
+    "lines[].location": ("doc.site", "doc.laterality"),
+    "lines[].diagnosis": ("doc.diagnosis",),
     "lesion.size": ("doc.lesion_size_cm", "doc.excised_diameter_cm"),
     "diagnosis_text": ("doc.diagnosis",),
     "patient.dob": ("doc.patient_dob",),
@@ -143,7 +118,8 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
 }
 
 
-# Fields every letter needs whatever its template says.
+# Fields every letter needs whatever its template says. A required `lines[].x` must have a value
+# on every line of the letter.
 COMMON_REQUIRED: tuple[str, ...] = (
     "practice.name",
     "patient.name",
@@ -195,5 +171,36 @@ MODIFIER_GUIDANCE: dict[str, str] = {
 }
 
 
+# What a person fixes for the required fields that are not documentation, in plain words.
+PLAIN_WORDS: dict[str, str] = {
+    "practice.name": "the practice's name (letter settings)",
+    "signer.name": "who signs the letter (letter settings)",
+    "patient.name": "the patient's name",
+    "patient.member_id": "the patient's member ID",
+    "claim.number": "the payer's claim number",
+    "lines": "a denied line",
+}
+
+
 def field_label(path: str) -> str:
+    """The schema's description of a context field (the path itself when unknown)."""
     return CONTEXT_SCHEMA.get(path, path)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def plain_words(paths: Sequence[str]) -> str:
+    """Missing fields as a person says them: 'modifier that applies and why the modifier
+    applies', from the documentation fields' labels."""
+    known = fields()
+    words = []
+    for path in paths:
+        name = path.removeprefix("doc.")
+        if path.startswith("doc.") and name in known:
+            words.append(_lower_first(known[name].label))
+        else:
+            words.append(PLAIN_WORDS.get(path, path))
+    words = list(dict.fromkeys(words))
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)

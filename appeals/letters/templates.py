@@ -19,9 +19,9 @@ from typing import Any
 from docxtpl import DocxTemplate
 from jinja2 import Environment, Template, TemplateSyntaxError, nodes
 
-from appeals.letter_schema import CONTEXT_SCHEMA, DERIVED_FROM
+from appeals.letters.schema import CONTEXT_SCHEMA, DERIVED_FROM
 
-BUILTIN_FOLDER = Path(__file__).resolve().parent.parent / "letter_templates"
+BUILTIN_FOLDER = Path(__file__).resolve().parents[2] / "letter_templates"
 
 
 METADATA_FILE = "templates.json"
@@ -164,6 +164,21 @@ def used_fields(source: str) -> set[str]:
     found: set[str] = set()
     _walk(tree, {}, found)
     return found
+
+
+def shown_fields(info: TemplateInfo) -> frozenset[str]:
+    """Every field the template reads, with the documentation fields its derived ones come from.
+
+    Cached per file version: the letter form and the facts list ask for each letter.
+    """
+    assert info.path is not None
+    return _shown_fields(info.path, info.path.stat().st_mtime_ns)
+
+
+@cache
+def _shown_fields(path: Path, mtime_ns: int) -> frozenset[str]:
+    used = used_fields(template_source(path))
+    return frozenset(used | {source for field in used for source in DERIVED_FROM.get(field, ())})
 
 
 def _path(node: nodes.Node, aliases: Mapping[str, str]) -> str | None:

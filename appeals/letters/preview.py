@@ -2,7 +2,8 @@
 
 The preview is made from the very document that would be downloaded, so what the user reads is
 what the payer gets: paragraphs in order with bold runs and line breaks, bullet lists, tables,
-then the footer. Images are shown as a placeholder.
+then the footer. Images are shown as a placeholder, and so are page numbers (fields that Word
+and LibreOffice fill in when they lay out the pages).
 """
 
 from __future__ import annotations
@@ -20,10 +21,18 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 def _runs(paragraph: Paragraph) -> str:
     parts = []
+    in_field = False  # between a field's begin and end: its cached result is not shown
     for run in paragraph.runs:
         pieces = []
         for child in run._r:
-            if child.tag == f"{W}t":
+            if child.tag == f"{W}fldChar":
+                kind = child.get(f"{W}fldCharType")
+                in_field = kind != "end"
+                if kind == "begin":
+                    pieces.append("#")
+            elif in_field:
+                continue
+            elif child.tag == f"{W}t":
                 pieces.append(str(escape(child.text or "")))
             elif child.tag == f"{W}br":
                 pieces.append("<br>")

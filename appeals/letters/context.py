@@ -1,91 +1,48 @@
-"""Appeal letters: choose a template, build its context, render the .docx, store it.
+"""A letter's context: plain, print-ready values for denied lines of one claim.
 
-Templates are Word documents with docxtpl tags in `letter_templates/` (defaults) and optionally in
-a practice's instance folder, whose copies override the defaults by name. Every field a template
-may use is listed in `CONTEXT_SCHEMA` (documented in docs/letter-context.md); each template
-declares the fields it requires in `templates.json`. Values are rendered with autoescape on, so
-user text such as `O'Brien & <Sons>` or `{{ }}` appears exactly as typed.
+Every value a template may use is listed in `CONTEXT_SCHEMA` (docs/letter-context.md). Reason
+codes are quoted as the payer states them (the CARC's reason without X12's notes; alert remarks
+left out), diagnosis codes carry their ICD-10-CM descriptions, and the facts the coding checks
+cite are listed by their labels, without those the template already shows, together with the
+rules and criteria those facts meet.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import re
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from docx.shared import Mm
-from docxtpl import DocxTemplate, InlineImage
-from jinja2 import TemplateSyntaxError
 from sqlmodel import Session, select
 
-from appeals import audit, codes, documentation, lifecycle
+from appeals import codes, lifecycle
 from appeals.deadlines import payer_type_for
+from appeals.fields import ICD10, facts_for_date, facts_for_lines, fields
 from appeals.formatting import day, money
-from appeals.letter_schema import COMMON_REQUIRED, CONTEXT_SCHEMA, DOC_FIELDS, MODIFIER_GUIDANCE
-from appeals.letter_schema import field_label as field_label
-from appeals.letter_templates import (
-    BUILTIN_FOLDER,
-    LetterError,
-    Problem,
-    TemplateInfo,
-    available_templates,
-    check_templates,
-    jinja_env,
-    template_folders,
-    template_info,
-    template_source,
-    used_fields,
+from appeals.letters.choosing import SECOND_LEVEL_TEMPLATE, choose_template, denial_findings
+from appeals.letters.schema import (
+    COMMON_REQUIRED,
+    DERIVED_FROM,
+    MODIFIER_GUIDANCE,
+    field_label,
+    plain_words,
 )
+from appeals.letters.templates import LetterError, TemplateInfo, shown_fields, template_info
 from appeals.models import (
     Adjustment,
     Claim,
     Denial,
-    Letter,
     Payer,
     PayerAppealAddress,
     Practice,
     ServiceLine,
 )
-from appeals.rules import tables
 
-__all__ = [
-    "BUILTIN_FOLDER",
-    "CONTEXT_SCHEMA",
-    "DOC_FIELDS",
-    "LetterError",
-    "MissingFields",
-    "Problem",
-    "TemplateInfo",
-    "available_templates",
-    "build_context",
-    "check_templates",
-    "choose_template",
-    "generate_batch",
-    "generate_letter",
-    "missing_fields",
-    "practice_logo",
-    "render",
-    "render_batch_zip",
-    "template_folders",
-    "template_info",
-    "template_source",
-    "used_fields",
-    "zip_letters",
-]
-
-DEFAULT_TEMPLATE = "medical_necessity"
-SECOND_LEVEL_TEMPLATE = "second_level"
-
-
-_MONTHS = [
+_MONTHS = (
     "January",
     "February",
     "March",
@@ -98,91 +55,34 @@ _MONTHS = [
     "October",
     "November",
     "December",
-]
-_INVALID_XML = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+)
 
-
-class MissingFields(LetterError):
-    """Required context fields are empty."""
-
-    def __init__(self, template: str, fields: Sequence[str]) -> None:
-        self.template = template
-        self.fields = list(fields)
-        listed = "; ".join(f"{name} ({field_label(name)})" for name in self.fields)
-        super().__init__(f"{template}: missing required fields: {listed}")
-
-
-# --- templates ------------------------------------------------------------------------------
-
-
-def _findings(denial: Denial) -> list[dict[str, Any]]:
-    """The denial's findings JSON as a list of dicts (it may hold one dict or a list)."""
-    if not denial.findings:
-        return []
-    try:
-        value = json.loads(denial.findings)
-    except ValueError:
-        return []
-    if isinstance(value, dict):
-        inner = value.get("findings")
-        return [v for v in inner if isinstance(v, dict)] if isinstance(inner, list) else [value]
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, dict)]
-    return []
-
-
-def choose_template(
-    denial: Denial,
-    folders: Sequence[Path] | None = None,
-    *,
-    templates: Mapping[str, TemplateInfo] | None = None,
-) -> str:
-    """The template for a denial: second level, then a finding's `letter`, then the category.
-
-    `templates` is `available_templates(folders)` when the caller already has it.
-    """
-    templates = available_templates(folders) if templates is None else templates
-    if denial.appeal_level >= 2 and SECOND_LEVEL_TEMPLATE in templates:
-        return SECOND_LEVEL_TEMPLATE
-    for finding in _findings(denial):
-        letter = finding.get("letter")
-        if isinstance(letter, str) and letter in templates:
-            return letter
-    for info in templates.values():
-        if denial.category in info.categories:
-            return info.name
-    return DEFAULT_TEMPLATE
-
-
-# --- context -------------------------------------------------------------------------------
-
-
-def _long_date(value: date) -> str:
-    return f"{_MONTHS[value.month - 1]} {value.day}, {value.year}"
-
-
-def _units(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    text = f"{value.normalize():f}"
-    return text
-
-
-def _join(parts: Iterable[str], sep: str = ", ") -> str:
-    return sep.join(p for p in parts if p)
-
-
-def _city_state_zip(city: str, state: str, postal_code: str) -> str:
-    return _join([city, _join([state, postal_code], " ")])
-
-
-def _unique(values: Iterable[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for value in values:
-        if value:
-            seen.setdefault(value, None)
-    return list(seen)
-
+# Labels of the facts the coding checks cite that are not documentation fields.
+CITE_LABELS: dict[str, str] = {
+    "bundled_with": "Bundled with",
+    "same_day_procedure": "Minor procedure the same day",
+    "site_of_denied_line": "Site of the denied service",
+    "site_of_other_line": "Site of the other service",
+    "paid_as": "Paid as",
+    "documented_diameter_cm": "Excised diameter documented (cm)",
+    "site_group": "Site group of the excision code",
+    "documented_code": "Code the documented size and site support",
+    "medical_reasons": "Medical reasons documented",
+    "auc_area": "Mohs AUC area",
+    "global_days": "Global period of the earlier procedure (days)",
+}
+# Cited facts a letter never lists: shown elsewhere (line table) or named among the authorities.
+_NOT_LISTED = frozenset({"procedure", "denial_codes", "modifiers", "policy"})
+# Cited facts that `doc.distinct_sites` states when the template shows it.
+_IN_DISTINCT_SITES = frozenset({"bundled_with", "site_of_denied_line", "site_of_other_line"})
+# The areas of the AAD/ACMS/ASDSA/ASMS 2012 Mohs appropriate-use criteria (Connolly et al.).
+AUC_AREAS: dict[str, str] = {
+    "H": "high-risk area: the central face, eyelids, eyebrows, nose, lips, chin, ears, "
+    "temples, genitalia, hands, feet, nail units, ankles and nipples",
+    "M": "middle-risk area: cheeks, forehead, scalp, neck, jawline and pretibial surface",
+    "L": "low-risk area: trunk and extremities, except the pretibial surface, hands, feet, "
+    "nail units and ankles",
+}
 
 LEVEL_NAMES: dict[str, tuple[tuple[str, str], ...]] = {
     "medicare": (
@@ -201,26 +101,74 @@ LEVEL_NAMES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+class MissingFields(LetterError):
+    """Required context fields are empty."""
+
+    def __init__(self, template: str, fields: Sequence[str]) -> None:
+        self.template = template
+        self.fields = list(fields)
+        listed = "; ".join(f"{name} ({field_label(name)})" for name in self.fields)
+        super().__init__(f"{template}: missing required fields: {listed}")
+
+    @property
+    def words(self) -> str:
+        """What is missing as a person says it, e.g. "needs modifier that applies"."""
+        return f"needs {plain_words(self.fields)}"
+
+
+# --- small helpers -------------------------------------------------------------------------
+
+
+def _long_date(value: date) -> str:
+    return f"{_MONTHS[value.month - 1]} {value.day}, {value.year}"
+
+
+def _units(value: Decimal | None) -> str:
+    return "" if value is None else f"{value.normalize():f}"
+
+
+def _join(parts: Iterable[str], sep: str = ", ") -> str:
+    return sep.join(p for p in parts if p)
+
+
+def _city_state_zip(city: str, state: str, postal_code: str) -> str:
+    return _join([city, _join([state, postal_code], " ")])
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
 def _level(payer_type: str, level: int) -> tuple[str, str]:
     names = LEVEL_NAMES.get(payer_type, LEVEL_NAMES["default"])
     return names[min(level, len(names)) - 1]
 
 
-def _load_denials(session: Session, denial_ids: Sequence[int]) -> list[Denial]:
-    if not denial_ids:
+def _print_date(text: str) -> str:
+    """An ISO date as MM/DD/YYYY; anything else as typed."""
+    try:
+        return day(date.fromisoformat(text.strip()))
+    except ValueError:
+        return text
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load_denials(session: Session, denial_ids: Sequence[int]) -> list[Denial]:
+    """The denials in the order given (each once); LetterError when one does not exist."""
+    ids = list(dict.fromkeys(denial_ids))
+    if not ids:
         raise LetterError("no denials given")
-    rows = {d.id: d for d in session.exec(select(Denial).where(sa.column("id").in_(denial_ids)))}
-    missing = [i for i in denial_ids if i not in rows]
+    rows = {d.id: d for d in session.exec(select(Denial).where(sa.column("id").in_(ids)))}
+    missing = [i for i in ids if i not in rows]
     if missing:
         raise LetterError(f"no denial with id {', '.join(map(str, missing))}")
-    denials = [rows[i] for i in _unique_ids(denial_ids)]
-    if len({d.claim_id for d in denials}) > 1:
-        raise LetterError("one letter covers denied lines of one claim; these span several claims")
-    return denials
-
-
-def _unique_ids(ids: Sequence[int]) -> list[int]:
-    return list(dict.fromkeys(ids))
+    return [rows[i] for i in ids]
 
 
 def _appeal_address(
@@ -241,7 +189,7 @@ def line_facts(
 ) -> list[dict[str, str]]:
     """Documentation facts per denied line (a claim-level denial gets the date-wide facts)."""
     rows = [line for line in lines if line is not None]
-    by_line = documentation.facts_for_lines(session, claim, rows) if rows else {}
+    by_line = facts_for_lines(session, claim, rows) if rows else {}
     date_wide: dict[str, str] | None = None
     result = []
     for line in lines:
@@ -250,7 +198,7 @@ def line_facts(
             continue
         if date_wide is None:
             facts = (
-                documentation.facts_for_date(
+                facts_for_date(
                     session, claim.practice_id, claim.patient_control_number, claim.service_date
                 )
                 if claim.service_date
@@ -271,6 +219,9 @@ def merge_facts(per_line: Sequence[Mapping[str, str]]) -> dict[str, str]:
     return {name: "; ".join(_unique(found)) for name, found in values.items()}
 
 
+# --- what the letter says ------------------------------------------------------------------
+
+
 def _location(facts: Mapping[str, str]) -> str:
     site = facts.get("site", "").replace("_", " ").strip()
     side = facts.get("laterality", "").strip()
@@ -285,13 +236,13 @@ def _size(facts: Mapping[str, str]) -> str:
     return f"{size} cm ({excised_text})" if size else excised_text
 
 
-def _diagnosis_text(codes_text: str) -> str:
+def diagnosis_text(codes_text: str) -> str:
+    """'L82.0 (inflamed seborrheic keratosis); Z94.0 (kidney transplant status)': each code
+    with its ICD-10-CM description where the code list has it."""
     parts = []
-    for code in re.split(r"[\s,;]+", codes_text.strip()):
-        if not code:
-            continue
-        known = tables.diagnosis(code) if documentation.ICD10.match(code.upper()) else None
-        parts.append(f"{code} ({known.meaning})" if known else code)
+    for code in _unique(re.split(r"[\s,;]+", codes_text.strip())):
+        described = codes.describe_icd10(code) if ICD10.match(code.upper()) else ""
+        parts.append(f"{code} ({_lower_first(described)})" if described else code)
     return "; ".join(parts)
 
 
@@ -299,7 +250,7 @@ def _distinct_sites(denials: Sequence[Denial]) -> str:
     """'11102 was performed on the left cheek; 17000 on the right temple', from the checks."""
     sentences = []
     for denial in denials:
-        for finding in _findings(denial):
+        for finding in denial_findings(denial):
             cite = finding.get("cite")
             if not isinstance(cite, dict) or not cite.get("bundled_with"):
                 continue
@@ -313,27 +264,110 @@ def _distinct_sites(denials: Sequence[Denial]) -> str:
     return " ".join(_unique(sentences))
 
 
-def _citations(denials: Sequence[Denial]) -> list[str]:
-    """The facts the coding checks cite, as 'label: value', without what the letter shows."""
-    labels = documentation.fields()
-    shown = {"procedure", "denial_codes", "modifiers"}
+def _cited_value(key: str, value: str) -> str:
+    if key == "auc_area" and value in AUC_AREAS:
+        return f"{value} ({AUC_AREAS[value]})"
+    if key == "site":
+        return value.replace("_", " ")
+    return value
+
+
+def _citations(
+    denials: Sequence[Denial], shown: frozenset[str], doc: Mapping[str, str]
+) -> list[str]:
+    """The facts the coding checks cite, as 'label: value'.
+
+    Left out: what the letter shows elsewhere (the line table, documentation fields the template
+    prints, the distinct sites when it states them) and absences such as 'site not documented',
+    which are not facts a letter may argue from.
+    """
+    labels = fields()
+    states_sites = "doc.distinct_sites" in shown and bool(doc.get("distinct_sites"))
     found = []
     for denial in denials:
-        for finding in _findings(denial):
+        for finding in denial_findings(denial):
             cite = finding.get("cite")
             if not isinstance(cite, dict):
                 continue
-            for key, value in cite.items():
-                if key in shown or not str(value).strip():
+            for key, raw in cite.items():
+                value = str(raw).strip()
+                if (
+                    not value
+                    or "not documented" in value
+                    or key in _NOT_LISTED
+                    or f"doc.{key}" in shown
+                    or (states_sites and key in _IN_DISTINCT_SITES)
+                ):
                     continue
-                label = labels[key].label if key in labels else key.replace("_", " ").capitalize()
-                found.append(f"{label}: {value}")
+                label = labels[key].label if key in labels else CITE_LABELS.get(key)
+                found.append(
+                    f"{label or key.replace('_', ' ').capitalize()}: {_cited_value(key, value)}"
+                )
+    return _unique(found)
+
+
+def _authorities(denials: Sequence[Denial], payer_type: str) -> list[str]:
+    """The rules and criteria the letter's facts meet, named, from the appeal findings."""
+    medicare = payer_type in ("medicare", "medicare_advantage")
+    found: list[str] = []
+    for denial in denials:
+        for finding in denial_findings(denial):
+            if finding.get("action") != "appeal":
+                continue
+            rule = finding.get("rule_id")
+            if rule == "mohs-appropriate-use":
+                found.append(
+                    "The appropriate use criteria for Mohs micrographic surgery (AAD, ACMS, "
+                    "ASDSA and ASMS; J Am Acad Dermatol 2012;67:531-550)"
+                )
+                found.append(
+                    "The Medicare contractor's local coverage determination (LCD) for Mohs "
+                    "micrographic surgery, which adopts those criteria"
+                    if medicare
+                    else "The plan's coverage policy for Mohs micrographic surgery"
+                )
+            elif rule == "cosmetic-vs-medical":
+                found.append(
+                    "The Medicare contractor's local coverage determination (LCD) for removal "
+                    "of benign skin lesions"
+                    if medicare
+                    else "The plan's coverage policy for removal of benign skin lesions"
+                )
+            elif rule == "ncci-pair":
+                found.append(
+                    "The National Correct Coding Initiative (NCCI) procedure-to-procedure edits "
+                    "and the NCCI Policy Manual: modifier 59 or XS for a separate lesion or "
+                    "anatomic site"
+                )
+            elif rule == "repair-after-excision":
+                found.append(
+                    "CPT repair (closure) guidelines: excision includes simple repair only; "
+                    "intermediate and complex repairs are reported in addition"
+                )
+            elif rule == "em-modifier-25":
+                found.append(
+                    "CPT modifier 25 and the NCCI Policy Manual: a significant, separately "
+                    "identifiable E/M service on the day of a minor procedure"
+                )
+            elif rule == "global-period":
+                found.append(
+                    "The Medicare global surgery rules (Medicare Claims Processing Manual, "
+                    "chapter 12, section 40)"
+                    if medicare
+                    else "The CPT global surgical package and modifiers 24, 58, 76 and 79"
+                )
+            elif rule == "excision-downcode":
+                found.append(
+                    "CPT excision coding by excised diameter: the lesion's greatest clinical "
+                    "diameter plus twice the narrowest margin"
+                )
     return _unique(found)
 
 
 def _reasons(
     denials: Sequence[Denial], adjustments: Sequence[Adjustment]
 ) -> tuple[list[dict[str, str]], dict[int, list[str]]]:
+    """The CARCs quoted (reason text only) and each denial's codes for the line table."""
     groups: dict[tuple[int | None, str], str] = {
         (a.line_id, a.reason): a.group_code for a in adjustments
     }
@@ -353,10 +387,11 @@ def _reasons(
                     "label": label,
                     "code": code,
                     "group": group,
-                    "description": codes.describe_carc(code),
+                    "description": codes.carc_reason(code),
                 },
             )
-        per_denial[denial.id or 0] = labels + denial.rarcs.split()
+        remarks = [code for code in denial.rarcs.split() if not codes.is_alert(code)]
+        per_denial[denial.id or 0] = labels + remarks
     return list(reasons.values()), per_denial
 
 
@@ -416,6 +451,9 @@ def _fill_prior_appeal(session: Session, denial: Denial, level: int, doc: dict[s
             doc[name] = value
 
 
+# --- the context ---------------------------------------------------------------------------
+
+
 def build_context(
     session: Session,
     denial_ids: Sequence[int],
@@ -423,16 +461,22 @@ def build_context(
     today: date | None = None,
     template: str | None = None,
     folders: Sequence[Path] | None = None,
+    *,
+    templates: Mapping[str, TemplateInfo] | None = None,
 ) -> dict[str, Any]:
     """Everything a letter may show for one or more denied lines of one claim (plain values).
 
     `overrides` are documentation fields (with or without the `doc.` prefix) entered for this
-    letter; they replace stored documentation facts. `template` (default: the one chosen for
-    the first denial) only decides the default enclosures.
+    letter; they replace stored documentation facts on every line. `template` (default: the one
+    chosen for the first denial) decides the default enclosures and which cited facts are listed
+    apart; `templates` is `available_templates(folders)` when the caller already has it.
     """
-    denials = _load_denials(session, denial_ids)
+    denials = load_denials(session, denial_ids)
+    if len({d.claim_id for d in denials}) > 1:
+        raise LetterError("one letter covers denied lines of one claim; these span several claims")
     first = denials[0]
-    template = template or choose_template(first, folders)
+    template = template or choose_template(first, folders, templates=templates)
+    info = template_info(template, folders, templates)
     claim = session.get(Claim, first.claim_id)
     practice = session.get(Practice, first.practice_id)
     payer = session.get(Payer, first.payer_id)
@@ -447,16 +491,19 @@ def build_context(
     remarks = [
         {"code": code, "description": codes.describe_rarc(code)}
         for code in _unique(code for d in denials for code in d.rarcs.split())
+        if not codes.is_alert(code)
     ]
     denied_lines = [line_rows.get(d.line_id) if d.line_id else None for d in denials]
 
-    per_line = line_facts(session, claim, denied_lines)
-    doc = {name: "" for name in documentation.fields()}
+    known = fields()
+    entered = {
+        key.removeprefix("doc."): str(value).strip()
+        for key, value in (overrides or {}).items()
+        if key.removeprefix("doc.") in known
+    }
+    per_line = [{**facts, **entered} for facts in line_facts(session, claim, denied_lines)]
+    doc = dict.fromkeys(known, "")
     doc.update(merge_facts(per_line))
-    for key, value in (overrides or {}).items():
-        name = key.removeprefix("doc.")
-        if name in doc:
-            doc[name] = str(value).strip()
 
     lines = []
     for denial, row, facts in zip(denials, denied_lines, per_line, strict=True):
@@ -475,16 +522,14 @@ def build_context(
                 "denied": money(denial.denied_amount),
                 "reason_codes": " ".join(reason_codes.get(denial.id or 0, [])),
                 "location": _location(facts),
-                "diagnosis": _diagnosis_text(facts.get("diagnosis", "")),
+                "diagnosis": diagnosis_text(facts.get("diagnosis", "")),
             }
         )
     service_dates = sorted(
-        _unique_ids(
-            [
-                (row.service_date if row else None) or d.service_date or claim.service_date
-                for d, row in zip(denials, denied_lines, strict=True)
-            ]
-        ),
+        {
+            (row.service_date if row else None) or d.service_date or claim.service_date
+            for d, row in zip(denials, denied_lines, strict=True)
+        },
         key=lambda d: d or date.min,
     )
     payer_type = first.payer_type or payer_type_for(claim.filing_indicator, payer.payer_type)
@@ -498,14 +543,6 @@ def build_context(
     )
     patient = _join([claim.patient_first_name, claim.patient_last_name], " ")
     doc["distinct_sites"] = doc["distinct_sites"] or _distinct_sites(denials)
-    overridden = {k.removeprefix("doc.") for k in overrides or {}}
-    location = (
-        _location(doc)
-        if overridden & {"site", "laterality"}
-        else "; ".join(_unique(_location(f) for f in per_line))
-    )
-    size = _size(doc) if overridden & {"lesion_size_cm", "excised_diameter_cm"} else ""
-    size = size or "; ".join(_unique(_size(f) for f in per_line))
     return {
         "today": _long_date(today or date.today()),
         "logo": "",
@@ -550,7 +587,7 @@ def build_context(
             "name": patient,
             "first_name": claim.patient_first_name,
             "last_name": claim.patient_last_name,
-            "dob": doc["patient_dob"],
+            "dob": _print_date(doc["patient_dob"]),
             "member_id": claim.member_id,
             "group_number": doc["group_number"],
         },
@@ -575,22 +612,31 @@ def build_context(
             "deadline": day(min(deadlines)) if deadlines else "",
         },
         "correction": _correction(lines[0], doc["modifier"]),
-        "lesion": {"location": location, "size": size},
-        "diagnosis_text": _diagnosis_text(doc["diagnosis"]),
-        "citations": _citations(denials),
+        "lesion": {
+            "location": "; ".join(_unique(_location(f) for f in per_line)),
+            "size": "; ".join(_unique(_size(f) for f in per_line)),
+        },
+        "diagnosis_text": diagnosis_text(doc["diagnosis"]),
+        "citations": _citations(denials, shown_fields(info), doc),
+        "authorities": _authorities(denials, payer_type),
         "enclosures": _enclosures(doc, template),
         "doc": doc,
         "denial_ids": [d.id for d in denials],
     }
 
 
-def _lookup(context: Mapping[str, Any], path: str) -> Any:
+def lookup(context: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path of the context (None when absent)."""
     value: Any = context
     for part in path.split("."):
         if not isinstance(value, Mapping) or part not in value:
             return None
         value = value[part]
     return value
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str | list | dict) and not value)
 
 
 def missing_fields(
@@ -600,211 +646,22 @@ def missing_fields(
     *,
     templates: Mapping[str, TemplateInfo] | None = None,
 ) -> list[str]:
-    """Required fields (common and the template's own) that are empty in `context`."""
+    """Required fields (common and the template's own) that are empty in `context`.
+
+    A required `lines[].x` must be filled on every line; a missing derived field is reported as
+    the documentation field it comes from (`lines[].location` → `doc.site`), which is what a
+    person fills in.
+    """
     info = template_info(template, folders, templates)
     missing = []
     for path in (*COMMON_REQUIRED, *info.required):
-        value = _lookup(context, path)
-        if value is None or (isinstance(value, str | list | dict) and not value):
-            missing.append(path)
+        if path.startswith("lines[]."):
+            name = path.removeprefix("lines[].")
+            empty = any(_empty(line.get(name)) for line in context.get("lines", []))
+        else:
+            empty = _empty(lookup(context, path))
+        if empty:
+            missing.append(DERIVED_FROM.get(path, (path,))[0])
     if not context.get("lines"):
         missing.append("lines")
     return _unique(missing)
-
-
-# --- rendering -----------------------------------------------------------------------------
-
-
-@cache
-def _template_bytes(path: Path, mtime_ns: int) -> bytes:
-    return path.read_bytes()
-
-
-def _clean(value: Any) -> Any:
-    """Strip characters XML cannot hold; keep newlines (docxtpl turns them into line breaks)."""
-    if isinstance(value, str):
-        return _INVALID_XML.sub("", value.replace("\r\n", "\n").replace("\t", " "))
-    if isinstance(value, Mapping):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
-
-
-def render(
-    template: str,
-    context: Mapping[str, Any],
-    *,
-    folders: Sequence[Path] | None = None,
-    logo: bytes | None = None,
-    templates: Mapping[str, TemplateInfo] | None = None,
-) -> bytes:
-    """The filled .docx for `template` (autoescape on) as bytes; `logo` from `practice_logo`."""
-    info = template_info(template, folders, templates)
-    assert info.path is not None
-    source = _template_bytes(info.path, info.path.stat().st_mtime_ns)
-    document = DocxTemplate(io.BytesIO(source))
-    values = _clean(dict(context))
-    if logo:
-        values["logo"] = InlineImage(document, io.BytesIO(logo), height=Mm(18))
-    try:
-        document.render(values, jinja_env=jinja_env(), autoescape=True)
-    except TemplateSyntaxError as exc:
-        raise LetterError(
-            f"{template}: template error on line {exc.lineno}: {exc.message}"
-        ) from exc
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
-
-
-def practice_logo(session: Session, practice_id: int) -> bytes | None:
-    """The practice's letterhead logo for `render` (None when it has none)."""
-    practice = session.get(Practice, practice_id)
-    return practice.logo if practice and practice.logo else None
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__} in a letter snapshot")
-
-
-def snapshot(context: Mapping[str, Any]) -> str:
-    """The context as JSON (Decimals and dates as strings)."""
-    return json.dumps(context, default=_json_default, sort_keys=True)
-
-
-def next_version(session: Session, denial_id: int, template: str) -> int:
-    latest = session.exec(
-        select(sa.func.max(Letter.version)).where(
-            Letter.denial_id == denial_id, Letter.template == template
-        )
-    ).one()
-    return int(latest or 0) + 1
-
-
-def generate_letter(
-    session: Session,
-    denial_ids: Sequence[int],
-    template: str | None = None,
-    user_id: int | None = None,
-    *,
-    overrides: Mapping[str, str] | None = None,
-    folders: Sequence[Path] | None = None,
-    today: date | None = None,
-) -> Letter:
-    """Render and store a letter for denied lines of one claim; raises MissingFields.
-
-    The letter is linked to the open appeal of every denial it covers (each is credited with
-    it). Earlier letters are kept: the version counts per denial and template.
-    """
-    denials = _load_denials(session, denial_ids)
-    name = template or choose_template(denials[0], folders)
-    context = build_context(session, denial_ids, overrides, today, name, folders)
-    missing = missing_fields(name, context, folders)
-    if missing:
-        raise MissingFields(name, missing)
-    logo = practice_logo(session, denials[0].practice_id)
-    docx = render(name, context, folders=folders, logo=logo)
-    primary = denials[0]
-    letter = Letter(
-        appeal_id=lifecycle.appeal_for_letter(session, primary, user_id).id,
-        denial_id=primary.id or 0,
-        template=name,
-        version=next_version(session, primary.id or 0, name),
-        context=snapshot(context),
-        docx=docx,
-        author_id=user_id,
-    )
-    session.add(letter)
-    session.flush()
-    lifecycle.credit_letter(session, letter, denials, user_id)
-    for denial in denials:
-        audit.record(
-            session,
-            user_id,
-            "letter",
-            "denial",
-            denial.id,
-            {"letter_id": letter.id, "template": name, "version": letter.version},
-        )
-    return letter
-
-
-def letter_filename(letter: Letter, context: Mapping[str, Any] | None = None) -> str:
-    """A file name without patient names: claim number, template, denial and version."""
-    ctx = context if context is not None else json.loads(letter.context or "{}")
-    claim = _lookup(ctx, "claim.number") or _lookup(ctx, "claim.patient_control_number") or "claim"
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(claim))[:40]
-    return f"{safe}-{letter.template}-d{letter.denial_id}-v{letter.version}.docx"
-
-
-Skipped = list[tuple[int, list[str]]]
-
-
-def generate_batch(
-    session: Session,
-    denial_ids: Sequence[int],
-    user_id: int | None = None,
-    *,
-    folders: Sequence[Path] | None = None,
-    today: date | None = None,
-) -> tuple[list[Letter], Skipped]:
-    """One letter per claim and template for the selected denials.
-
-    Denials whose letter lacks required fields are skipped and returned with those fields.
-    """
-    groups: dict[tuple[int, str], list[int]] = {}
-    for denial in _load_many(session, denial_ids):
-        name = choose_template(denial, folders)
-        groups.setdefault((denial.claim_id, name), []).append(denial.id or 0)
-    written: list[Letter] = []
-    skipped: Skipped = []
-    for (_claim_id, name), ids in groups.items():
-        try:
-            written.append(
-                generate_letter(session, ids, name, user_id, folders=folders, today=today)
-            )
-        except MissingFields as exc:
-            skipped.extend((denial_id, exc.fields) for denial_id in ids)
-    return written, skipped
-
-
-def zip_letters(written: Sequence[Letter], skipped: Sequence[tuple[int, list[str]]] = ()) -> bytes:
-    """The letters as one zip; SKIPPED.txt lists the denials left out and why."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for letter in written:
-            archive.writestr(letter_filename(letter), letter.docx)
-        if skipped:
-            lines = [f"denial {i}: missing {', '.join(fields)}" for i, fields in skipped]
-            archive.writestr("SKIPPED.txt", "\n".join(lines) + "\n")
-    return buffer.getvalue()
-
-
-def render_batch_zip(
-    session: Session,
-    denial_ids: Sequence[int],
-    user_id: int | None = None,
-    *,
-    folders: Sequence[Path] | None = None,
-    today: date | None = None,
-) -> tuple[bytes, Skipped]:
-    """`generate_batch` and `zip_letters` in one call: the zip and the skipped denials."""
-    written, skipped = generate_batch(session, denial_ids, user_id, folders=folders, today=today)
-    return zip_letters(written, skipped), skipped
-
-
-def _load_many(session: Session, denial_ids: Sequence[int]) -> list[Denial]:
-    ids = _unique_ids(denial_ids)
-    rows = {d.id: d for d in session.exec(select(Denial).where(sa.column("id").in_(ids)))}
-    missing = [i for i in ids if i not in rows]
-    if missing:
-        raise LetterError(f"no denial with id {', '.join(map(str, missing))}")
-    return [rows[i] for i in ids]
-
-
-# --- checking templates --------------------------------------------------------------------
