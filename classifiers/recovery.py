@@ -85,9 +85,22 @@ def _split(outcomes: list[Record], as_of: date, share: float) -> date:
     return min(cut, as_of)
 
 
-def evaluate(session: Session, as_of: date, holdout_share: float = 0.25) -> tuple[Evaluation, Any]:
-    """Fit on older outcomes, compare rankers on the newest `holdout_share`; (report, model)."""
-    outcomes = sorted(labelled(load_records(session), as_of), key=lambda r: (r.arrived, r.id))
+def _outcomes(session: Session, as_of: date) -> list[Record]:
+    """Every decided denial (as of `as_of`), in arrival order."""
+    return sorted(labelled(load_records(session), as_of), key=lambda r: (r.arrived, r.id))
+
+
+def evaluate(
+    session: Session,
+    as_of: date,
+    holdout_share: float = 0.25,
+    outcomes: list[Record] | None = None,
+) -> tuple[Evaluation, Any]:
+    """Fit on older outcomes, compare rankers on the newest `holdout_share`; (report, model).
+
+    `outcomes` are `_outcomes(session, as_of)` when the caller already has them.
+    """
+    outcomes = _outcomes(session, as_of) if outcomes is None else outcomes
     pool = settled(outcomes, as_of)
     if len(pool) < m.MIN_OUTCOMES:
         raise m.NotEnoughData(f"{len(pool)} settled outcomes; {m.MIN_OUTCOMES} are needed")
@@ -169,8 +182,8 @@ def due_for_training(session: Session, folder: Path, as_of: date) -> bool:
 
 def train(session: Session, folder: Path, as_of: date) -> tuple[m.Card, Evaluation]:
     """Evaluate on a time split, then refit on every outcome and save (the card says what ranks)."""
-    report, _ = evaluate(session, as_of)
-    every = sorted(labelled(load_records(session), as_of), key=lambda r: (r.arrived, r.id))
+    every = _outcomes(session, as_of)
+    report, _ = evaluate(session, as_of, outcomes=every)
     outcomes = settled(every, as_of)
     y = np.array([r.label for r in outcomes], dtype=int)
     final = None
