@@ -3,43 +3,23 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_workbench import ARGS, CHROMIUM, live_server  # noqa: F401
-from tests.web.conftest import PASSWORD, World
+from tests.browser.conftest import logged_in
+from tests.web.conftest import World
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def manager_page(live_server: str) -> Iterator:  # type: ignore[type-arg]  # noqa: F811
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(
-            viewport={"width": 1366, "height": 800}, accept_downloads=True
-        )
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        problems: list[str] = []
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.goto(f"{live_server}/auth/login")
-        page.fill("input[name=username]", "manager")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/queue")
+def manager_page(live_server: str) -> Iterator:  # type: ignore[type-arg]
+    options = {"viewport": {"width": 1366, "height": 800}, "accept_downloads": True}
+    with logged_in(live_server, "manager", **options) as page:
         yield page
-        context.close()
-        browser.close()
-        assert problems == []
 
 
 def test_monthly_recovery_chart_filter_and_csv(manager_page, world: World) -> None:  # type: ignore[no-untyped-def]

@@ -7,71 +7,27 @@ log in, filter the queue, open a denial, edit documentation, change the status, 
 from __future__ import annotations
 
 import re
-import shutil
-import threading
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from appeals.models import Denial, DocumentationFact, RemittanceFile
-from tests.web.conftest import PASSWORD, World
+from tests.browser.conftest import logged_in
+from tests.web.conftest import World
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def live_server(app: Flask, world: World) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 @pytest.fixture
 def page(live_server: str):  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1440, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        problems: list[str] = []
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.goto(f"{live_server}/auth/login")
-        page.fill("input[name=username]", "specialist")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/queue")
+    with logged_in(live_server, "specialist", viewport={"width": 1440, "height": 900}) as page:
         yield page
-        context.close()
-        browser.close()
-        assert problems == []
 
 
 def rows(page) -> list[str]:  # type: ignore[no-untyped-def]
