@@ -183,13 +183,23 @@ def claim_daily_rescore(session: Session, today: date) -> bool:
     return True
 
 
-def rescore_daily(session: Session, today: date, *, force: bool = False) -> int | None:
+def rescore_daily(
+    session: Session, today: date, *, force: bool = False, retrain: bool = False
+) -> int | None:
     """Rescore every open denial once a day; None when it was already done today.
 
-    `force` rescores even when it was done today (the `appeals rescore` command).
+    `force` rescores even when it was done today (the `appeals rescore` command); `retrain`
+    first trains the recovery model again when enough new outcomes have arrived.
     """
     if not claim_daily_rescore(session, today) and not force:
         return None
+    folder = model_folder(session)
+    if retrain and recovery.due_for_training(session, folder, today):
+        try:
+            recovery.train(session, folder, today)
+            forget_context()
+        except recovery_model.NotEnoughData:
+            pass  # the smoothed prior keeps ranking
     count = rescore_open(session, today)
     session.commit()
     return count

@@ -19,8 +19,6 @@ from sqlmodel import Session
 from appeals import ranking
 from appeals.web import get_engine
 from appeals.web.errors import log_failure
-from classifiers import recovery
-from classifiers.model import NotEnoughData
 
 
 def today() -> date:
@@ -31,17 +29,7 @@ def rescore(engine: Engine, day: date) -> None:
     """Rescore once for `day` unless another worker or the cron command already has."""
     try:
         with Session(engine) as session:
-            if not ranking.claim_daily_rescore(session, day):
-                return
-            folder = ranking.model_folder(session)
-            if recovery.due_for_training(session, folder, day):
-                try:
-                    recovery.train(session, folder, day)
-                    ranking.forget_context()
-                except NotEnoughData:
-                    pass  # the smoothed prior keeps ranking
-            ranking.rescore_open(session, day)
-            session.commit()
+            ranking.rescore_daily(session, day, retrain=True)
     except Exception as error:  # a failed rescore must not take the app down; tried tomorrow
         log_failure("daily rescore", error)
 
