@@ -143,19 +143,51 @@ class User(SQLModel, table=True):
     role: str = "specialist"  # specialist | manager | admin
     practice_id: int | None = Field(default=None, foreign_key="practice.id", index=True)
     active: bool = True
-    session_version: int = 1  # bumped by "log out everywhere" and password resets
+    session_version: int = 1  # bumped with every "end all sessions" (ended in UserSession)
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
+    # Login lockout (appeals.users.authenticate): attempts are counted here, by one atomic UPDATE,
+    # before the password is checked; reaching the limit locks the account for a period that
+    # doubles with each lockout until a successful login.
+    failed_logins: int = 0
+    last_failed_at: datetime | None = None
+    locked_until: datetime | None = None
+    lockouts: int = 0
 
 
 class LoginAttempt(SQLModel, table=True):
-    """Recent login attempts, for rate limiting per account and per address."""
+    """Recent login attempts, for rate limiting per account and per address.
+
+    Recorded as failed before the password is checked, marked succeeded after. `known_user`:
+    the username existed; `throttled`: refused without a check (never counted as a failure).
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(index=True)
     address: str = Field(index=True)
     succeeded: bool = False
+    known_user: bool = False
+    throttled: bool = False
     at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in session. The cookie holds a random token; only its SHA-256 is stored.
+
+    Checked on every request (appeals.users.resume_session): a session ends at logout, "sign
+    out everywhere", a password change, disabling, idle timeout or its absolute lifetime, and a
+    replayed cookie of an ended session is refused.
+    """
+
+    __tablename__ = "user_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow, index=True)
+    ended_at: datetime | None = None
+    end_reason: str = ""  # logout | everywhere | password | disabled | idle | expired
 
 
 class AuditEvent(SQLModel, table=True):
@@ -188,6 +220,9 @@ class RemittanceFile(SQLModel, table=True):
     denial_count: int = 0
     warning_count: int = 0
     warnings: str = ""  # JSON list of {segment, code, message}
+    # Set in the import's own transaction when the file created denials, cleared once the coding
+    # checks on them are stored: an import interrupted between the two is checked later.
+    checks_pending: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class Payment(SQLModel, table=True):
@@ -343,6 +378,8 @@ class Denial(SQLModel, table=True):
             "procedure_code",
             "claim_id",
         ),  # fmt: skip
+        # The sources report's root causes: a reason's newest denials, read newest first.
+        sa.Index("ix_denial_reason_newest", "group_code", "carc", "rarc", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -373,7 +410,7 @@ class Denial(SQLModel, table=True):
     ranker: str = ""  # what scored `probability`: "model" or "prior"
     stake: Decimal | None = optional_money()  # expected payment: the payer's usual allowed
     expected_recovery: Decimal | None = optional_money()
-    priority: float = Field(default=0.0, index=True)
+    priority: float = Field(default=0.0)  # indexed with id: ix_denial_queue_priority
     explanation: str = ""  # JSON: why this priority (factors), shown in the queue
     findings: str = ""  # JSON: dermatology coding checks
     recovered_amount: Decimal = money()
@@ -494,3 +531,196 @@ class Note(SQLModel, table=True):
     call_person: str = ""
     call_reference: str = ""
     follow_up_on: date | None = Field(default=None, index=True)  # what the payer promised by
+
+
+# --- web uploads ---------------------------------------------------------------------------
+
+
+class UploadJob(SQLModel, table=True):
+    """One browser upload of 835 files, imported in the background (appeals.web.jobs).
+
+    Kept in the database so any server process can show its progress, and so a job that was
+    running when its process stopped is marked failed with the reason instead of spinning.
+    """
+
+    __tablename__ = "upload_job"
+
+    id: str = Field(primary_key=True, max_length=32)  # random hex, the URL's job id
+    user_id: int = Field(foreign_key="user.id", index=True)
+    practice_id: int | None = Field(default=None, foreign_key="practice.id")
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    finished_at: datetime | None = Field(default=None, index=True)  # NULL while unfinished
+    host: str = ""  # the process importing it: host name and process id
+    pid: int = 0
+    error: str = ""  # why the job stopped early ("the server restarted during the import")
+
+
+class UploadJobFile(SQLModel, table=True):
+    """One uploaded file of a job and its outcome (the importer's FileResult, flattened)."""
+
+    __tablename__ = "upload_job_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(foreign_key="upload_job.id", index=True, max_length=32)
+    position: int = 0
+    name: str
+    size: int = 0
+    done: int = 0  # bytes read so far, written at most about once a second
+    state: str = "queued"  # queued | importing | imported | duplicate | failed
+    error: str = ""
+    file_id: int | None = Field(default=None, foreign_key="remittancefile.id")
+    claims: int = 0
+    lines: int = 0
+    denials: int = 0
+    denied_amount: Decimal = money()
+    warnings: int = 0
+
+
+# --- report aggregates (appeals.reports.aggregates) ----------------------------------------
+# Monthly sums the report pages read instead of scanning every denial and remittance line. A
+# "cell" is one practice's month of denial (basis "denied", which is also the month of payment
+# for remittance claims) or month of service (basis "service"); month "" holds undated rows.
+# Database triggers (migration 0008) mark a cell stale in the same transaction as any write to
+# its denials, appeals or claims; a report request first recomputes the stale cells.
+
+
+class ReportStale(SQLModel, table=True):
+    """A cell whose aggregates no longer match the rows (written by triggers)."""
+
+    __tablename__ = "report_stale"
+
+    practice_id: int = Field(primary_key=True)
+    basis: str = Field(primary_key=True)  # denied | service
+    month: str = Field(primary_key=True)  # YYYY-MM, "" for no date
+    kind: str = Field(primary_key=True)  # denial (denials, appeals) | claim (remittance figures)
+
+
+class ReportCell(SQLModel, table=True):
+    """A computed cell: the first and last day its rows carry (a partial month can use the
+    cell when every row falls inside the period)."""
+
+    __tablename__ = "report_cell"
+
+    practice_id: int = Field(primary_key=True)
+    basis: str = Field(primary_key=True)
+    month: str = Field(primary_key=True)
+    first_day: date | None = None
+    last_day: date | None = None
+
+
+class ReportDenial(SQLModel, table=True):
+    """Denial outcomes of a cell. `dim` "" rows are per payer and provider (both set) and carry
+    the cohort sums; the other dims (category, carc, carc-rarc, family) are per payer only
+    (provider null; their sum is the whole cell) or per provider only (payer null)."""
+
+    __tablename__ = "report_denial"
+    __table_args__ = (sa.Index("ix_report_denial_cell", "practice_id", "basis", "dim", "month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int
+    basis: str
+    month: str
+    payer_id: int | None = None
+    provider: str | None = None  # the rendering provider's NPI, or name when no NPI
+    dim: str = ""
+    key: str = ""
+    label: str = ""
+    denials: int = 0
+    denied: Decimal = money()
+    recovered: Decimal = money()
+    still_open: Decimal = money()
+    lost: Decimal = money()
+    expired: Decimal = money()
+    written_off: Decimal = money()
+    expired_count: int = 0
+    won_count: int = 0  # won or partly won (the Reasons page's rate, by number)
+    closed_count: int = 0  # won, partial, lost or written off
+    open_count: int = 0  # new or in progress, whatever the deadline (the backlog)
+    open_amount: Decimal = money()
+    within_30: Decimal = money()  # recovered 0-30 days after the denial date
+    within_60: Decimal = money()  # 31-60 days
+    within_90: Decimal = money()
+    within_180: Decimal = money()
+
+
+class ReportReturned(SQLModel, table=True):
+    """Recovered dollars of a denial-month cell by the month they came back."""
+
+    __tablename__ = "report_returned"
+    __table_args__ = (sa.Index("ix_report_returned_back", "back_month", "practice_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int
+    month: str = Field(index=True)
+    payer_id: int
+    provider: str
+    back_month: str
+    denials: int = 0
+    recovered: Decimal = money()
+    first_back: date | None = None
+    last_back: date | None = None
+
+
+class ReportAppeal(SQLModel, table=True):
+    """Appeals sent for a cell's denials per payer, provider, level and outcome."""
+
+    __tablename__ = "report_appeal"
+    __table_args__ = (sa.Index("ix_report_appeal_cell", "practice_id", "basis", "month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int
+    basis: str
+    month: str
+    payer_id: int
+    provider: str
+    level: int
+    outcome: str
+    appeals: int = 0
+    recovered: Decimal = money()
+    stake: Decimal = money()  # Σ denied amount of the appeals' denials
+    days: str = ""  # JSON {days from sending to decision: decided appeals}
+
+
+class ReportTeam(SQLModel, table=True):
+    """Per person for a cell's denials: worked, sent, decided, won, recovered."""
+
+    __tablename__ = "report_team"
+    __table_args__ = (sa.Index("ix_report_team_cell", "practice_id", "basis", "month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int
+    basis: str
+    month: str
+    payer_id: int
+    provider: str
+    user_id: int
+    worked: int = 0
+    sent: int = 0
+    decided: int = 0
+    won: int = 0
+    recovered: Decimal = money()
+    by_835: Decimal = money()
+    days: str = ""  # JSON {days from sending to decision: decided appeals}
+
+
+class ReportRemit(SQLModel, table=True):
+    """Remittance figures of a cell's claims (month of payment or of service)."""
+
+    __tablename__ = "report_remit"
+    __table_args__ = (sa.Index("ix_report_remit_cell", "practice_id", "basis", "month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int
+    basis: str
+    month: str
+    payer_id: int
+    provider: str
+    paid: Decimal = money()
+    charges: Decimal = money()
+    claims: int = 0  # a reversal counts -1
+    contractual: Decimal = money()
+    lines: int = 0
+    line_charges: Decimal = money()
+    first_claims: int = 0
+    resolved: int = 0
+    days: str = ""  # JSON {days from service to payment: paid claims}
