@@ -36,6 +36,48 @@ PROCEDURE = re.compile(r"^[0-9A-Z]{5}$")
 YES = ("yes", "y", "true", "1")
 NO = ("no", "n", "false", "0")
 MAX_TEXT = 4000
+# How EHRs write laterality inside a site ("left cheek", "R upper arm", "cheek, left").
+_LATERALITY_WORDS = {
+    "left": "left",
+    "lt": "left",
+    "l": "left",
+    "right": "right",
+    "rt": "right",
+    "r": "right",
+    "bilateral": "bilateral",
+    "bilat": "bilateral",
+    "both": "bilateral",
+    "midline": "midline",
+}
+# Words that place a lesion within a listed site without changing its site group or Mohs area
+# ("upper back" is the back, "dorsal hand" the hand); "upper arm" itself is a listed site, so the
+# whole phrase is tried first.
+_SITE_QUALIFIERS = frozenset(
+    [
+        "upper",
+        "lower",
+        "mid",
+        "middle",
+        "central",
+        "anterior",
+        "posterior",
+        "superior",
+        "inferior",
+        "medial",
+        "lateral",
+        "proximal",
+        "distal",
+        "dorsal",
+        "ventral",
+        "palmar",
+        "plantar",
+        "side",
+        "sided",
+        "of",
+        "the",
+        "on",
+    ]
+)
 
 
 def _decimal(text: str) -> Decimal | None:
@@ -81,8 +123,11 @@ def validate_field(name: str, value: str) -> str | None:
         if text.lower() not in definition.choices:
             return f"must be one of: {', '.join(definition.choices)}"
     elif kind == "site":
-        if tables.site(text) is None:
+        parsed = split_site(text)
+        if parsed is None:
             return f"unknown site {text!r}; use one of: {', '.join(sorted(tables.sites()))}"
+        if parsed[1]:
+            return f"give {parsed[1]!r} as the laterality and {parsed[0]!r} as the site"
     elif kind == "icd10":
         bad = [c for c in _codes(text) if not ICD10.match(c)]
         if bad:
@@ -92,6 +137,24 @@ def validate_field(name: str, value: str) -> str | None:
             return "must be a date (YYYY-MM-DD)"
     elif kind == "procedure" and not PROCEDURE.match(text.upper()):
         return "must be a 5-character procedure code"
+    return None
+
+
+def split_site(text: str) -> tuple[str, str] | None:
+    """The site key and laterality ("" if none) of a site as EHRs export it, else None.
+
+    "left cheek" -> ("cheek", "left"); "right upper back" -> ("back", "right"); "upper arm" ->
+    ("upper_arm", ""); "Cheek, L" -> ("cheek", "left"). Two different lateralities ("left and
+    right cheek") or words that leave no listed site are None.
+    """
+    words = re.findall(r"[a-z]+", text.lower())
+    sides = {_LATERALITY_WORDS[w] for w in words if w in _LATERALITY_WORDS}
+    if len(sides) > 1:
+        return None
+    rest = [w for w in words if w not in _LATERALITY_WORDS]
+    for candidate in (rest, [w for w in rest if w not in _SITE_QUALIFIERS]):
+        if candidate and tables.site("_".join(candidate)) is not None:
+            return "_".join(candidate), next(iter(sides), "")
     return None
 
 
@@ -111,7 +174,8 @@ def normalise_value(name: str, value: str) -> str:
     if kind == "choice":
         return text.lower()
     if kind == "site":
-        return tables.normalise_site(text)
+        parsed = split_site(text)
+        return parsed[0] if parsed else tables.normalise_site(text)
     if kind == "icd10":
         return " ".join(_codes(text))
     if kind in ("decimal", "integer"):
@@ -492,9 +556,7 @@ def import_documentation_csv(
             reader.fieldnames = header
             for number, raw in enumerate(reader, start=2):
                 report.rows += 1
-                row = _valid_row(report, number, raw)
-                if row is not None:
-                    rows.append(row)
+                rows.extend(_valid_rows(report, number, raw))
     except UnicodeDecodeError as error:
         raise DocumentationImportError(f"not a UTF-8 text file: {error}") from error
     pcns = {row.pcn for row in rows}
@@ -517,9 +579,16 @@ def import_documentation_csv(
     return report
 
 
-def _valid_row(report: ImportReport, number: int, raw: dict[str, str | None]) -> _Row | None:
-    """The row, normalised, or None after adding its problems to `report.invalid`."""
+def _valid_rows(report: ImportReport, number: int, raw: dict[str, str | None]) -> list[_Row]:
+    """The row's facts, normalised, or none after adding its problems to `report.invalid`.
+
+    A site with a laterality in it ("left cheek") gives two facts, the site and the laterality,
+    as if the file had a laterality row right after it.
+    """
     row = {k: (v or "").strip() for k, v in raw.items() if k in CSV_COLUMNS}
+    laterality = ""
+    if row.get("field", "").lower() == "site" and (parsed := split_site(row.get("value", ""))):
+        row["value"], laterality = parsed
     pcn = row.get("patient_control_number", "")
     name = row.get("field", "").lower()
     problems = []
@@ -541,6 +610,9 @@ def _valid_row(report: ImportReport, number: int, raw: dict[str, str | None]) ->
         problems.append(RowProblem(number, error, name))
     if problems:
         report.invalid.extend(problems)
-        return None
+        return []
     assert day is not None
-    return _Row(number, pcn, day, procedure, name, normalise_value(name, row.get("value", "")))
+    facts = [_Row(number, pcn, day, procedure, name, normalise_value(name, row.get("value", "")))]
+    if laterality:
+        facts.append(_Row(number, pcn, day, procedure, "laterality", laterality))
+    return facts

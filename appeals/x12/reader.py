@@ -15,6 +15,22 @@ Decisions (see docs/835-json.md for the output):
   as empty payments with a warning, so a file mixing 278/837 with empty 835s reads as 0 claims.
 - Transaction sets other than 835 inside a file are skipped; a file with no 835 at all raises.
 - A file starting at ST (no envelope) is read with inferred delimiters and an `Issue`.
+- Numbers the database stores are range-checked here, so both databases see the same values:
+  an amount beyond the `Money` column (|x| >= 10^12) or a quantity beyond `Units` (|x| >= 10^9)
+  raises `X12Error` naming the element; a claim whose adjustments add up beyond `Money` too (a
+  denial's amount is their sum). More decimal places than stored (an amount of 1.005, units of
+  1.0005) are rounded half up (away from zero on a tie: 1.005 -> 1.01, -1.005 -> -1.01) and
+  the segment gets a `sub-cent-amount` / `units-precision` warning: never silent, and what is
+  stored is what was balanced. A date the app cannot count deadlines from (a year before 1900
+  or after 2199; payers write 99991231 for "no end") is read as no date with a warning, as an
+  impossible date is.
+- A missing SVC02/SVC03 or CLP03/CLP04 that the balancing rules give exactly is derived, with
+  a `derived-amount` warning on its segment (line charge = paid + line adjustments, line payment
+  = charge - adjustments, a line missing both from the claim's totals when it is the only such
+  line and the result balances; claim charge = sum of the line charges, or payment + claim
+  adjustments without lines; claim payment = charge - adjustments). A claim with neither CLP03
+  nor CLP04 and no lines cannot be derived: it is left out of the payment with a
+  `claim-left-out` warning, and the rest of the file is read.
 """
 
 from __future__ import annotations
@@ -23,7 +39,7 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO
 
 from appeals.x12.errors import X12Error
@@ -69,6 +85,21 @@ _ENVELOPE = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
 _HEADER_ONLY = frozenset({"BPR", "TRN", "CUR", "N1", "N3", "N4", "RDM"})
 _KNOWN_DETAIL = frozenset({"PER", "TS3", "TS2"})
 
+# What the database stores exactly (appeals.models: Money is NUMERIC(14, 2), Units is
+# NUMERIC(12, 3); a test keeps these in step). The reader refuses more, so that SQLite (integer
+# cents, 64 bits) and PostgreSQL (NUMERIC) accept and refuse the same files.
+MONEY_PLACES = 2
+MONEY_LIMIT = Decimal(10) ** 12
+UNITS_PLACES = 3
+UNITS_LIMIT = Decimal(10) ** 9
+# Dates from which deadlines (at most a few years on) and reports can be counted.
+FIRST_YEAR = 1900
+LAST_YEAR = 2199
+_CENT = Decimal(1).scaleb(-MONEY_PLACES)
+_MILLI = Decimal(1).scaleb(-UNITS_PLACES)
+
+# Parsed numbers by their text; only "clean" ones (at most 2 places, |x| < UNITS_LIMIT), which
+# are valid as amounts and as units alike, so a cache hit needs no further check.
 _number_cache: dict[str, Decimal] = {}
 _date_cache: dict[str, date | None] = {}
 
@@ -93,9 +124,13 @@ def _number(value: str, what: str) -> Decimal:
             raise _Bad(f"{what} is missing")
         raise _Bad(f"{what} {value[:30]!r} is not a number")
     d = Decimal(value)
-    if len(_number_cache) > 50_000:
-        _number_cache.clear()
-    _number_cache[value] = d
+    # Clean (cached) = at most 9 digits before the point and 2 after: read off the text.
+    dot = value.find(".")
+    whole = (dot if dot >= 0 else len(value)) - (len(value) - len(digits))
+    if whole <= 9 and (dot < 0 or len(value) - dot <= 3):
+        if len(_number_cache) > 50_000:
+            _number_cache.clear()
+        _number_cache[value] = d
     return d
 
 
@@ -115,10 +150,23 @@ def _parse_date(value: str) -> date | None:
             result = date(int(value[:4]), int(value[4:6]), int(value[6:]))
         except ValueError:
             result = None
+        if result is not None and not FIRST_YEAR <= result.year <= LAST_YEAR:
+            result = None
     if len(_date_cache) > 50_000:
         _date_cache.clear()
     _date_cache[value] = result
     return result
+
+
+def _out_of_years(value: str) -> bool:
+    """A real CCYYMMDD date whose year the reader does not accept (see the module docstring)."""
+    if len(value) != 8 or not value.isascii() or not value.isdigit():
+        return False
+    try:
+        date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        return False
+    return True
 
 
 def _pad(seg: list[str], size: int) -> list[str]:
@@ -173,6 +221,11 @@ class _Reader:
         self.end_warnings: list[Issue] = []
         self.pending_end: PaymentEnd | None = None
         self.alt_noted = False
+        # Warnings from numbers (rounded values, derived amounts) waiting for their owner.
+        self.pending: list[Issue] = []
+        # The open claim's amounts to derive: (line or None for the claim, element, segment).
+        self.missing: list[tuple[ServiceLine | None, str, int]] = []
+        self.large = False  # the open claim has an amount too big for the number cache
 
         self.envelope_handlers: dict[str, Handler] = {
             "ISA": self.isa_,
@@ -257,12 +310,70 @@ class _Reader:
         else:
             self.warn_tx(n, code, message, level)
 
+    def money(self, value: str, what: str, n: int) -> Decimal:
+        """An amount not found in the number cache: syntax, range and cents checked."""
+        d = _number_cache.get(value)
+        if d is not None:
+            return d
+        d = _number(value, what)
+        if value in _number_cache:  # clean: nothing more to check
+            return d
+        d = self.bounded(d, value, what, n, _CENT, MONEY_LIMIT, "sub-cent-amount")
+        if not -UNITS_LIMIT < d < UNITS_LIMIT:
+            self.large = True
+        return d
+
+    def units(self, value: str, what: str, n: int) -> Decimal:
+        """Units or a quantity (SVC05, SVC07, CAS quantities): syntax, range and places."""
+        d = _number_cache.get(value)
+        if d is not None:
+            return d
+        d = _number(value, what)
+        if value in _number_cache:
+            return d
+        return self.bounded(d, value, what, n, _MILLI, UNITS_LIMIT, "units-precision")
+
+    def bounded(
+        self, d: Decimal, value: str, what: str, n: int, quantum: Decimal, limit: Decimal, code: str
+    ) -> Decimal:
+        """d (read from value) rounded to quantum with a warning, refused beyond limit."""
+        if d.as_tuple().exponent < quantum.as_tuple().exponent:  # type: ignore[operator]
+            rounded = d.quantize(quantum, rounding=ROUND_HALF_UP)
+            places = -quantum.as_tuple().exponent  # type: ignore[operator]
+            self.pending.append(
+                Issue(
+                    n,
+                    code,
+                    f"{what} {value} has more than {places} decimal places: read as {rounded} "
+                    "(rounded half up)",
+                )
+            )
+            d = rounded
+        if not -limit < d < limit:
+            raise _Bad(
+                f"{what} {value[:30]} is out of range: at most {limit - quantum:,} either side "
+                "of zero can be stored"
+            )
+        return d
+
+    def flush_numbers(self) -> None:
+        """Put the number warnings on the open claim, else on the transaction."""
+        for issue in self.pending:
+            self.warn_claim(issue.segment, issue.code, issue.message, issue.level)
+        self.pending.clear()
+
     def date_or_warn(self, value: str, n: int, what: str, claim: bool) -> date | None:
         if not value:
             return None
         d = _parse_date(value)
         if d is None:
-            msg = f"{what} {value[:20]!r} is not a valid CCYYMMDD date; read as no date"
+            if _out_of_years(value):
+                msg = (
+                    f"{what} {value!r} is outside the years {FIRST_YEAR}-{LAST_YEAR}; read as no "
+                    "date"
+                )
+            else:
+                msg = f"{what} {value[:20]!r} is not a valid CCYYMMDD date; read as no date"
             if claim:
                 self.warn_claim(n, "invalid-date", msg)
             else:
@@ -466,7 +577,7 @@ class _Reader:
         assert h is not None
         _pad(seg, 17)
         h.handling_code = seg[1]
-        h.payment_amount = _number(seg[2], "BPR02 payment amount")
+        h.payment_amount = self.money(seg[2], "BPR02 payment amount", n)
         h.credit_debit = seg[3]
         h.payment_method = seg[4]
         h.payment_format = seg[5]
@@ -569,20 +680,15 @@ class _Reader:
             raise _Bad("CLP01 patient control number is missing")
         if not seg[2]:
             raise _Bad("CLP02 claim status is missing")
-        cached = _number_cache.get
-        charge = cached(seg[3])
-        if charge is None:
-            charge = _number(seg[3], "CLP03 claim charge")
-        paid = cached(seg[4])
-        if paid is None:
-            paid = _number(seg[4], "CLP04 claim payment")
+        money = self.money
+        charge = money(seg[3], "CLP03 claim charge", n) if seg[3] else _ZERO
+        paid = money(seg[4], "CLP04 claim payment", n) if seg[4] else _ZERO
         patient = seg[5]
-        if patient:
-            responsibility = cached(patient)
-            if responsibility is None:
-                responsibility = _number(patient, "CLP05 patient responsibility")
-        else:
-            responsibility = None
+        responsibility = money(patient, "CLP05 patient responsibility", n) if patient else None
+        if not seg[3]:
+            self.missing.append((None, "CLP03", n))
+        if not seg[4]:
+            self.missing.append((None, "CLP04", n))
         self.claim = Claim(
             seg[1],
             seg[2],
@@ -606,16 +712,21 @@ class _Reader:
             return
         self.claim = None
         self.line = None
+        if self.missing and not self.derive(claim):
+            self.large = False
+            return
         n = claim.segment
         # Plain loops, not sum(): a line has one to three adjustments (same additions, in order).
         claim_cas = _ZERO
         for a in claim.adjustments:
             claim_cas += a.amount
+        count = len(claim.adjustments)
         line_cas = _ZERO
         for line in claim.lines:
             adj = _ZERO
             for a in line.adjustments:
                 adj += a.amount
+            count += len(line.adjustments)
             line_cas += adj
             if line.charge - adj != line.paid:
                 _add(
@@ -667,9 +778,144 @@ class _Reader:
                         f"adjustments {line_cas} != paid {claim.paid} (off by {diff})",
                     ),
                 )
+        if self.large or count >= 1000:
+            # Fewer than 1,000 cached amounts (each under UNITS_LIMIT) cannot add up to that.
+            self.large = False
+            self.check_adjustment_total(claim)
         self.claim_count += 1
         self.claims_paid += claim.paid
         self.out.append(claim)
+
+    def check_adjustment_total(self, claim: Claim) -> None:
+        """A denial's amount is a sum of the claim's adjustments: it must fit `Money` too."""
+        total = sum([abs(a.amount) for a in claim.adjustments], _ZERO)
+        for line in claim.lines:
+            total += sum([abs(a.amount) for a in line.adjustments], _ZERO)
+        if total >= MONEY_LIMIT:
+            raise X12Error(
+                self.name,
+                claim.segment,
+                "CLP",
+                f"claim {claim.patient_control_number[:30]!r}: its adjustments add up to "
+                f"{total:,} either side of zero, more than the {MONEY_LIMIT - _CENT:,} a denied "
+                "amount can be stored as",
+            )
+
+    def derive(self, claim: Claim) -> bool:
+        """Fill in the amounts the claim's CLP and SVC segments left empty, exactly or not at all.
+
+        Returns False when the claim cannot be read (neither charge nor payment, no lines): it
+        is then left out with a warning on the transaction. Raises X12Error for a line whose
+        amounts cannot be derived. See the module docstring for the rules.
+        """
+        missing = self.missing
+        self.missing = []
+        claim_missing = {element for line, element, _ in missing if line is None}
+        gaps: dict[int, tuple[ServiceLine, set[str]]] = {}
+        for line, element, _ in missing:
+            if line is not None:
+                gaps.setdefault(id(line), (line, set()))[1].add(element)
+
+        def note(segment: int, message: str, *values: Decimal) -> None:
+            for value in values:
+                if not -MONEY_LIMIT < value < MONEY_LIMIT:
+                    raise X12Error(
+                        self.name,
+                        segment,
+                        message[:3],
+                        f"{message.split(':')[0]} and the amount derived, {value:,}, is out of "
+                        f"range: at most {MONEY_LIMIT - _CENT:,} either side of zero can be stored",
+                    )
+            _add(claim, "warnings", Issue(segment, "derived-amount", message))
+
+        claim_cas = sum([a.amount for a in claim.adjustments], _ZERO).quantize(_CENT)
+        both: list[ServiceLine] = []
+        for line, elements in gaps.values():
+            adj = sum([a.amount for a in line.adjustments], _ZERO).quantize(_CENT)
+            if len(elements) == 2:
+                both.append(line)
+            elif "SVC02" in elements:
+                line.charge = (line.paid + adj).quantize(_CENT)
+                note(
+                    line.segment,
+                    f"SVC02 line charge is missing: read as {line.charge}, the line payment "
+                    f"{line.paid} + line adjustments {adj}",
+                    line.charge,
+                )
+            else:
+                line.paid = (line.charge - adj).quantize(_CENT)
+                note(
+                    line.segment,
+                    f"SVC03 line payment is missing: read as {line.paid}, the line charge "
+                    f"{line.charge} - line adjustments {adj}",
+                    line.paid,
+                )
+        if both:
+            line = both[0]
+            if len(both) > 1 or claim_missing:
+                raise X12Error(
+                    self.name,
+                    line.segment,
+                    "SVC",
+                    "SVC02 line charge and SVC03 line payment are missing and cannot be derived: "
+                    + (
+                        "several lines lack them"
+                        if len(both) > 1
+                        else "the claim's CLP03 or CLP04 is missing too"
+                    ),
+                )
+            others = [x for x in claim.lines if x is not line]
+            charge = (claim.charge - sum([x.charge for x in others], _ZERO)).quantize(_CENT)
+            paid = (claim.paid + claim_cas - sum([x.paid for x in others], _ZERO)).quantize(_CENT)
+            adj = sum([a.amount for a in line.adjustments], _ZERO).quantize(_CENT)
+            if charge - adj != paid:
+                raise X12Error(
+                    self.name,
+                    line.segment,
+                    "SVC",
+                    "SVC02 line charge and SVC03 line payment are missing and cannot be derived: "
+                    f"the claim's totals leave charge {charge} and payment {paid}, which do not "
+                    f"balance with the line adjustments {adj}",
+                )
+            line.charge, line.paid = charge, paid
+            note(
+                line.segment,
+                f"SVC02 line charge and SVC03 line payment are missing: read as {charge} and "
+                f"{paid}, what the claim's CLP03 and CLP04 leave after the other lines (they "
+                f"balance with the line adjustments {adj})",
+                charge,
+                paid,
+            )
+        n = claim.segment
+        if "CLP03" in claim_missing:
+            if claim.lines:
+                claim.charge = sum([x.charge for x in claim.lines], _ZERO).quantize(_CENT)
+                how = "the sum of the line charges"
+            elif "CLP04" not in claim_missing:
+                claim.charge = (claim.paid + claim_cas).quantize(_CENT)
+                how = f"the claim payment {claim.paid} + claim adjustments {claim_cas}"
+            else:
+                self.warn_tx(
+                    n,
+                    "claim-left-out",
+                    f"claim {claim.patient_control_number[:30]!r} left out: CLP03 claim charge "
+                    "and CLP04 claim payment are missing, and it has no service lines to derive "
+                    "them from",
+                )
+                return False
+            note(n, f"CLP03 claim charge is missing: read as {claim.charge}, {how}", claim.charge)
+        if "CLP04" in claim_missing:
+            line_cas = sum([a.amount for x in claim.lines for a in x.adjustments], _ZERO).quantize(
+                _CENT
+            )
+            claim.paid = (claim.charge - claim_cas - line_cas).quantize(_CENT)
+            note(
+                n,
+                f"CLP04 claim payment is missing: read as {claim.paid}, the claim charge "
+                f"{claim.charge} - claim adjustments {claim_cas} - line adjustments {line_cas}",
+                claim.paid,
+            )
+        return True
 
     def need_claim(self, seg_id: str) -> Claim:
         if self.claim is None:
@@ -680,9 +926,7 @@ class _Reader:
         owner: Claim | ServiceLine = self.line or self.need_claim("CAS")
         if len(seg) == 4 and seg[2] and seg[1] in _GROUPS:
             # The usual CAS: one reason and amount, no quantity.
-            value = _number_cache.get(seg[3])
-            if value is None:
-                value = _number(seg[3], "CAS03 adjustment amount")
+            value = self.money(seg[3], "CAS03 adjustment amount", n)
             _add(owner, "adjustments", Adjustment(seg[1], seg[2], value, None, n))
             return
         group = seg[1] if len(seg) > 1 else ""
@@ -693,7 +937,6 @@ class _Reader:
         size = len(seg)
         if size < 4:
             raise _Bad("CAS needs a reason code and an amount")
-        cached = _number_cache.get
         for i in range(2, size, 3):
             reason = seg[i]
             amount = seg[i + 1] if i + 1 < size else ""
@@ -702,14 +945,8 @@ class _Reader:
                 if amount or quantity:
                     raise _Bad(f"CAS{i:02d} reason code is missing for an amount")
                 continue
-            value = cached(amount)
-            if value is None:
-                value = _number(amount, f"CAS{i + 1:02d} adjustment amount")
-            units = (
-                (cached(quantity) or _number(quantity, f"CAS{i + 2:02d} quantity"))
-                if (quantity)
-                else None
-            )
+            value = self.money(amount, f"CAS{i + 1:02d} adjustment amount", n)
+            units = self.units(quantity, f"CAS{i + 2:02d} quantity", n) if quantity else None
             _add(owner, "adjustments", Adjustment(group, reason, value, units, n))
 
     def nm1(self, seg: list[str], n: int) -> None:
@@ -771,9 +1008,7 @@ class _Reader:
         if len(seg) < 3:
             seg.extend(("", ""))
         owner: Claim | ServiceLine = self.line or self.need_claim("AMT")
-        value = _number_cache.get(seg[2])
-        if value is None:
-            value = _number(seg[2], f"AMT*{seg[1][:3]} amount")
+        value = self.money(seg[2], f"AMT*{seg[1][:3]} amount", n)
         _add(owner, "amounts", Amount(seg[1], value))
 
     def qty(self, seg: list[str], n: int) -> None:
@@ -811,11 +1046,11 @@ class _Reader:
             procedure = self.procedure(composite, n)
         charge = cached(seg[2])
         if charge is None:
-            charge = _number(seg[2], "SVC02 line charge")
+            charge = self.money(seg[2], "SVC02 line charge", n) if seg[2] else _ZERO
         paid = cached(seg[3])
         if paid is None:
-            paid = _number(seg[3], "SVC03 line payment")
-        units = cached(seg[5]) or _number(seg[5], "SVC05 units") if seg[5] else _ONE
+            paid = self.money(seg[3], "SVC03 line payment", n) if seg[3] else _ZERO
+        units = self.units(seg[5], "SVC05 units", n) if seg[5] else _ONE
         self.line = line = ServiceLine(
             procedure,
             charge,
@@ -824,8 +1059,12 @@ class _Reader:
             n,
             seg[4],
             self.procedure(seg[6], n) if seg[6] else None,
-            _number(seg[7], "SVC07 original units") if seg[7] else None,
+            self.units(seg[7], "SVC07 original units", n) if seg[7] else None,
         )
+        if not seg[2]:
+            self.missing.append((line, "SVC02", n))
+        if not seg[3]:
+            self.missing.append((line, "SVC03", n))
         lines = claim.lines
         if lines:
             lines.append(line)
@@ -846,7 +1085,7 @@ class _Reader:
                     raise _Bad(f"PLB{i:02d} reason is missing for an amount")
                 continue
             parts = self.composite(seg[i], n)
-            amount = _number(seg[i + 1] if i + 1 < size else "", f"PLB{i + 1:02d} amount")
+            amount = self.money(seg[i + 1] if i + 1 < size else "", f"PLB{i + 1:02d} amount", n)
             self.plb.append(
                 ProviderAdjustment(
                     provider, fiscal, parts[0], ":".join(parts[1:]) if parts[1:] else "", amount, n
@@ -956,6 +1195,8 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
     claim: Claim | None = None
     line: ServiceLine | None = None
     comp = reader.component
+    money = reader.money
+    pending = reader.pending  # number warnings; cleared in place, never replaced
     n = 0
     seg: list[str] = [""]
     try:
@@ -990,7 +1231,9 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                         if group == "CO" or group == "PR" or group == "OA" or group == "PI":
                             value = number(seg[3])
                             if value is None:
-                                value = _number(seg[3], "CAS03 adjustment amount")
+                                value = money(seg[3], "CAS03 adjustment amount", n)
+                                if pending:
+                                    reader.flush_numbers()
                             adjustment = Adjustment(group, seg[2], value, None, n)
                             items = line.adjustments
                             if items:
@@ -1011,19 +1254,16 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                     if claim is not None and len(seg) == 6 and comp in seg[1]:
                         parts = seg[1].split(comp)
                         size = len(parts)
-                        if size == 2 or (size == 3 and parts[2]):
-                            charge = number(seg[2])
-                            if charge is None:
-                                charge = _number(seg[2], "SVC02 line charge")
-                            paid = number(seg[3])
-                            if paid is None:
-                                paid = _number(seg[3], "SVC03 line payment")
-                            if seg[5]:
-                                units = number(seg[5])
-                                if units is None:
-                                    units = _number(seg[5], "SVC05 units")
-                            else:
-                                units = one
+                        charge = number(seg[2])
+                        paid = number(seg[3])
+                        units = number(seg[5]) if seg[5] else one
+                        # Anything not cached (missing, rounded, large) takes the full path.
+                        if (
+                            (size == 2 or (size == 3 and parts[2]))
+                            and charge is not None
+                            and paid is not None
+                            and units is not None
+                        ):
                             line = ServiceLine(
                                 Procedure(parts[0], parts[1], parts[2:], ""),
                                 charge,
@@ -1043,7 +1283,9 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                     if line is not None and len(seg) == 3:
                         value = number(seg[2])
                         if value is None:
-                            value = _number(seg[2], f"AMT*{seg[1][:3]} amount")
+                            value = money(seg[2], f"AMT*{seg[1][:3]} amount", n)
+                            if pending:
+                                reader.flush_numbers()
                         amount = Amount(seg[1], value)
                         items = line.amounts
                         if items:
@@ -1056,18 +1298,24 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                         claim.patient = Person(seg[1], seg[3], seg[4], seg[5], seg[8], seg[9])
                         continue
                 elif (
-                    sid == "CLP" and len(seg) == 10 and seg[1] and seg[2] and reader.state is detail
+                    sid == "CLP"
+                    and len(seg) == 10
+                    and seg[1]
+                    and seg[2]
+                    and seg[3]
+                    and seg[4]
+                    and reader.state is detail
                 ):
                     charge = number(seg[3])
                     if charge is None:
-                        charge = _number(seg[3], "CLP03 claim charge")
+                        charge = money(seg[3], "CLP03 claim charge", n)
                     paid = number(seg[4])
                     if paid is None:
-                        paid = _number(seg[4], "CLP04 claim payment")
+                        paid = money(seg[4], "CLP04 claim payment", n)
                     if seg[5]:
                         responsibility = number(seg[5])
                         if responsibility is None:
-                            responsibility = _number(seg[5], "CLP05 patient responsibility")
+                            responsibility = money(seg[5], "CLP05 patient responsibility", n)
                     else:
                         responsibility = None
                     if claim is not None:
@@ -1085,6 +1333,8 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                         seg[9],
                     )
                     line = reader.line = None
+                    if pending:
+                        reader.flush_numbers()
                     if out:
                         yield from out
                         out.clear()
@@ -1093,6 +1343,8 @@ def iter_remittance(source: Source, name: str | None = None) -> Iterator[Item]:
                 if handler is None:
                     handler = reader.default
                 handler(seg, n)
+                if pending:
+                    reader.flush_numbers()
                 claim = reader.claim
                 line = reader.line
                 comp = reader.component

@@ -18,6 +18,7 @@ from appeals.documentation import (
     import_documentation_csv,
     normalise_value,
     save_fact,
+    split_site,
     validate_field,
 )
 from appeals.findings import (
@@ -51,6 +52,10 @@ HEADER = "patient_control_number,date_of_service,procedure,field,value\n"
         ("abn_on_file", "maybe", "must be yes or no"),
         ("site", "Upper arm", None),
         ("site", "elsewhere", "unknown site 'elsewhere'"),
+        ("site", "upper back", None),
+        ("site", "Dorsal hand", None),
+        ("site", "lower leg", "unknown site 'lower leg'"),
+        ("site", "left cheek", "give 'left' as the laterality and 'cheek' as the site"),
         ("laterality", "LEFT", None),
         ("laterality", "up", "must be one of"),
         ("prior_procedure_date", "2026-02-20", None),
@@ -76,6 +81,8 @@ def test_validate_field(field: str, value: str, error: str | None) -> None:
     [
         ("abn_on_file", "Y", "yes"),
         ("site", "Upper Arm", "upper_arm"),
+        ("site", "upper back", "back"),
+        ("site", "posterior neck", "neck"),
         ("diagnosis", "l82.0,  d48.5", "L82.0 D48.5"),
         ("lesion_size_cm", "2.40", "2.4"),
         ("prior_procedure_date", "02/20/2026", "2026-02-20"),
@@ -84,6 +91,56 @@ def test_validate_field(field: str, value: str, error: str | None) -> None:
 )
 def test_normalise_value(field: str, value: str, stored: str) -> None:
     assert normalise_value(field, value) == stored
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        ("left cheek", ("cheek", "left")),
+        ("Right upper back", ("back", "right")),
+        ("R upper arm", ("upper_arm", "right")),
+        ("Cheek, L", ("cheek", "left")),
+        ("left-sided nose", ("nose", "left")),
+        ("bilateral ear", ("ear", "bilateral")),
+        ("midline chest", ("chest", "midline")),
+        ("upper arm", ("upper_arm", "")),
+        ("mucous membrane", ("mucous_membrane", "")),
+        ("left and right cheek", None),
+        ("left", None),
+        ("left lower leg", None),
+        ("", None),
+    ],
+)
+def test_split_site_reads_laterality_and_site_from_one_value(
+    value: str, parsed: tuple[str, str] | None
+) -> None:
+    assert split_site(value) == parsed
+
+
+def test_import_reads_laterality_and_site_from_one_value(session: Session, tmp_path: Path) -> None:
+    made = em_with_biopsy(session)
+    path = write_csv(
+        tmp_path,
+        [
+            "PCN100,2026-03-02,11102,site,left cheek",  # row 2: site and laterality
+            "PCN100,2026-03-02,,site,right upper back",  # row 3: date-wide, with a qualifier
+            "PCN100,2026-03-02,99213,site,left lower leg",  # row 4: no listed site
+        ],
+    )
+    report = import_documentation_csv(session, None, path)
+    assert (report.rows, report.created) == (3, 4)
+    assert [(p.row, p.field, p.reason.split(";")[0]) for p in report.invalid] == [
+        (4, "site", "unknown site 'left lower leg'")
+    ]
+    facts = session.exec(select(DocumentationFact)).all()
+    assert sorted((f.procedure_code, f.field, f.value) for f in facts) == [
+        ("", "laterality", "right"),
+        ("", "site", "back"),
+        ("11102", "laterality", "left"),
+        ("11102", "site", "cheek"),
+    ]
+    biopsy = next(line for line in made.lines if line.procedure_code == "11102")
+    assert facts_for_line(session, made.claim, biopsy) == {"site": "cheek", "laterality": "left"}
 
 
 def write_csv(tmp_path: Path, rows: list[str]) -> Path:

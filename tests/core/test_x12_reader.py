@@ -336,7 +336,14 @@ def test_malformed_fixtures_raise_x12error(
         ("SE*34*0001~\n", "", 36, "before the SE"),
         ("GE*1*101~\n", "", 37, "before the GE"),
         ("IEA*1*000000101~\n", "", 37, "has no IEA"),
-        ("SVC*HC:17000*95.00*0**1~", "SVC*HC:17000*95.00~", 30, "SVC03 line payment is missing"),
+        (
+            "SVC*HC:17000*95.00*0**1~",
+            "SVC*HC:17000*95.00*0**1~SVC*HC:17000~",
+            31,
+            "SVC02 line charge and SVC03 line payment are missing and cannot be derived",
+        ),
+        ("BPR*I*181.25", "BPR*I*9999999999999999999", 4, "BPR02 payment amount"),
+        ("CAS*CO*45*30.00", "CAS*CO*45*30.00*1000000000", 21, "CAS04 quantity"),
         ("TRN*1*EFT0001", "TRN*1*EFT0001~\n\x01\x02*X", 6, "not a segment"),
     ],
 )
@@ -397,3 +404,198 @@ def test_text_summary() -> None:
     assert lines[0].startswith("Payment EFT0001 2025-03-05 ACH 181.25 from SYNTHETIC HEALTH PLAN")
     assert any("Claim DERM-1002 status 1 charge 95.00 paid 0" in line for line in lines)
     assert "Provider adjustment L6 ICN0001 -1.25" in lines[-2]
+
+
+# --- numbers the database stores: ranges, places, dates ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "segment", "element"),
+    [
+        ("BPR*I*181.25", "BPR*I*9999999999999999999", 4, "BPR02 payment amount"),
+        ("BPR*I*181.25", "BPR*I*1000000000000", 4, "BPR02 payment amount"),
+        ("CLP*DERM-1002*1*95.00", "CLP*DERM-1002*1*-1000000000000.00", 28, "CLP03 claim charge"),
+        ("SVC*HC:17000*95.00*0", "SVC*HC:17000*95.00*1000000000000", 30, "SVC03 line payment"),
+        ("CAS*CO*50*95.00", "CAS*CO*50*999999999999.995", 32, "CAS03 adjustment amount"),
+        ("AMT*B6*80.00", "AMT*B6*1000000000000", 27, "AMT*B6 amount"),
+        ("L6:ICN0001*-1.25", "L6:ICN0001*-1000000000000", 35, "PLB04 amount"),
+        ("SVC*HC:17000*95.00*0**1", "SVC*HC:17000*95.00*0**1000000000", 30, "SVC05 units"),
+        ("CAS*CO*50*95.00", "CAS*CO*50*95.00*1000000000.5", 32, "CAS04 quantity"),
+    ],
+)
+def test_out_of_range_numbers_are_refused_naming_segment_and_element(
+    old: str, new: str, segment: int, element: str
+) -> None:
+    with pytest.raises(X12Error) as info:
+        read(edit(old, new))
+    err = info.value
+    assert err.segment == segment
+    assert err.message.startswith(element)
+    assert "out of range" in err.message
+    assert err.file == "test.835"
+
+
+def test_the_limits_are_the_database_columns() -> None:
+    from appeals.models import Money, Units
+    from appeals.x12 import reader
+
+    money, units = Money(), Units()
+    assert Decimal(10) ** (money.digits - money.places) == reader.MONEY_LIMIT
+    assert money.places == reader.MONEY_PLACES
+    assert Decimal(10) ** (units.digits - units.places) == reader.UNITS_LIMIT
+    assert units.places == reader.UNITS_PLACES
+
+
+def test_the_largest_amount_stored_is_read() -> None:
+    text = edit("CAS*CO*50*95.00", "CAS*CO*50*999999999999.99")
+    [payment] = read(text)
+    assert payment.claims[1].lines[0].adjustments[0].amount == Decimal("999999999999.99")
+
+
+def test_adjustments_adding_up_beyond_a_stored_amount_are_refused() -> None:
+    text = edit("CAS*CO*50*95.00", "CAS*CO*50*600000000000*1*96*600000000000")
+    with pytest.raises(X12Error) as info:
+        read(text)
+    assert (info.value.segment, info.value.segment_id) == (28, "CLP")
+    assert "adjustments add up to 1,200,000,000,000" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("value", "rounded"),
+    [("1.005", "1.01"), ("-1.005", "-1.01"), ("1.004", "1.00"), ("0.125", "0.13")],
+)
+def test_sub_cent_amounts_are_rounded_half_up_with_a_warning_on_the_segment(
+    value: str, rounded: str
+) -> None:
+    [payment] = read(edit("AMT*B6*80.00", f"AMT*B6*{value}"))
+    line = payment.claims[0].lines[1]
+    assert line.amounts[0].amount == Decimal(rounded)
+    [issue] = [w for w in payment.claims[0].warnings if w.code == "sub-cent-amount"]
+    assert issue.segment == 27
+    assert issue.message == (
+        f"AMT*B6 amount {value} has more than 2 decimal places: read as {rounded} (rounded half up)"
+    )
+
+
+def test_sub_cent_amounts_warn_on_each_owner() -> None:
+    text = edit("BPR*I*181.25", "BPR*I*181.245")
+    text = edit("CLP*DERM-1002*1*95.00", "CLP*DERM-1002*1*95.001", text)
+    text = edit("CAS*CO*50*95.00", "CAS*CO*50*95.004", text)
+    text = edit("L6:ICN0001*-1.25", "L6:ICN0001*-1.251", text)
+    [payment] = read(text)
+    assert payment.header.payment_amount == Decimal("181.25")
+    claim = payment.claims[1]
+    assert (claim.charge, claim.lines[0].adjustments[0].amount) == (Decimal("95.00"),) * 2
+    assert [(w.segment, w.code) for w in claim.warnings] == [
+        (28, "sub-cent-amount"),
+        (32, "sub-cent-amount"),
+    ]
+    assert [(w.segment, w.code) for w in payment.warnings] == [
+        (4, "sub-cent-amount"),
+        (35, "sub-cent-amount"),
+    ]
+    # The same text again (now a cache miss no more for clean values) warns again.
+    [again] = read(text)
+    assert codes(again) == codes(payment)
+
+
+def test_units_keep_three_places_and_round_the_fourth() -> None:
+    text = edit("SVC*HC:17000*95.00*0**1", "SVC*HC:17000*95.00*0**9.999")
+    text = edit("CAS*CO*50*95.00", "CAS*CO*50*95.00*1.0005", text)
+    [payment] = read(text)
+    line = payment.claims[1].lines[0]
+    assert line.units == Decimal("9.999")
+    assert line.adjustments[0].quantity == Decimal("1.001")
+    assert [(w.segment, w.code) for w in payment.claims[1].warnings] == [(32, "units-precision")]
+
+
+@pytest.mark.parametrize("value", ["99991231", "18991231", "22000101"])
+def test_dates_outside_the_years_counted_from_are_read_as_no_date(value: str) -> None:
+    text = edit("DTM*472*20250212", f"DTM*472*{value}")
+    text = edit("20250305~", f"{value}~", text)
+    [payment] = read(text)
+    assert payment.header.payment_date is None
+    assert payment.claims[1].lines[0].service_date is None
+    messages = [w.message for w in payment.all_warnings if w.code == "invalid-date"]
+    assert len(messages) == 2
+    assert all("outside the years 1900-2199" in m for m in messages)
+
+
+def test_dates_at_the_edges_are_read() -> None:
+    text = edit("DTM*472*20250212", "DTM*472*19000101")
+    [payment] = read(edit("20250305~", "21991231~", text))
+    assert payment.header.payment_date == date(2199, 12, 31)
+    assert payment.claims[1].lines[0].service_date == date(1900, 1, 1)
+
+
+# --- amounts left out that the balancing rules give exactly --------------------------------
+
+
+def derived(payment: Payment) -> list[tuple[int, str]]:
+    return [(w.segment, w.message) for w in payment.all_warnings if w.code == "derived-amount"]
+
+
+def test_a_missing_line_charge_is_paid_plus_adjustments() -> None:
+    [payment] = read(edit("SVC*HC:11102*150.00*120.00", "SVC*HC:11102**120.00"))
+    assert payment.claims[0].lines[0].charge == Decimal("150.00")
+    assert derived(payment) == [
+        (
+            19,
+            "SVC02 line charge is missing: read as 150.00, the line payment 120.00 + line "
+            "adjustments 30.00",
+        )
+    ]
+    assert codes(payment) == ["derived-amount"]
+
+
+def test_a_missing_line_payment_is_charge_minus_adjustments() -> None:
+    [payment] = read(edit("SVC*HC:99213:25*100.00*60.00", "SVC*HC:99213:25*100.00*"))
+    assert payment.claims[0].lines[1].paid == Decimal("60.00")
+    assert [s for s, _ in derived(payment)] == [24]
+
+
+def test_a_line_missing_both_amounts_takes_what_the_claim_leaves() -> None:
+    [payment] = read(edit("SVC*HC:99213:25*100.00*60.00**1", "SVC*HC:99213:25******1"))
+    line = payment.claims[0].lines[1]
+    assert (line.charge, line.paid) == (Decimal("100.00"), Decimal("60.00"))
+    [(segment, message)] = derived(payment)
+    assert segment == 24 and "read as 100.00 and 60.00" in message
+    assert codes(payment) == ["derived-amount"]
+
+
+def test_a_line_missing_both_amounts_that_would_not_balance_is_refused() -> None:
+    text = edit("SVC*HC:99213:25*100.00*60.00**1", "SVC*HC:99213:25******1")
+    text = edit("CLP*DERM-1001*1*250.00", "CLP*DERM-1001*1*260.00", text)
+    with pytest.raises(X12Error) as info:
+        read(text)
+    assert (info.value.segment, info.value.segment_id) == (24, "SVC")
+    assert "do not balance" in info.value.message
+
+
+def test_missing_claim_charge_and_payment_come_from_the_lines() -> None:
+    [payment] = read(edit("CLP*DERM-1001*1*250.00*180.00*", "CLP*DERM-1001*1***"))
+    claim = payment.claims[0]
+    assert (claim.charge, claim.paid) == (Decimal("250.00"), Decimal("180.00"))
+    assert [m.split(":")[0] for _, m in derived(payment)] == [
+        "CLP03 claim charge is missing",
+        "CLP04 claim payment is missing",
+    ]
+    assert codes(payment) == ["derived-amount"] * 2
+
+
+def test_a_claim_with_neither_amount_nor_lines_is_left_out_with_a_warning() -> None:
+    text = recount(edit("PLB*", "CLP*DERM-1003*22~\nPLB*"))
+    [payment] = read(text)
+    assert [c.patient_control_number for c in payment.claims] == ["DERM-1001", "DERM-1002"]
+    [issue] = [w for w in payment.warnings if w.code == "claim-left-out"]
+    assert issue.segment == 35
+    assert "'DERM-1003' left out" in issue.message
+
+
+def test_a_derived_amount_out_of_range_is_refused() -> None:
+    text = edit("SVC*HC:11102*150.00*120.00", "SVC*HC:11102**999999999999.99")
+    with pytest.raises(X12Error) as info:
+        read(text)
+    assert (info.value.segment, info.value.segment_id) == (19, "SVC")
+    assert info.value.message.startswith("SVC02 line charge is missing and the amount derived")
+    assert "out of range" in info.value.message

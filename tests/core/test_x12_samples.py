@@ -36,6 +36,14 @@ PARSES: dict[str, tuple[int, int, int, set[str]]] = {
     "edi835-affect__nevada_medicaid.835": (3, 3, 0, {"control-number", "isa-not-fixed-width"}),
     # Claim CAS PR-2 repeats the line CAS; SE01 is off by one.
     "edi835-chs__test.835": (1, 1, 2, {"claim-cas-duplicates-lines", "segment-count"}),
+    # Starts at ST; `SVC*HC:59426******742*742**1`: SVC02/SVC03 empty (742 sits in SVC07/08),
+    # derived from the claim's totals (0.00 and 0.00, which balance); SE01 off by one.
+    "edi835__blue_cross_nc_sample.835": (
+        1,
+        1,
+        3,
+        {"derived-amount", "no-envelope", "segment-count"},
+    ),
     "edi835__emedny_sample.835": (1, 3, 10, set()),
     "edi835__united_healthcare_legacy_sample.835": (1, 2, 5, set()),
     # `>` in the data while ISA16 is `:`.
@@ -66,6 +74,14 @@ PARSES: dict[str, tuple[int, int, int, set[str]]] = {
             "version",
         },
     ),
+    # GS08 bare `5010`, 4010 CR groups; ends with a cut-off `CLP*090909*22` (no amounts, no
+    # lines): that claim is left out with a warning, the other nine are read.
+    "oopx12__Example1_5010.835": (
+        1,
+        9,
+        9,
+        {"cas-group", "claim-left-out", "payment-imbalance", "version"},
+    ),
     "oopx12__835_WithMultipleInterchanges.835": (
         3,
         56,
@@ -88,10 +104,6 @@ PARSES: dict[str, tuple[int, int, int, set[str]]] = {
 _4010 = "4010 is not supported"
 # file: (segment, segment id, message part, why)
 FAILS: dict[str, tuple[int, str, str]] = {
-    # `SVC*HC:59426******742*742**1`: SVC02/SVC03 empty, the amounts sit in SVC07/SVC08.
-    "edi835__blue_cross_nc_sample.835": (28, "SVC", "SVC02 line charge is missing"),
-    # Ends with a cut-off `CLP*090909*22` that has no amounts.
-    "oopx12__Example1_5010.835": (98, "CLP", "CLP03 claim charge is missing"),
     # 4010 (GS08 004010X091A1): refused, never read as 5010.
     "oopx12__Example1_GripElements_4010.835": (2, "GS", _4010),
     "pyx12__835_simple.835": (2, "GS", _4010),
@@ -214,3 +226,22 @@ def test_pyx12_valid_files_read_cleanly_with_pyx12_totals(name: str) -> None:
     payments = read_payments(path)
     assert [w for p in payments for w in p.all_warnings] == []
     assert _our_totals(path) == _pyx12_totals(path)
+
+
+def test_the_blue_cross_line_without_amounts_is_derived_from_the_claim() -> None:
+    [payment] = read_payments(SAMPLES / "edi835__blue_cross_nc_sample.835")
+    [claim] = payment.claims
+    line = claim.lines[2]
+    assert (line.procedure.code, line.charge, line.paid) == ("59426", Decimal(0), Decimal(0))
+    [issue] = [w for w in claim.warnings if w.code == "derived-amount"]
+    assert issue.segment == line.segment == 28
+    assert "read as 0.00 and 0.00" in issue.message
+
+
+def test_the_cut_off_claim_of_example1_is_left_out_and_named() -> None:
+    [payment] = read_payments(SAMPLES / "oopx12__Example1_5010.835")
+    assert payment.claims[-1].patient_control_number == "090909"
+    assert payment.claims[-1].charge == Decimal("-86.76")
+    [issue] = [w for w in payment.warnings if w.code == "claim-left-out"]
+    assert issue.segment == 98
+    assert "'090909' left out" in issue.message

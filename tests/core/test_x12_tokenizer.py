@@ -154,3 +154,77 @@ def test_it_reads_paths_and_missing_files(tmp_path: Path) -> None:
 def test_the_fixture_files_tokenize() -> None:
     result = segments((FIXTURES / "valid_derm.835").read_bytes())
     assert result[-1] == (38, ["IEA", "1", "000000101"])
+
+
+# (element, component, repetition, terminator, line break) sets that interchanges alternate.
+DELIMITER_SETS = [("*", ":", "^", "~", "\n"), ("|", ">", "^", "!", ""), ("^", "\\", "{", "\n", "")]
+
+
+def interchange(i: int, elem: str, comp: str, rep: str, term: str, newline: str) -> str:
+    """A small synthetic 835 interchange (one claim) written with the given delimiters."""
+    control = f"{i:09d}"
+    fields = ISA.split("*")[:16]  # ISA00 to ISA15
+    fields[11], fields[13] = rep, control
+    head = elem.join(fields) + elem + comp + term
+    body = [
+        f"GS*HP*PAYER*CLINIC*20250301*1200*{i}*X*005010X221A1",
+        "ST*835*0001",
+        "BPR*I*100.00*C*ACH*CCP*01*999999999*DA*1*1999999999**01*888888888*DA*2*20250305",
+        f"TRN*1*EFT{i}*1999999999",
+        "N1*PR*SYNTHETIC PLAN",
+        "N1*PE*EXAMPLE DERM*XX*1234567893",
+        "LX*1",
+        f"CLP*DERM-{i}*1*120.00*100.00*0*12*ICN{i}*11*1",
+        "NM1*QC*1*TESTPATIENT*ALEX****MI*W1",
+        "SVC*HC:11102*120.00*100.00**1",
+        "CAS*CO*45*20.00",
+        "SE*11*0001",
+        f"GE*1*{i}",
+        f"IEA*1*{control}",
+    ]
+    segs = [s.replace(":", comp).replace("*", elem) for s in body]
+    return head + newline + "".join(s + term + newline for s in segs)
+
+
+def alternating(count: int) -> str:
+    return "".join(
+        interchange(i, *DELIMITER_SETS[i % len(DELIMITER_SETS)]) for i in range(1, count + 1)
+    )
+
+
+@pytest.mark.parametrize("chunk", [64, 1000, 1 << 20])
+def test_interchanges_alternating_delimiters_read_right_in_linear_work(
+    monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    from appeals.x12 import read_payments
+
+    monkeypatch.setattr(tokenizer, "CHUNK_SIZE", chunk)
+    split = Tokenizer._split
+    work = [0]
+
+    def counting(full: str, term: str) -> list[str]:
+        work[0] += len(full)
+        return split(full, term)
+
+    monkeypatch.setattr(Tokenizer, "_split", staticmethod(counting))
+    text = alternating(300)
+    result = segments(text)
+    assert len(result) == 300 * 15
+    assert [n for n, _ in result] == list(range(1, 300 * 15 + 1))
+    for k in range(300):
+        isa_seg, *rest = [s for _, s in result[k * 15 : (k + 1) * 15]]
+        assert isa_seg[0] == "ISA" and len(isa_seg) == 17 and isa_seg[13] == f"{k + 1:09d}"
+        assert [s[0] for s in rest] == (
+            ["GS", "ST", "BPR", "TRN", "N1", "N1", "LX"]
+            + ["CLP", "NM1", "SVC", "CAS", "SE", "GE", "IEA"]
+        )
+        assert rest[9][1].split(isa_seg[16]) == ["HC", "11102"]
+    # Each character is split about once however often the delimiters change (re-splitting the
+    # rest of a chunk at each change made this quadratic).
+    assert work[0] <= 2 * len(text) + 300 * 4096
+    payments = read_payments(text.encode(), "alternating.835")
+    assert len(payments) == 300
+    assert [p.claims[0].patient_control_number for p in payments] == [
+        f"DERM-{i}" for i in range(1, 301)
+    ]
+    assert all(not p.all_warnings for p in payments)
