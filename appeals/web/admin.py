@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from appeals import audit, users
 from appeals.models import AuditEvent, Practice, User
-from appeals.web import get_session
+from appeals.web import get_session, params
 from appeals.web.auth import me, role_required
 from appeals.web.htmx import is_htmx, render_page_or_partial
 
@@ -52,7 +52,7 @@ def user_create() -> Response:
     db = get_session()
     form = {k: request.form.get(k, "") for k in ("username", "full_name", "role", "practice_id")}
     practice = form["practice_id"]
-    practice_id = int(practice) if practice.isdigit() else None
+    practice_id = int(practice) if params.is_id(practice) else None
     if me().practice_id is not None:  # a practice's admin adds users to that practice only
         practice_id = me().practice_id
         form["practice_id"] = str(practice_id)
@@ -110,21 +110,21 @@ def user_action(user_id: int, operation: str) -> Response:
 def audit_page() -> Response:
     """The audit trail, newest first, filtered by user, record type or action."""
     db = get_session()
-    user_id = request.args.get("user", "")
-    before = request.args.get("before", "")
+    user_id = params.query_int("user")
+    before = params.query_int("before")
     people = select(User.id, User.username).order_by(User.username)
     practice = me().practice_id
     if practice is not None:
         people = people.where(User.practice_id == practice)
     people_rows = db.exec(people).all()
     allowed_ids = {i for i, _ in people_rows}
-    chosen = int(user_id) if user_id.isdigit() and int(user_id) in allowed_ids else None
+    chosen = user_id if user_id in allowed_ids else None
     rows = audit.recent(
         db,
         user_id=chosen,
-        entity=request.args.get("entity") or None,
-        action=request.args.get("action") or None,
-        before_id=int(before) if before.isdigit() else None,
+        entity=params.query_text("entity") or None,
+        action=params.query_text("action") or None,
+        before_id=before,
         limit=AUDIT_PAGE,
         # A practice manager sees what the practice's own staff did.
         user_ids=sorted(allowed_ids) if practice is not None else None,

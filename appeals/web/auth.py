@@ -1,20 +1,22 @@
 """Login, logout, "log out everywhere", the login-required gate and role checks.
 
-The login token stored in the session is "user id:session version"; bumping the version
-(log out everywhere, password reset, disabling) invalidates every existing session at once.
-Sessions also end after `SESSION_IDLE_MINUTES` without a request.
+Sessions live in the database (`UserSession`); the signed cookie carries only a random token,
+looked up (by its hash) on every request. Logout, "log out everywhere", a password change and
+disabling end the row, so a cookie replayed afterwards is refused. A session also ends after
+`SESSION_IDLE_MINUTES` without a request and `SESSION_MAX_HOURS` after login, whatever the use.
 """
 
 from __future__ import annotations
 
-import time
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Flask,
@@ -22,6 +24,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -52,25 +55,19 @@ class CurrentUser:
     full_name: str
     role: str
     practice_id: int | None
-    session_version: int
+    # The session's secret token (what Flask-Login keeps in the cookie); never in a repr or log.
+    token: str = field(default="", repr=False)
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
 
     @classmethod
-    def of(cls, user: User) -> CurrentUser:
+    def of(cls, user: User, token: str) -> CurrentUser:
         assert user.id is not None
-        return cls(
-            user.id,
-            user.username,
-            user.full_name,
-            user.role,
-            user.practice_id,
-            user.session_version,
-        )
+        return cls(user.id, user.username, user.full_name, user.role, user.practice_id, token)
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        return self.token
 
     def can(self, role: str) -> bool:
         return users.has_role(self.role, role)
@@ -86,13 +83,25 @@ class CurrentUser:
 
 @login_manager.user_loader
 def load_user(token: str) -> CurrentUser | None:
-    ident, _, version = token.partition(":")
-    if not ident.isdigit() or not version.isdigit():
+    """The user of a live server-side session (touched at most once a minute), else None."""
+    db = get_session()
+    config = current_app.config
+    check = users.resume_session(
+        db,
+        token,
+        idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+        lifetime=timedelta(hours=config["SESSION_MAX_HOURS"]),
+    )
+    try:
+        db.commit()  # an ended session or a new last-seen time
+    except sa.exc.OperationalError:
+        # Best effort: a busy database (SQLite's write lock) must not fail the page. An ended
+        # session is refused all the same and ended again next time; last_seen waits a minute.
+        db.rollback()
+    if check.user is None:
+        g.session_ended = check.ended
         return None
-    user = get_session().get(User, int(ident))
-    if user is None or not user.active or user.session_version != int(version):
-        return None
-    return CurrentUser.of(user)
+    return CurrentUser.of(check.user, token)
 
 
 def me() -> CurrentUser:
@@ -126,20 +135,22 @@ def _to_login(message: str | None = None) -> Response:
     return redirect(target)
 
 
+ENDED_MESSAGES = {
+    "idle": "You were signed out after a period of inactivity.",
+    "expired": "Your session reached its time limit. Please sign in again.",
+}
+
+
 def require_login() -> Response | None:
     """Every endpoint but the allow-list needs a live, recent session."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    if not current_user.is_authenticated:
-        return _to_login()
-    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
-    now = int(time.time())
-    if now - int(session.get("seen", 0)) > idle:
+    if current_user.is_authenticated:
+        return None
+    if "_user_id" in session:  # a session that has ended: forget the cookie's token
         logout_user()
         session.clear()
-        return _to_login("You were signed out after a period of inactivity.")
-    session["seen"] = now
-    return None
+    return _to_login(ENDED_MESSAGES.get(g.pop("session_ended", "")))
 
 
 def _safe_next(target: str | None) -> str:
@@ -168,20 +179,19 @@ def login_post() -> Any:
     )
     if result.user is None:
         db.commit()
-        error = (
-            "Too many failed attempts. Wait 15 minutes and try again."
-            if result.throttled
-            else "Wrong username or password, or the account is disabled."
-        )
+        error = "Wrong username or password, or the account is disabled."
+        if result.throttled:
+            minutes = math.ceil((result.retry_after or users.LOGIN_WINDOW).total_seconds() / 60)
+            error = f"Too many failed attempts. Wait {minutes} minutes and try again."
         status = 429 if result.throttled else 401
         context = {"next": request.form.get("next", ""), "error": error, "username": username}
         return render_template("auth/login.html", **context), status
     audit.record(db, result.user.id, "login", "user", result.user.id)
+    token = users.start_session(db, result.user)
     db.commit()
     session.clear()
-    login_user(CurrentUser.of(result.user))
+    login_user(CurrentUser.of(result.user, token))
     session.permanent = True
-    session["seen"] = int(time.time())
     return redirect(_safe_next(request.form.get("next")), 303)
 
 
@@ -190,6 +200,7 @@ def logout() -> Any:
     """End this session."""
     db = get_session()
     audit.record(db, me().id, "logout", "user", me().id)
+    users.end_session(db, me().token, "logout")
     db.commit()
     logout_user()
     session.clear()
@@ -214,6 +225,7 @@ def logout_everywhere() -> Any:
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_IDLE_MINUTES", 30)
+    app.config.setdefault("SESSION_MAX_HOURS", 12)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
     login_manager.init_app(app)
     login_manager.session_protection = "basic"

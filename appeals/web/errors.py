@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from appeals.web import params
 from appeals.web.htmx import is_htmx
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ def render_error(code: int, message: str | None = None) -> Response:
 def handle_http(error: HTTPException) -> Response:
     code = error.code or 500
     message = None
+    if isinstance(error, params.BadParameter):
+        message = error.description  # names the field; never echoes the value
     if code == 413:
         from flask import current_app
 
@@ -74,6 +77,7 @@ def handle_unexpected(error: Exception) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    params.init_app(app)  # path values checked before any view, with errors named by field
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(InternalServerError, handle_http)

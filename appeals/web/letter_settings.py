@@ -27,7 +27,7 @@ from appeals import payer_windows
 from appeals import practice_settings as settings
 from appeals.deadlines import PAYER_TYPES
 from appeals.models import Payer, PayerAppealAddress, PayerWindow, Practice
-from appeals.web import get_session
+from appeals.web import get_session, params
 from appeals.web.auth import me, role_required
 from appeals.web.htmx import render_page_or_partial
 
@@ -75,7 +75,7 @@ def _practice_page(
 @role_required("admin")
 def practice_page() -> Response:
     """The letterhead: name, address, NPI, TIN, phone, signer and logo."""
-    return _practice_page(_practice(request.args.get("practice", type=int)))
+    return _practice_page(_practice(params.query_int("practice")))
 
 
 @bp.post("/practice/<int:practice_id>")

@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, Response, flash, redirect, request, url_for
 from appeals import lifecycle, workflow
 from appeals.deadlines import next_level
 from appeals.models import Denial
-from appeals.web import get_session
+from appeals.web import get_session, params
 from appeals.web.auth import me
 from appeals.web.denials import get_denial_for_user, render_detail, workflow_context
 from appeals.web.htmx import is_htmx, render_page_or_partial, trigger
@@ -123,7 +123,7 @@ def decide(denial_id: int) -> Response:
 def send_many() -> Response:
     """Record one sending for several denials (a letter's lines, or a batch of letters)."""
     db = get_session()
-    ids = list(dict.fromkeys(int(i) for i in request.form.getlist("ids") if i.isdigit()))
+    ids = list(dict.fromkeys(int(i) for i in request.form.getlist("ids") if params.is_id(i)))
     denials = [get_denial_for_user(i) for i in ids[:1000]]
     back = request.form.get("next", "")
     target = back if back.startswith("/") and not back.startswith("//") else url_for("queue.index")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -10,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from appeals import users
-from appeals.models import AuditEvent, LoginAttempt, User, utcnow
+from appeals.models import AuditEvent, LoginAttempt, User, UserSession, utcnow
 from tests.web.conftest import HTMX, PASSWORD, World, csrf_token, log_in
 
 PUBLIC = {"auth.login", "auth.login_post", "static"}
@@ -155,10 +156,12 @@ def test_next_only_redirects_within_the_site(anonymous: FlaskClient, world: Worl
     assert response.headers["Location"] == "/reasons/"
 
 
-def test_session_expires_after_inactivity(specialist: FlaskClient) -> None:
+def test_session_expires_after_inactivity(specialist: FlaskClient, session: Session) -> None:
     assert specialist.get("/queue").status_code == 200
-    with specialist.session_transaction() as state:
-        state["seen"] = int(state["seen"]) - 31 * 60
+    record = session.exec(select(UserSession)).one()
+    record.last_seen_at = utcnow() - timedelta(minutes=31)
+    session.add(record)
+    session.commit()
     response = specialist.get("/queue")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/auth/login")
