@@ -18,6 +18,8 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from appeals.files import create_private_file, private_folder
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = PROJECT_ROOT / "migrations"
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -31,8 +33,7 @@ def default_url(instance_path: str | os.PathLike[str] | None = None) -> str:
     """`DATABASE_URL` if set, else a SQLite file in the instance folder."""
     if url := os.environ.get("DATABASE_URL"):
         return normalise_url(url)
-    folder = Path(instance_path or DEFAULT_INSTANCE)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(instance_path or DEFAULT_INSTANCE)
     return f"sqlite:///{folder / 'appeals.db'}"
 
 
@@ -59,6 +60,11 @@ def create_engine(url: str) -> Engine:
     # hide_parameters: a SQL error's message never quotes the values (names, account numbers),
     # wherever it ends up (a log, a CLI error line).
     if url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:" and Path(database).parent.is_dir():
+            # SQLite would create the file (and its -wal and -shm, which copy its mode) with the
+            # umask's permissions: create it owner-only first.
+            create_private_file(database)
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False}, hide_parameters=True
         )
@@ -90,6 +96,20 @@ def get_engine(url: str | None = None) -> Engine:
         upgrade(engine)
         _engines[url] = engine
     return _engines[url]
+
+
+def dispose_all() -> None:
+    """Close every engine's pooled connections (before forking server workers: a connection
+    must never be shared between processes). The engines stay usable and reconnect."""
+    for engine in _engines.values():
+        engine.dispose()
+
+
+def reset_after_fork() -> None:
+    """In a forked server process: drop the pooled connections inherited from the parent
+    (without closing them: they are the parent's) so each process opens its own."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
 
 
 def dispose_engine(url: str) -> None:

@@ -7,10 +7,13 @@ again whenever documentation changes (CSV import, an edit in the app).
 from __future__ import annotations
 
 import json
+import logging
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from itertools import islice
+from multiprocessing.process import BaseProcess
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,7 +27,16 @@ from appeals import deadlines, ranking
 from appeals.denials import classify
 from appeals.fields import documentation_for_claims
 from appeals.importer import denial_ids_for_file
-from appeals.models import Adjustment, Claim, Denial, Payer, Remark, ServiceLine, utcnow
+from appeals.models import (
+    Adjustment,
+    Claim,
+    Denial,
+    Payer,
+    Remark,
+    RemittanceFile,
+    ServiceLine,
+    utcnow,
+)
 from appeals.rules import ClaimFacts, Finding, LineFacts, check_line
 from appeals.workflow import OPEN_STATUSES
 
@@ -377,11 +389,35 @@ def refresh_findings_for_files(
     file_ids: Iterable[int],
     progress: Callable[[int], object] | None = None,
     chunk: int = 2000,
+    *,
+    pending: bool = True,
 ) -> int:
     """Run the checks on the denials that imported files created, committing every `chunk`.
 
     `progress`, if given, is called with the number of denials checked since the last call.
+    Each file's `checks_pending` mark (set by its import) is cleared in the commit that stores
+    the last of its checks, so an interruption anywhere before leaves it pending. With
+    `pending` (the default) files left pending by an earlier, interrupted run are checked too,
+    after these (without `progress`). Returns the number of denials checked.
     """
+    wanted = list(dict.fromkeys(file_ids))
+    checked = _check_files(engine, wanted, progress, chunk)
+    if pending:
+        others = [i for i in pending_files(engine) if i not in set(wanted)]
+        if others:
+            checked += _check_files(engine, others, None, chunk)
+    return checked
+
+
+def _check_files(
+    engine: Engine,
+    file_ids: list[int],
+    progress: Callable[[int], object] | None,
+    chunk: int,
+) -> int:
+    if not file_ids:
+        return 0
+    table = RemittanceFile.__table__  # type: ignore[attr-defined]
     with Session(engine) as session:
         ids = [i for file_id in file_ids for i in denial_ids_for_file(session, file_id)]
         for start in range(0, len(ids), chunk):
@@ -392,5 +428,63 @@ def refresh_findings_for_files(
                 progress(len(part))
         # With their findings known, the new denials get the recovery model's score.
         ranking.rescore(session, ids, date.today())
+        session.execute(
+            sa.update(table)
+            .where(table.c.id.in_(file_ids), table.c.checks_pending.is_(True))
+            .values(checks_pending=False)
+        )
         session.commit()
     return len(ids)
+
+
+def pending_files(engine: Engine) -> list[int]:
+    """Files whose coding checks have not all been stored (an import interrupted after its
+    commit), oldest first."""
+    table = RemittanceFile.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                sa.select(table.c.id).where(table.c.checks_pending.is_(True)).order_by(table.c.id)
+            ).scalars()
+        )
+
+
+def pending_denials(engine: Engine) -> int:
+    """How many denials the pending files hold (for a progress bar)."""
+    table = RemittanceFile.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        total = connection.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(table.c.denial_count), 0)).where(
+                table.c.checks_pending.is_(True)
+            )
+        ).scalar()
+    return int(total or 0)
+
+
+def refresh_pending_findings(
+    engine: Engine, progress: Callable[[int], object] | None = None
+) -> int:
+    """Run the coding checks every interrupted import left to do; returns the denials checked."""
+    return refresh_findings_for_files(engine, pending_files(engine), progress, pending=False)
+
+
+def start_pending_checks(engine: Engine) -> BaseProcess:
+    """`refresh_pending_findings` in a background process, for app start: the app answers at
+    once. A process of its own (spawned, not forked) so that nothing it holds, a connection or
+    a lock, is shared with server workers forked meanwhile. A failure is logged by type only,
+    and the checks stay pending for the next run."""
+    url = engine.url.render_as_string(hide_password=False)
+    process = multiprocessing.get_context("spawn").Process(
+        target=_run_pending_checks, args=(url,), name="pending-coding-checks", daemon=True
+    )
+    process.start()
+    return process
+
+
+def _run_pending_checks(url: str) -> None:
+    from appeals import db  # the child's own engine
+
+    try:
+        refresh_pending_findings(db.get_engine(url))
+    except Exception as error:  # the app keeps running; the next run tries again
+        logging.getLogger(__name__).error("pending coding checks failed: %s", type(error).__name__)

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from appeals import db, deadlines, lifecycle, ranking
+from appeals import db, deadlines, lifecycle, ranking, staging
 from appeals.denials import DenialDraft, find_denials
 from appeals.models import (
     Adjustment,
@@ -74,12 +74,23 @@ STATISTICS_TABLES = (
 )
 # Denials a repeat does not attach to: settled with money, or written off.
 _SETTLED = ("won", "partial", "written_off")
+# PostgreSQL: the advisory lock competing imports take ("835" and the issue that asked for it).
+IMPORT_LOCK = 835_0015
+STAGE_ATTEMPTS = 3  # SQLite: stagings of one file before it is imported holding the write lock
 
 Progress = Callable[[int], None]
 
 
 class ImportRefused(Exception):
     """The file is well formed but may not be imported by this user (another practice's)."""
+
+
+class _AlreadyStored(Exception):
+    """The file, or every payment in it, is already stored: nothing new to import."""
+
+    def __init__(self, payments: int = 0) -> None:
+        super().__init__(payments)
+        self.payments = payments  # the payments found stored (0: the file itself is)
 
 
 @dataclass(slots=True)
@@ -127,25 +138,113 @@ def import_file(
     practice, or nothing is imported. `progress` is called with the number of bytes read so far.
     """
     path = Path(path)
-    result = FileResult(name=name or path.name)
-    sha = file_sha256(path)
+    shown = name or path.name
     try:
-        with engine.begin() as connection:
-            if _file_known(connection, sha):
-                result.status = "duplicate"
-                return result
-            with open(path, "rb") as handle, _heap_frozen():
-                writer = _Writer(connection, result, user_id, today or date.today())
-                writer.only_practice = practice_id
-                writer.start_file(sha, path.stat().st_size)
-                writer.run(handle, progress)
+        sha = file_sha256(path)
+    except OSError as error:
+        return FileResult(shown, "failed", f"{shown}: cannot read the file ({error.strerror})")
+    job = _Job(path, shown, sha, user_id, practice_id, progress, today or date.today())
+    try:
+        result = (
+            _import_staged(engine, job) if staging.stages(engine) else _import_direct(engine, job)
+        )
+    except _AlreadyStored as known:
+        return FileResult(name=shown, status="duplicate", duplicate_payments=known.payments)
     except (X12Error, ImportRefused) as error:
-        return FileResult(name=result.name, status="failed", error=str(error))
-    except sa.exc.IntegrityError:
-        # Another import of the same file committed first.
-        return FileResult(name=result.name, status="duplicate")
+        return FileResult(name=shown, status="failed", error=str(error))
+    except sa.exc.IntegrityError as error:
+        if _file_known(engine, sha):  # the same file, committed by another import meanwhile
+            return FileResult(name=shown, status="duplicate")
+        return FileResult(name=shown, status="failed", error=_database_error(shown, error))
+    except sa.exc.SQLAlchemyError as error:
+        return FileResult(name=shown, status="failed", error=_database_error(shown, error))
+    except (ArithmeticError, ValueError, OSError) as error:
+        return FileResult(name=shown, status="failed", error=f"{shown}: {_described(error)}")
     refresh_statistics(engine)
     return result
+
+
+@dataclass(slots=True)
+class _Job:
+    """One file to import and who imports it."""
+
+    path: Path
+    name: str
+    sha: str
+    user_id: int | None
+    practice_id: int | None
+    progress: Progress | None
+    today: date
+
+
+def _import_direct(engine: Engine, job: _Job) -> FileResult:
+    """Import in one transaction on the database itself (PostgreSQL; SQLite as a fallback).
+
+    On PostgreSQL competing imports are serialised by a transaction-level advisory lock taken
+    before anything stored is looked at, so a payment two overlapping files share is posted by
+    the first to commit and found stored by the other. On SQLite the first write takes the
+    database's only write lock, and the payments are looked up after it.
+    """
+    result = FileResult(name=job.name)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
+        if _file_known(connection, job.sha):
+            raise _AlreadyStored
+        with open(job.path, "rb") as handle, _heap_frozen():
+            writer = _Writer(connection, result, job.user_id, job.today)
+            writer.only_practice = job.practice_id
+            writer.start_file(job.sha, job.path.stat().st_size)
+            writer.run(handle, job.progress)
+    return result
+
+
+def _import_staged(engine: Engine, job: _Job) -> FileResult:
+    """SQLite: build the file's rows in a private staging database, then merge them.
+
+    Parsing and row building (nearly all of an import's time) happen without the database's
+    write lock; the lock is held only for the final merge, one short transaction. A file staged
+    while another import (or a new practice or payer) was stored is staged again, since what it
+    looked up may have changed; after `STAGE_ATTEMPTS` it is imported directly, holding the lock.
+    """
+    for _ in range(STAGE_ATTEMPTS):
+        result = FileResult(name=job.name)
+        with staging.Stage(engine) as stage, engine.connect() as live:
+            mark = staging.generation(live)
+            if _file_known(live, job.sha):
+                raise _AlreadyStored
+            with open(job.path, "rb") as handle, _heap_frozen():
+                writer = _Writer(stage.connection, result, job.user_id, job.today, live=live)
+                writer.only_practice = job.practice_id
+                writer.start_file(job.sha, job.path.stat().st_size)
+                writer.run(handle, job.progress)
+            live.rollback()  # end the read; the merge checks again under the write lock
+            try:
+                offsets = stage.merge(mark, writer.apply_deferred)
+            except staging.Stale:
+                continue
+        result.file_id = writer.file_id - staging.BASE + offsets["remittancefile"]
+        return result
+    return _import_direct(engine, job)
+
+
+def _database_error(name: str, error: sa.exc.SQLAlchemyError) -> str:
+    """The database's own first line: no statement, no values (a key's DETAIL line and a bad
+    value quoted after a colon are left out; they may come from a patient's claim)."""
+    original = getattr(error, "orig", None) or error
+    first = _first_line(original)
+    if isinstance(error, sa.exc.DataError):
+        first = first.split(": ")[0]
+    return f"{name}: database error ({type(original).__name__}): {first}"[:500]
+
+
+def _described(error: BaseException) -> str:
+    """`OverflowError: Python int too large ...`: the type and the message before any value."""
+    return f"{type(error).__name__}: {_first_line(error).split(': ')[0]}"[:300]
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [""])[0]
 
 
 def refresh_statistics(engine: Engine, *, force: bool = False) -> bool:
@@ -237,8 +336,11 @@ def _is_remittance(path: Path) -> bool:
     return path.suffix.lower() in {".835", ".edi", ".txt", ".x12", ".era", ".rmt"}
 
 
-def _file_known(connection: Connection, sha: str) -> bool:
+def _file_known(connection: Connection | Engine, sha: str) -> bool:
     query = sa.select(RemittanceFile.id).where(RemittanceFile.sha256 == sha)
+    if isinstance(connection, Engine):
+        with connection.connect() as fresh:
+            return fresh.execute(query).first() is not None
     return connection.execute(query).first() is not None
 
 
@@ -270,12 +372,18 @@ def _allocate_ids(connection: Connection, table: sa.Table, count: int) -> list[i
         )
         return list(connection.execute(query, {"table": table.name, "count": count}).scalars())
     start = connection.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
+    if staging.is_staging(connection):
+        start = max(start, staging.BASE)  # staged ids stand apart from stored ones until merged
     return list(range(start + 1, start + count + 1))
 
 
 def _insert_plain(connection: Connection, model: type, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        _executemany(connection, model.__table__, rows)  # type: ignore[attr-defined]
+    if not rows:
+        return
+    if staging.is_staging(connection):
+        _insert(connection, model, rows)  # every staged row has an id the merge can move
+        return
+    _executemany(connection, model.__table__, rows)  # type: ignore[attr-defined]
 
 
 def _executemany(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -308,8 +416,11 @@ def _executemany(connection: Connection, table: sa.Table, rows: list[dict[str, A
         _copy(connection, f"COPY {quote(table.name)} ({listed}) FROM STDIN", columns)
         return
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    # the plain SQL names its schema as compiled statements would (a staging merge's "live")
+    schema = (connection.get_execution_options().get("schema_translate_map") or {}).get(None)
+    target = f"{quote(schema)}.{quote(table.name)}" if schema else quote(table.name)
     sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"INSERT INTO {target} ({', '.join(quote(n) for n in names)}) "
         f"VALUES ({', '.join([marker] * len(names))})"
     )
     connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
@@ -377,9 +488,26 @@ class _Writer:
     """Writes the streamed pieces of one file through one connection (one transaction)."""
 
     def __init__(
-        self, connection: Connection, result: FileResult, user_id: int | None, today: date
+        self,
+        connection: Connection,
+        result: FileResult,
+        user_id: int | None,
+        today: date,
+        *,
+        live: Connection | None = None,
     ):
+        """`live`: when set, `connection` is a staging database (see `appeals.staging`) and
+        what is already stored is read through `live`; changes to stored rows (recoveries,
+        repeats, a payer's type) and the audit events wait in `deferred` for the merge."""
         self.connection = connection
+        self.live = live if live is not None else connection
+        self.staged = live is not None
+        self.deferred_recoveries: list[dict[str, Any]] = []
+        self.deferred_repeats: list[tuple[int, date | None, int]] = []
+        self.deferred_payer_types: dict[int, str] = {}
+        # denials this file closed by payment → their new status (stored ones are closed only
+        # at the merge when staging, but later payments of the file must see them closed)
+        self.closed: dict[int, str] = {}
         self.result = result
         self.user_id = user_id
         self.today = today
@@ -391,9 +519,17 @@ class _Writer:
         self.payers: dict[str, tuple[int, str]] = {}
         self.file_warnings: list[x12.Issue] = []
         self.only_practice: int | None = None
-        self.overrides = deadlines.payer_overrides(connection)
+        self.overrides = deadlines.payer_overrides(self.live)
         self.repeated: list[int] = []  # existing denials that a claim of this file denied again
         self.payment_claims: set[int] = set()  # the ids of the current payment's claims
+
+    def stored(self, query: sa.Select[Any]) -> list[Any]:
+        """The rows `query` finds among stored rows and, when staging, this file's staged ones
+        (whose ids are all larger)."""
+        rows = list(self.live.execute(query))
+        if self.staged:
+            rows += self.connection.execute(query)
+        return rows
 
     # --- driving ---------------------------------------------------------------------------
 
@@ -440,7 +576,9 @@ class _Writer:
 
     def finish(self) -> None:
         r = self.result
-        if r.payments == 0 and r.duplicate_payments == 0:
+        if r.payments == 0 and r.duplicate_payments:
+            raise _AlreadyStored(r.duplicate_payments)  # every payment is stored: nothing new
+        if r.payments == 0:
             raise X12Error(r.name, 0, "", "no 835 payment found in the file")
         self.connection.execute(
             sa.update(RemittanceFile.__table__)
@@ -454,11 +592,18 @@ class _Writer:
                 denial_count=r.denials,
                 warning_count=r.warnings,
                 warnings=_issues_json(self.file_warnings[:500]),
+                # committed with the rows: checks interrupted after the commit are found later
+                checks_pending=r.denials > 0,
             )
         )
-        detail = {"file_id": self.file_id, "claims": r.claims, "denials": r.denials}
+        if not self.staged:
+            self.audit_import(self.connection, self.file_id)
+
+    def audit_import(self, connection: Connection, file_id: int) -> None:
+        r = self.result
+        detail = {"file_id": file_id, "claims": r.claims, "denials": r.denials}
         _insert_plain(
-            self.connection,
+            connection,
             AuditEvent,
             [
                 {
@@ -466,11 +611,49 @@ class _Writer:
                     "user_id": self.user_id,
                     "action": "import",
                     "entity": "file",
-                    "entity_id": self.file_id,
+                    "entity_id": file_id,
                     "detail": json.dumps(detail),
                 }
             ],
         )
+
+    def apply_deferred(self, connection: Connection, moved: staging.Moved) -> None:
+        """At the merge, under the write lock: the changes to stored rows that staging kept back.
+
+        `connection` reads and writes the live database; `moved(table, id)` is the stored id of
+        a staged row (stored ids pass unchanged).
+        """
+        for payer_id, payer_type in self.deferred_payer_types.items():
+            table = Payer.__table__
+            connection.execute(
+                sa.update(table)
+                .where(table.c.id == payer_id, table.c.payer_type == "other")
+                .values(payer_type=payer_type)
+            )
+        if self.deferred_recoveries:
+            closed = [
+                {
+                    **row,
+                    "denial": moved("denial", row["denial"]),
+                    "claim": moved("claim", row["claim"]),
+                    "staged": row["denial"] > staging.BASE,
+                }
+                for row in self.deferred_recoveries
+            ]
+            stored = [row for row in closed if not row["staged"]]
+            # a denial someone settled since it was staged stays as they left it
+            guarded = self.close_denials(connection, stored, only_awaiting=True)
+            kept = {row["denial"] for row in closed if row["staged"]} | guarded
+            self.fill_appeals_and_audit(connection, [r for r in closed if r["denial"] in kept])
+        if self.deferred_repeats:
+            self.record_repeats(
+                connection,
+                [
+                    (moved("denial", denial_id), denied_on, moved("claim", claim_id))
+                    for denial_id, denied_on, claim_id in self.deferred_repeats
+                ],
+            )
+        self.audit_import(connection, moved("remittancefile", self.file_id))
 
     # --- payments --------------------------------------------------------------------------
 
@@ -494,9 +677,7 @@ class _Writer:
                 header.payment_date.isoformat() if header.payment_date else "",
             ]
         )
-        seen = self.connection.execute(
-            sa.select(Payment.id).where(Payment.dedupe_key == key)
-        ).first()
+        seen = self.stored(sa.select(Payment.id).where(Payment.dedupe_key == key))
         if seen and header.trace_number:
             self.result.duplicate_payments += 1
             self.payment = _PaymentState(None, practice_id, payer_id, payer_type, None)
@@ -577,7 +758,8 @@ class _Writer:
             if tax_id
             else table.c.name == key
         )
-        row = self.connection.execute(sa.select(table.c.id).where(condition)).first()
+        found = self.stored(sa.select(table.c.id).where(condition))
+        row = found[0] if found else None
         if row:
             practice_id = row[0]
         else:
@@ -623,9 +805,10 @@ class _Writer:
         if key in self.payers:
             return self.payers[key]
         table = Payer.__table__
-        row = self.connection.execute(
+        found = self.stored(
             sa.select(table.c.id, table.c.payer_type).where(table.c.identifier == key)
-        ).first()
+        )
+        row = found[0] if found else None
         if row:
             found = (row[0], row[1])
         else:
@@ -661,6 +844,8 @@ class _Writer:
         if state is None or state.payer_type != "other" or not claim.filing_indicator:
             return
         payer_type = deadlines.payer_type_for(claim.filing_indicator)
+        if self.staged and state.payer_id < staging.BASE:
+            self.deferred_payer_types[state.payer_id] = payer_type
         self.connection.execute(
             sa.update(Payer.__table__)
             .where(Payer.__table__.c.id == state.payer_id)
@@ -864,7 +1049,7 @@ class _Writer:
             for row in rows
             if row.practice_id == state.practice_id
             and row.payer_id == state.payer_id
-            and row.status in AWAITING_PAYMENT
+            and self.closed.get(row.id, row.status) in AWAITING_PAYMENT
         ]
         used: set[tuple[int, int]] = set()  # (claim id, line index): one payment closes one denial
         closed: list[dict[str, Any]] = []
@@ -893,16 +1078,49 @@ class _Writer:
                     "at": _now(),
                 }
             )
+            self.closed[denial_id] = status
             self.result.recovered += 1
             self.result.recovered_amount += recovered
         if closed:
             self.write_recoveries(closed)
 
     def write_recoveries(self, closed: list[dict[str, Any]]) -> None:
-        """Close these denials as paid, fill their open appeals and audit: three statements."""
+        """Close these denials as paid, fill their open appeals and audit: three statements.
+
+        Staging: the file's own staged denials are closed at once (a later payment of the file
+        may look at them); stored ones, their appeals and the audit wait for the merge.
+        """
         assert self.payment is not None
+        for row in closed:
+            row["closed_on"] = self.payment.payment_date
+        if self.staged:
+            self.close_denials(self.connection, [r for r in closed if r["denial"] > staging.BASE])
+            self.deferred_recoveries.extend(closed)
+            return
+        self.close_denials(self.connection, closed)
+        self.fill_appeals_and_audit(self.connection, closed)
+
+    def close_denials(
+        self, connection: Connection, closed: list[dict[str, Any]], *, only_awaiting: bool = False
+    ) -> set[int]:
+        """UPDATE the denials closed by payment; with `only_awaiting`, only those still awaiting
+        payment (read first, under the merge's write lock). Returns the denials closed."""
+        if not closed:
+            return set()
         table = Denial.__table__
-        self.connection.execute(
+        if only_awaiting:
+            wanted = sorted({row["denial"] for row in closed})
+            awaiting = set(
+                connection.execute(
+                    sa.select(table.c.id).where(
+                        table.c.id.in_(wanted), table.c.status.in_(AWAITING_PAYMENT)
+                    )
+                ).scalars()
+            )
+            closed = [row for row in closed if row["denial"] in awaiting]
+            if not closed:
+                return set()
+        connection.execute(
             sa.update(table)
             .where(table.c.id == sa.bindparam("denial"))
             .values(
@@ -914,8 +1132,14 @@ class _Writer:
             ),
             closed,
         )
+        return {row["denial"] for row in closed}
+
+    def fill_appeals_and_audit(self, connection: Connection, closed: list[dict[str, Any]]) -> None:
+        """Fill the open appeals of these paid denials and audit each closing."""
+        if not closed:
+            return
         appeals_table = Appeal.__table__
-        self.connection.execute(
+        connection.execute(
             sa.update(appeals_table)
             .where(
                 appeals_table.c.denial_id == sa.bindparam("denial"),
@@ -926,13 +1150,13 @@ class _Writer:
                 recovered_amount=sa.bindparam(
                     "amount", type_=appeals_table.c.recovered_amount.type
                 ),
-                closed_on=self.payment.payment_date,
+                closed_on=sa.bindparam("closed_on", type_=appeals_table.c.closed_on.type),
                 source="remittance",
             ),
             closed,
         )
         _insert_plain(
-            self.connection,
+            connection,
             AuditEvent,
             [
                 {
@@ -960,11 +1184,11 @@ class _Writer:
         the callers.
         """
         table = Denial.__table__
-        found = self.connection.execute(
+        found = self.stored(
             sa.select(*columns, table.c.claim_id.label("owner_claim_id")).where(
                 table.c.patient_control_number.in_(sorted(set(pcns)))
             )
-        ).all()
+        )
         mine = self.payment_claims
         return sorted(
             (row for row in found if row.owner_claim_id not in mine), key=attrgetter("id")
@@ -997,7 +1221,7 @@ class _Writer:
             if (
                 row.practice_id == state.practice_id
                 and row.payer_id == state.payer_id
-                and row.status not in _SETTLED
+                and self.closed.get(row.id, row.status) not in _SETTLED
             ):
                 key = (row.patient_control_number, row.procedure_code, row.service_date)
                 earlier.setdefault(key, []).append(row.id)
@@ -1010,26 +1234,34 @@ class _Writer:
             else:
                 fresh.append(row)
         if repeats:
-            with Session(bind=self.connection) as session:
-                # One query loads them all; `session.get` below finds each in the identity map.
-                loaded = (
-                    session.execute(
-                        sa.select(Denial).where(table.c.id.in_({d for d, _ in repeats}))
-                    )
-                    .scalars()
-                    .all()
-                )
-                for denial_id, row in repeats:
-                    denial = session.get(Denial, denial_id)
-                    assert denial is not None
-                    lifecycle.record_repeat(
-                        session, denial, row["denied_on"], row["claim_id"], self.user_id
-                    )
-                    self.repeated.append(denial_id)
-                session.flush()
-                del loaded
+            found_repeats = [(d, row["denied_on"], row["claim_id"]) for d, row in repeats]
+            if self.staged:
+                self.deferred_repeats.extend(found_repeats)
+            else:
+                self.record_repeats(self.connection, found_repeats)
             self.result.repeats += len(repeats)
         return fresh
+
+    def record_repeats(
+        self, connection: Connection, repeats: list[tuple[int, date | None, int]]
+    ) -> None:
+        """Record each (denial id, denied on, claim id) repeat on its earlier denial."""
+        table = Denial.__table__
+        with Session(bind=connection) as session:
+            # One query loads them all; `session.get` below finds each in the identity map.
+            loaded = (
+                session.execute(sa.select(Denial).where(table.c.id.in_({d for d, _, _ in repeats})))
+                .scalars()
+                .all()
+            )
+            for denial_id, denied_on, claim_id in repeats:
+                denial = session.get(Denial, denial_id)
+                if denial is None:
+                    continue  # removed since it was staged
+                lifecycle.record_repeat(session, denial, denied_on, claim_id, self.user_id)
+                self.repeated.append(denial_id)
+            session.flush()
+            del loaded
 
     def link_reversals(self, claims: list[x12.Claim], claim_ids: list[int]) -> None:
         """Point each reversal (CLP02 22) at the claim it reverses: one query per batch.
@@ -1049,9 +1281,7 @@ class _Writer:
             return
         payer_id = self.payment.payer_id
         candidates: dict[str, list[int]] = {}
-        for row in self.connection.execute(
-            reversal_lookup(sorted({number for number, _ in wanted}))
-        ):
+        for row in self.stored(reversal_lookup(sorted({number for number, _ in wanted}))):
             if row.payer_id == payer_id and not row.is_reversal:
                 candidates.setdefault(row.payer_claim_control_number, []).append(row.id)
         links = []

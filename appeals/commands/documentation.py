@@ -52,17 +52,25 @@ def import_command(file: Path, practice_id: int | None) -> None:
 
 @click.command("findings")
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="First store the coding checks that interrupted imports left pending.",
+)
 @with_appcontext
-def findings_command(output: str) -> None:
+def findings_command(output: str, refresh: bool) -> None:
     """List the coding findings of every open denial (computed now from the stored data)."""
     from sqlmodel import col, select
 
     from appeals import db
-    from appeals.findings import iter_findings
+    from appeals.findings import iter_findings, refresh_pending_findings
     from appeals.models import Denial
     from appeals.web import get_engine
 
     engine = get_engine()
+    if refresh:
+        checked = refresh_pending_findings(engine)
+        click.echo(f"Pending coding checks stored on {checked} denial(s).", err=True)
     rows = []
     with db.session_scope(engine) as session:
         denials = session.exec(

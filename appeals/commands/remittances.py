@@ -46,7 +46,7 @@ def parse_command(file: Path, output: str) -> None:
 @with_appcontext
 def import_command(paths: tuple[Path, ...]) -> None:
     """Import 835 files and folders; each file is all-or-nothing and imported once."""
-    from appeals.importer import expand_paths, import_file
+    from appeals.importer import FileResult, expand_paths, import_file
     from appeals.web import get_engine
 
     engine = get_engine()
@@ -63,24 +63,38 @@ def import_command(paths: tuple[Path, ...]) -> None:
                 bar.update(position - done[0])
                 done[0] = position
 
-            results.append(import_file(engine, path, progress=advance))
+            try:
+                results.append(import_file(engine, path, progress=advance))
+            except Exception as error:  # a bug met on one file: the others still import
+                reason = f"{path.name}: unexpected error ({type(error).__name__})"
+                results.append(FileResult(name=path.name, status="failed", error=reason))
             advance(path.stat().st_size)
-    check_findings(engine, results)
+    checked = check_findings(engine, results)
     print_summary(results)
-    if any(r.status == "failed" for r in results):
+    if any(r.status == "failed" for r in results) or not checked:
         sys.exit(1)
 
 
-def check_findings(engine, results: list[FileResult]) -> None:  # type: ignore[no-untyped-def]
-    """Run the dermatology coding checks on the denials the import created."""
-    from appeals.findings import refresh_findings_for_files
+def check_findings(engine, results: list[FileResult]) -> bool:  # type: ignore[no-untyped-def]
+    """Run the dermatology coding checks on the denials the import created, and on those an
+    earlier, interrupted run left pending. False (said in words) when they stopped: they stay
+    pending for the next run."""
+    from appeals.findings import pending_denials, refresh_pending_findings
 
-    file_ids = [r.file_id for r in results if r.file_id and r.denials]
-    if not file_ids:
-        return
-    total = sum(r.denials for r in results if r.file_id)
-    with click.progressbar(length=total, label="Coding checks", file=sys.stderr) as bar:
-        refresh_findings_for_files(engine, file_ids, progress=bar.update)
+    total = pending_denials(engine)
+    if not total:
+        return True
+    try:
+        with click.progressbar(length=total, label="Coding checks", file=sys.stderr) as bar:
+            refresh_pending_findings(engine, progress=bar.update)
+    except Exception as error:
+        click.echo(
+            f"Coding checks stopped ({type(error).__name__}); they run again on the next "
+            "import, at `appeals serve`, or with `appeals findings --refresh`.",
+            err=True,
+        )
+        return False
+    return True
 
 
 def print_summary(results: list[FileResult], per_file: bool = True) -> None:
@@ -88,9 +102,11 @@ def print_summary(results: list[FileResult], per_file: bool = True) -> None:
         if not per_file and r.status != "failed":
             continue
         if r.status == "failed":
-            click.echo(f"FAILED     {r.error}", err=True)
+            click.echo(f"FAILED     {r.error or r.name}", err=True)
         elif r.status == "duplicate":
-            click.echo(f"already imported  {r.name}")
+            stored = r.duplicate_payments
+            every = f" (all {stored} payment(s) already stored)" if stored else ""
+            click.echo(f"already imported  {r.name}{every}")
         else:
             extra = (
                 f", {r.duplicate_payments} payment(s) already posted"
@@ -157,11 +173,13 @@ def denials_command(by: str, output: str, open_only: bool) -> None:
         click.echo(json.dumps({"group_by": by, "groups": [g.as_dict() for g in groups]}, indent=2))
         return
     if output == "csv":
+        from appeals.csvsafe import text_cell
+
         writer = csv.writer(sys.stdout)
         writer.writerow(["group", "count", "denied", "recovery_rate", "description"])
         for g in groups:
             rate = "" if g.recovery_rate is None else f"{g.recovery_rate:.3f}"
-            writer.writerow([g.key, g.count, g.denied, rate, g.description])
+            writer.writerow([text_cell(g.key), g.count, g.denied, rate, text_cell(g.description)])
         return
     if not groups:
         click.echo("No denials imported yet. Run `appeals import FILE...` first.")

@@ -99,8 +99,9 @@ def test_the_same_file_twice_is_stored_once(engine, tmp_path: Path) -> None:
 def test_a_payment_resent_in_another_file_is_not_posted_twice(engine) -> None:
     import_file(engine, FIXTURES / "derm_initial.835", today=TODAY)
     again = import_file(engine, FIXTURES / "derm_initial_resent.835", today=TODAY)
+    # every payment of the file is stored already: the file is "already imported"
     assert (again.status, again.payments, again.duplicate_payments, again.claims) == (
-        "imported",
+        "duplicate",
         0,
         1,
         0,
