@@ -61,7 +61,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "demo": (
         "demo",
-        "A fresh SQLite database with a synthetic practice's history, demo users, then the app.",
+        "A fresh demo database with a synthetic practice's history, demo users, then the app.",
     ),
     "serve": ("demo", "Run the web app."),
 }

@@ -21,6 +21,7 @@ from typing import NamedTuple, TextIO
 from sqlmodel import Session, col, func, select
 
 from appeals import audit, lifecycle
+from appeals.csvsafe import read_cell, text_cell
 from appeals.formatting import day, money
 from appeals.models import Appeal, Claim, Denial, Payer, Payment, ServiceLine
 from appeals.workflow import OPEN_STATUSES, PENDING_STATUSES, RECOVERED_STATUSES, label
@@ -161,7 +162,7 @@ def _iso(text: str) -> str:
 
 
 def _parse_row(number: int, raw: Mapping[str | None, str | None], today: date) -> _Row:
-    values = {name: (raw.get(name) or "").strip() for name in ALL_COLUMNS}
+    values = {name: read_cell((raw.get(name) or "").strip()) for name in ALL_COLUMNS}
     errors: dict[str, str] = {}
     pcn = values["patient_control_number"]
     if not pcn:
@@ -572,17 +573,17 @@ def export_appeal_history(session: Session, out: TextIO) -> int:
         assert appeal.submitted_on is not None
         writer.writerow(
             (
-                denial.patient_control_number,
+                text_cell(denial.patient_control_number),
                 denial.service_date.isoformat() if denial.service_date else "",
-                denial.procedure_code,
-                payer.identifier,
+                text_cell(denial.procedure_code),
+                text_cell(payer.identifier),
                 appeal.level,
                 appeal.submitted_on.isoformat(),
                 appeal.method,
                 appeal.outcome,
                 appeal.closed_on.isoformat() if appeal.outcome and appeal.closed_on else "",
                 f"{appeal.recovered_amount:.2f}" if appeal.outcome else "",
-                appeal.reference,
+                text_cell(appeal.reference),  # typed by a person: kept from running as a formula
                 appeal.route,
             )
         )

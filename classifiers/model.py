@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 from threadpoolctl import threadpool_limits
 
+from appeals.files import open_private, private_folder, write_private
 from classifiers.features import CATEGORICAL, NUMERIC
 
 SEED = 20261203
@@ -140,13 +140,12 @@ def folder_for(instance: Path, database_url: str) -> Path:
 
 def save(folder: Path, model: Any, card: Card) -> Path:
     """Write `recovery-<stamp>.skops` and its JSON card (files readable by the owner only)."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_folder(folder)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     path = folder / f"recovery-{stamp}.skops"
-    sio.dump(model, path)
-    path.with_suffix(".json").write_text(json.dumps(asdict(card), indent=2))
-    for written in (path, path.with_suffix(".json")):
-        os.chmod(written, 0o600)
+    with open_private(path, "wb") as handle:
+        sio.dump(model, handle)
+    write_private(path.with_suffix(".json"), json.dumps(asdict(card), indent=2))
     return path
 
 

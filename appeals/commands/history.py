@@ -59,11 +59,15 @@ def import_command(file: Path) -> None:
 def export_command(out: Path) -> None:
     """Write every sent appeal to a CSV file in the import format."""
     from appeals import audit, db
+    from appeals.files import open_private
     from appeals.history import export_appeal_history
     from appeals.web import get_engine
 
     engine = get_engine()
-    with db.session_scope(engine) as session, out.open("w", newline="", encoding="utf-8") as handle:
+    with (
+        db.session_scope(engine) as session,
+        open_private(out, "w", newline="", encoding="utf-8") as handle,
+    ):
         count = export_appeal_history(session, handle)
         audit.record(session, None, "export", "appeal", None, {"rows": count, "by": "cli"})
     click.echo(f"{out.name}: {count} appeal(s) written")

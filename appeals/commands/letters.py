@@ -16,6 +16,7 @@ from flask.cli import with_appcontext
 from sqlmodel import Session
 
 from appeals import letters
+from appeals.files import write_private
 from appeals.web import get_engine
 
 
@@ -81,7 +82,7 @@ def letter_command(
         except letters.LetterError as error:
             raise click.ClickException(str(error)) from error
         session.commit()
-        out.write_bytes(letter.docx)
+        write_private(out, letter.docx)  # a letter names the patient: owner-only
         click.echo(f"wrote {out} ({letter.template}, version {letter.version}, letter {letter.id})")
 
 
@@ -146,7 +147,7 @@ def zip_command(denial_ids: tuple[int, ...], out: Path) -> None:
         except letters.LetterError as error:
             raise click.ClickException(str(error)) from error
         session.commit()
-    out.write_bytes(data)
+    write_private(out, data)
     click.echo(f"wrote {out}")
     for item in skipped:
         click.echo(f"skipped denial {item.denial_id}: {item.reason}", err=True)

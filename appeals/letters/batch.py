@@ -19,13 +19,13 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
+from appeals.csvsafe import text_cells
 from appeals.formatting import day, money
 from appeals.letters.choosing import choose_template, not_for_appeal
 from appeals.letters.context import MissingFields, build_context, load_denials, missing_fields
 from appeals.letters.rendering import generate_letter, letter_filename
 from appeals.letters.templates import TemplateInfo, available_templates
 from appeals.models import Claim, Denial, Letter
-from appeals.queue import FORMULA_STARTS
 
 INDEX_FILE = "index.csv"
 INDEX_COLUMNS = (
@@ -155,12 +155,6 @@ def explain_skipped(
     return _in_order(skipped, denial_ids)
 
 
-def _cell(value: object) -> str:
-    """Text from 835 files or users, kept from being run as a spreadsheet formula."""
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def _index(written: Sequence[Letter], skipped: Sequence[Skipped]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -173,11 +167,11 @@ def _index(written: Sequence[Letter], skipped: Sequence[Skipped]) -> str:
         for denial_id, line in zip(context.get("denial_ids", []), lines, strict=True):
             procedure, served, denied = line["procedure_code"], line["date"], line["denied"]
             row = [name, "written", denial_id, claim, procedure, served, denied]
-            writer.writerow([_cell(v) for v in (*row, letter.template, letter.version, "")])
+            writer.writerow(text_cells((*row, letter.template, letter.version, "")))
     for item in skipped:
         row = ["", "skipped", item.denial_id, item.claim_number, item.procedure_code]
         row += [item.service_date, item.denied, "", "", item.reason]
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow(text_cells(row))
     return out.getvalue()
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from appeals import db
+from appeals.files import private_folder, write_private
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 csrf = CSRFProtect()
@@ -63,6 +64,7 @@ def _init_web(app: Flask) -> None:
         reasons,
         reports,
         security,
+        serving,
     )
 
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
@@ -73,6 +75,7 @@ def _init_web(app: Flask) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
     csrf.init_app(app)
     modules = (
+        serving,  # ProxyFix first: everything after sees the client's address and scheme
         security,
         errors,
         format,
@@ -97,11 +100,18 @@ def _init_web(app: Flask) -> None:
 
 def _instance_secret(folder: Path) -> str:
     """A random secret kept in the instance folder, so sessions survive restarts."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "secret_key"
+    path = private_folder(folder) / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        # Written whole under a temporary name, then linked in: a process starting at the same
+        # moment reads either no file or the complete key, and only one key wins.
+        draft = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        write_private(draft, secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 

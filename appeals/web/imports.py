@@ -8,13 +8,13 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, request, url_for
 from sqlmodel import select
-from werkzeug.utils import secure_filename
 
+from appeals.files import open_private
 from appeals.models import Payment, RemittanceFile, User
-from appeals.web import get_session
+from appeals.web import get_engine, get_session
 from appeals.web.auth import me
 from appeals.web.htmx import is_htmx, render_page_or_partial, trigger
-from appeals.web.jobs import ImportJob, JobFile, JobRegistry
+from appeals.web.jobs import JobRegistry, JobStatus, file_percent, stored_name
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 MAX_FILES = 50
@@ -39,17 +39,18 @@ def history(limit: int = 50) -> list[tuple[RemittanceFile, str]]:
     return [(f, name or "command line") for f, name in get_session().exec(query).all()]
 
 
-def get_job_for_user(job_id: str) -> ImportJob:
+def get_job_for_user(job_id: str) -> JobStatus:
     """The user's own job; admins may follow others' jobs, of their practice if they have one."""
-    job = registry().get(job_id)
-    if job is None:
+    status = registry().get(get_session(), job_id)
+    if status is None:
         abort(404)
     user = me()
+    job = status.job
     if job.user_id != user.id and not (
         user.can("admin") and user.practice_id in (None, job.practice_id)
     ):
         abort(404)
-    return job
+    return status
 
 
 @bp.get("/")
@@ -68,16 +69,23 @@ def upload() -> Response:
         return _refuse("Choose one or more 835 files to upload.")
     if len(uploads) > MAX_FILES:
         return _refuse(f"Upload at most {MAX_FILES} files at a time.")
-    job = registry().new_job(me().id, me().practice_id)
+    session = get_session()
+    jobs = registry()
+    jobs.prune(session)
+    job = jobs.new_job(session, me().id, me().practice_id)
     for number, upload in enumerate(uploads):
         name = Path(upload.filename or "upload.835").name[:200]
-        path = job.folder / f"{number:03d}-{secure_filename(name) or 'upload'}"
-        upload.save(path)
-        job.files.append(JobFile(name=name, path=path, size=path.stat().st_size))
-    registry().start(job)
+        entry = jobs.add_file(session, job, number, name)
+        path = jobs.folder(job.id) / stored_name(entry)
+        with open_private(path, "wb") as handle:  # the upload is PHI: owner-only from the start
+            upload.save(handle)
+        entry.size = path.stat().st_size
+    session.commit()
+    jobs.start(get_engine(), job.id)
+    current = jobs.get(session, job.id)
     if not is_htmx():
         return redirect(url_for("imports.job", job_id=job.id), 303)
-    return render_page_or_partial("imports/_job.html", "imports/_job.html", job=job)
+    return render_page_or_partial("imports/_job.html", "imports/_job.html", job=current)
 
 
 def _refuse(message: str) -> Response:
@@ -101,10 +109,17 @@ def job(job_id: str) -> Response:
 
 @bp.context_processor
 def _context() -> dict[str, Any]:
-    return {"max_mb": (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)}
+    return {
+        "max_mb": (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024),
+        "file_percent": file_percent,
+    }
+
+
+def upload_folder(app: Flask) -> Path:
+    """Where uploads wait for their import (created owner-only on the first upload)."""
+    return Path(app.config.get("UPLOAD_FOLDER") or Path(app.instance_path) / "uploads")
 
 
 def init_app(app: Flask) -> None:
-    folder = Path(app.config.get("UPLOAD_FOLDER") or Path(app.instance_path) / "uploads")
-    app.extensions["import_jobs"] = JobRegistry(folder, app.config["DATABASE_URL"])
+    app.extensions["import_jobs"] = JobRegistry(upload_folder(app))
     app.register_blueprint(bp)
