@@ -7,7 +7,10 @@
    calibration and lift charts.
 2. Speed: training on N synthetic outcomes (features, fit, calibration, as `appeals model
    train` does: a time-split fit and a final fit), and rescoring N open denials in a database
-   (what the daily upkeep costs: read, features, predict, write).
+   (what the daily upkeep costs: read, features, predict, write; the first rescore writes
+   every row, the next day's only what changed), then 1,000 denials against the aggregates the
+   daily rescore kept, as a file's import does in a new process. `--skip-quality
+   --skip-training --database URL` times only the rescore on an empty PostgreSQL database.
 
     python benchmarks/bench_model.py                                   # SQLite, demo size
     python benchmarks/bench_model.py --claims-per-month 1500           # a bigger practice
@@ -43,6 +46,7 @@ from appeals.documentation import import_documentation_csv  # noqa: E402
 from appeals.findings import refresh_findings_for_files  # noqa: E402
 from appeals.history import import_appeal_history  # noqa: E402
 from appeals.importer import import_file  # noqa: E402
+from appeals.models import Denial  # noqa: E402
 from appeals.synth import generate  # noqa: E402
 from classifiers import model as m  # noqa: E402
 from classifiers import recovery  # noqa: E402
@@ -146,14 +150,55 @@ def training_speed(n: int) -> None:
           f"time-split fit {split_fit:.1f} s, final fit {final:.1f} s)")  # fmt: skip
 
 
+def speed_index() -> float:
+    """Seconds of CPU for a fixed pure-Python loop (about 0.4 s on an idle, recent x86 core,
+    as in bench_import.py): figures from a slower or busier machine scale with it."""
+    start = time.process_time()
+    total = 0
+    for number in range(10_000_000):
+        total += number
+    return time.process_time() - start
+
+
+def _timed(step: str, work) -> None:  # type: ignore[no-untyped-def]
+    wall, cpu = time.perf_counter(), time.process_time()
+    count = work()
+    print(f"  {step}: {time.perf_counter() - wall:.1f} s ({time.process_time() - cpu:.1f} s CPU "
+          f"in this process), {count:,} denials")  # fmt: skip
+
+
 def scoring_speed(engine: sa.Engine, n: int) -> None:
+    """The daily full rescore of `n` open denials (read, aggregates, features, score, reasons,
+    priority, write what changed): the first one writes every row, the next day's only the
+    rows whose deadline urgency changed; then a file's 1,000 new denials scored against the
+    aggregates the daily rescore kept (a new process: nothing cached in memory)."""
     load_open_denials(engine, n)
+    print(f"rescoring {n:,} open denials (load average {os.getloadavg()[0]:.1f}, "
+          f"speed index {speed_index():.2f} s):")  # fmt: skip
+    today = date.today()
+    steps = (
+        ("first full rescore, every row written", today),
+        ("the next day's full rescore, changed rows written", today + timedelta(1)),
+    )
+    for step, day in steps:
+        with Session(engine) as session:
+
+            def full(session: Session = session, day: date = day) -> int:
+                count = ranking.rescore_open(session, day)
+                session.commit()
+                return count
+
+            _timed(step, full)
+    ranking.forget_context()  # as a new process: only the kept aggregates
     with Session(engine) as session:
-        started = time.perf_counter()
-        count = ranking.rescore_open(session, date.today())
-        session.commit()
-        took = time.perf_counter() - started
-    print(f"rescoring {count:,} open denials (read, features, score, write): {took:.1f} s")
+        ids = list(session.execute(sa.select(Denial.id).limit(1000)).scalars())  # type: ignore[call-overload]
+
+        def few(session: Session = session) -> int:
+            count = ranking.rescore(session, ids, today + timedelta(1))
+            session.commit()
+            return count
+
+        _timed("1,000 denials against the kept aggregates", few)
 
 
 def main() -> None:
@@ -164,6 +209,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scale", type=int, default=200_000, help="outcomes / open denials")
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-training", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -174,7 +220,8 @@ def main() -> None:
             if args.database:
                 print("(speed part skipped: it needs a second empty database)")
                 return
-        training_speed(args.scale)
+        if not args.skip_training:
+            training_speed(args.scale)
         scoring_speed(fresh(None if not args.skip_quality else args.database, folder, "open.db"),
                       args.scale)  # fmt: skip
 

@@ -330,17 +330,35 @@ def reasons(r: Record, t: Rates, payments: dict[tuple[int, str], Decimal]) -> li
     """Up to three plain-words reasons, the strongest first (how far each moves the odds)."""
     code = f"{r.group_code}-{r.carc}" if r.group_code and r.carc else r.carc or r.category
     counts = tuple(t.decided[key] for key in ("carc_payer_proc", "carc_payer", "carc_type", "carc"))
-    found = [
-        _rate_reason(code, r.procedure, r.payer_name, r.payer_type, counts, t.prior),
-        *_documentation_reason(r.findings_text),
-    ]
     allowed = payments.get((r.payer_id, r.procedure))
-    if allowed and float(allowed) < r.denied_amount * 0.8:
+    return reason_words(
+        code, r.procedure, r.payer_name, r.payer_type, counts, t.prior, r.findings_text, allowed,
+        r.denied_amount,
+    )  # fmt: skip
+
+
+def reason_words(
+    code: str,
+    procedure: str,
+    payer_name: str,
+    payer_type: str,
+    counts: tuple[tuple[int, int], ...],
+    prior: float,
+    findings_text: str,
+    allowed: Decimal | None,
+    denied_amount: float,
+) -> list[str]:
+    """The reasons from plain values (shared by `reasons` and the bulk path in `scoring`)."""
+    found = [
+        _rate_reason(code, procedure, payer_name, payer_type, counts, prior),
+        *_documentation_reason(findings_text),
+    ]
+    if allowed and float(allowed) < denied_amount * 0.8:
         found.append(
             (
                 0.15,
-                f"this payer usually allows ${allowed:,.2f} for {r.procedure}, "
-                f"not the ${r.denied_amount:,.2f} charged",
+                f"this payer usually allows ${allowed:,.2f} for {procedure}, "
+                f"not the ${denied_amount:,.2f} charged",
             )
         )
     found.sort(key=lambda item: -item[0])

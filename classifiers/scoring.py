@@ -1,0 +1,543 @@
+"""Scoring open denials in bulk, against aggregates computed by the database.
+
+The reference path (`recovery.context` + `recovery.score`) reads every denial into a `Record`
+and every paid line of 12 months into Python to build its `History` and payment medians. This
+module computes the same numbers set-wise:
+
+- `outcome_counts`: decided and recovered denials grouped by CARC × payer type × payer ×
+  procedure × decision day (one GROUP BY; the labels of `features.labelled` as a SQL CASE);
+- `payment_medians`: the median allowed per payer × procedure over 12 months of paid lines,
+  from window functions (only the one or two middle rows of each group leave the database);
+- `Aggregates`: both, plus the day and the model they were built for. The daily full rescore
+  builds them and keeps them as JSON beside the model (`save` / `load`), so a rescore of a
+  file's new denials in a new process reads a small file instead of the whole database;
+- `load_open` reads open denials as columns (money as exact cents, no ORM objects), and
+  `score` turns them into probabilities, stakes and reasons with NumPy where the arithmetic
+  allows and the reference functions where words are made, so the stored results equal the
+  reference path's (`tests/core/test_bulk_scoring.py` compares them).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from appeals.files import private_folder, write_private
+from appeals.models import Appeal, Claim, Denial, Payer, Payment, ServiceLine
+from appeals.rules.tables import family
+from classifiers import model as m
+from classifiers import recovery
+from classifiers.features import CATEGORICAL, FEATURES, FINAL_LOSSES, OPEN, RECOVERED, _findings
+from classifiers.priors import STRENGTH, prior_for
+
+SNAPSHOT = "scoring-context.json"
+LEVELS = ("carc", "carc_type", "carc_payer", "carc_payer_proc")
+_DAY_SPAN = 1 << 22  # above date.max.toordinal(): (group, day) packs into one int64
+_CHUNK = 900  # ids per IN (...) list
+
+
+# --- aggregates ----------------------------------------------------------------------------
+
+
+def _day(value: Any) -> date | None:
+    """A date from what the driver returned (SQLite hands back text for computed dates)."""
+    if value is None or isinstance(value, date):
+        return value.date() if isinstance(value, datetime) else value
+    return date.fromisoformat(str(value)[:10])
+
+
+def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, str, int, int, int]]:
+    """Outcomes known by `as_of`, grouped: (carc, payer type, payer id, procedure, decision
+    day ordinal, label, count).
+
+    The same labels as `features.load_records` + `features.labelled`: won or partial with money
+    back = 1 and lost or written off = 0, each on its last appeal decision (won, partial or lost
+    only), else the day it closed, else its arrival; an open denial whose deadline passed = 0 on
+    its deadline.
+    """
+    d, payer, appeal = (t.__table__ for t in (Denial, Payer, Appeal))  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    decisions = (
+        sa.select(appeal.c.denial_id, sa.func.max(appeal.c.closed_on).label("decided"))
+        .where(appeal.c.outcome != "")
+        .group_by(appeal.c.denial_id)
+        .subquery()
+    )
+    closed = sa.func.date(d.c.closed_at) if dialect == "sqlite" else sa.cast(d.c.closed_at, sa.Date)
+    arrived = sa.func.coalesce(d.c.denied_on, d.c.service_date, sa.literal(date.min, sa.Date))
+    decision = sa.case((d.c.status.in_((*RECOVERED, "lost")), decisions.c.decided), else_=sa.null())
+    won = d.c.status.in_(RECOVERED) & (d.c.recovered_amount > 0)
+    lost = d.c.status.in_(FINAL_LOSSES)
+    expired = d.c.status.in_(OPEN) & d.c.deadline.is_not(None) & (d.c.deadline < as_of)
+    day = sa.case(
+        (won | lost, sa.func.coalesce(decision, closed, arrived)), else_=d.c.deadline
+    ).label("day")
+    label = sa.case((won, 1), else_=0).label("label")
+    payer_type = sa.func.coalesce(
+        sa.func.nullif(d.c.payer_type, ""), sa.func.nullif(payer.c.payer_type, ""), "other"
+    ).label("payer_type")
+    known = (
+        sa.select(d.c.carc, payer_type, d.c.payer_id, d.c.procedure_code, day, label)
+        .join(payer, payer.c.id == d.c.payer_id)
+        .outerjoin(decisions, decisions.c.denial_id == d.c.id)
+        .where(won | lost | expired)
+        .subquery()
+    )
+    query = (
+        sa.select(*known.c, sa.func.count())
+        .where(known.c.day <= as_of)
+        .group_by(*known.c)
+    )  # fmt: skip
+    out = []
+    for carc, kind, payer_id, procedure, when, value, count in session.execute(query):
+        out.append(
+            (carc, kind, int(payer_id), procedure, _day(when).toordinal(), int(value), int(count))  # type: ignore[union-attr]
+        )
+    out.sort()
+    return out
+
+
+def payment_medians(
+    session: Session, as_of: date, months: int = 12
+) -> dict[tuple[int, str], Decimal]:
+    """`features.expected_payments` set-wise: the median allowed (else paid) per payer and
+    procedure on paid lines of the last `months`, the middle rows picked by window functions."""
+    line, claim, payment = (t.__table__ for t in (ServiceLine, Claim, Payment))  # type: ignore[attr-defined]
+    since = as_of - timedelta(days=months * 31)
+    amount = sa.type_coerce(
+        sa.case((line.c.allowed > 0, line.c.allowed), else_=line.c.paid), line.c.paid.type
+    )
+    paid = (
+        sa.select(
+            claim.c.payer_id,
+            line.c.procedure_code.label("code"),
+            amount.label("amount"),
+            sa.func.row_number()
+            .over(partition_by=(claim.c.payer_id, line.c.procedure_code), order_by=amount)
+            .label("k"),
+            sa.func.count().over(partition_by=(claim.c.payer_id, line.c.procedure_code)).label("n"),
+        )
+        .join(claim, claim.c.id == line.c.claim_id)
+        .join(payment, payment.c.id == claim.c.payment_id)
+        .where(line.c.paid > 0, payment.c.payment_date >= since, claim.c.is_reversal.is_(False))
+        .subquery()
+    )
+    middle = sa.select(paid.c.payer_id, paid.c.code, paid.c.amount).where(
+        paid.c.k.in_(((paid.c.n + 1) // 2, (paid.c.n + 2) // 2))
+    )
+    found: dict[tuple[int, str], list[Decimal]] = {}
+    for payer_id, code, value in session.execute(
+        middle.order_by(paid.c.payer_id, paid.c.code, paid.c.k)
+    ):
+        found.setdefault((int(payer_id), code), []).append(value)
+    # statistics.median: the middle value, or the mean of the two middle ones (exact Decimals)
+    return {
+        key: Decimal(values[0] if len(values) == 1 else (values[0] + values[1]) / 2)
+        for key, values in found.items()
+    }
+
+
+def model_key(card: m.Card | None) -> str:
+    """Which saved model a snapshot was built with ("" for none)."""
+    return f"{card.trained_at} {card.fingerprint} {card.live}" if card else ""
+
+
+@dataclass
+class Aggregates:
+    """Everything scoring needs besides the denials themselves, small enough to keep as JSON."""
+
+    as_of: date
+    model_key: str
+    outcomes: list[tuple[str, str, int, str, int, int, int]]
+    payments: dict[tuple[int, str], Decimal]
+    _levels: dict[str, _Level] = field(default_factory=dict, repr=False)
+
+    def level(self, name: str) -> _Level:
+        found = self._levels.get(name)
+        if found is None:
+            found = self._levels[name] = _Level(self.outcomes, LEVELS.index(name))
+        return found
+
+
+def build(session: Session, as_of: date, key: str) -> Aggregates:
+    """Aggregates read afresh from the database (two grouped queries)."""
+    return Aggregates(as_of, key, outcome_counts(session, as_of), payment_medians(session, as_of))
+
+
+def save(folder: Path, aggregates: Aggregates) -> Path:
+    """Keep the aggregates beside the model (owner-only, replaced atomically)."""
+    private_folder(folder)
+    path = folder / SNAPSHOT
+    data = {
+        "as_of": aggregates.as_of.isoformat(),
+        "model": aggregates.model_key,
+        "outcomes": aggregates.outcomes,
+        "payments": [[p, c, str(v)] for (p, c), v in sorted(aggregates.payments.items())],
+    }
+    scratch = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    write_private(scratch, json.dumps(data, separators=(",", ":")))
+    os.replace(scratch, path)
+    return path
+
+
+def load(folder: Path, as_of: date, key: str) -> Aggregates | None:
+    """The kept aggregates if they were built today for this model, else None (rebuild)."""
+    path = folder / SNAPSHOT
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if data.get("as_of") != as_of.isoformat() or data.get("model") != key:
+        return None
+    return Aggregates(
+        as_of,
+        key,
+        [tuple(row) for row in data["outcomes"]],  # type: ignore[misc]
+        {(int(p), c): Decimal(v) for p, c, v in data["payments"]},
+    )
+
+
+def forget(folder: Path) -> None:
+    """Drop the kept aggregates (after training: the next rescore builds them again)."""
+    (folder / SNAPSHOT).unlink(missing_ok=True)
+
+
+class _Level:
+    """Decided and recovered counts before a day, for one level of keys, as sorted arrays."""
+
+    def __init__(self, outcomes: Sequence[tuple[Any, ...]], level: int) -> None:
+        self.groups: dict[tuple[Any, ...], int] = {}
+        gids, days, counts, wins = [], [], [], []
+        for carc, kind, payer_id, procedure, day, label, count in outcomes:
+            key = ((carc,), (carc, kind), (carc, payer_id), (carc, payer_id, procedure))[level]
+            gids.append(self.groups.setdefault(key, len(self.groups)))
+            days.append(day)
+            counts.append(count)
+            wins.append(count * label)
+        packed = np.array(gids, dtype=np.int64) * _DAY_SPAN + np.array(days, dtype=np.int64)
+        order = np.argsort(packed, kind="stable")
+        self.packed = packed[order]
+        self.decided = np.concatenate(([0], np.cumsum(np.array(counts, dtype=np.int64)[order])))
+        self.won = np.concatenate(([0], np.cumsum(np.array(wins, dtype=np.int64)[order])))
+        self.start = np.searchsorted(self.packed, np.arange(len(self.groups)) * _DAY_SPAN)
+
+    def before(self, gids: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(decided, recovered) strictly before each day, per group id (-1: never seen)."""
+        seen = gids >= 0
+        safe = np.where(seen, gids, 0)
+        at = np.searchsorted(self.packed, safe * _DAY_SPAN + days, side="left")
+        first = self.start[safe] if len(self.groups) else np.zeros_like(safe)
+        n = np.where(seen, self.decided[at] - self.decided[first], 0)
+        s = np.where(seen, self.won[at] - self.won[first], 0)
+        return n, s
+
+
+# --- open denials as columns ----------------------------------------------------------------
+
+
+@dataclass
+class Columns:
+    """Open denials' raw facts, one list per column (the reference path's `Record` fields)."""
+
+    id: list[int]
+    payer_id: list[int]
+    payer_name: list[str]
+    payer_type: list[str]
+    carc: list[str]
+    group_code: list[str]
+    rarc: list[str]
+    carcs: list[str]
+    rarcs: list[str]
+    category: list[str]
+    action: list[str]
+    procedure: list[str]
+    modifiers: list[str]
+    units: list[float]
+    denied_cents: list[int]
+    whole_claim: list[bool]
+    claim_status: list[str]
+    service_date: list[date | None]
+    denied_on: list[date | None]
+    deadline: list[date | None]
+    findings: list[str]
+    # what ranking stored last: probability, priority, explanation, ranker, stake and expected
+    # recovery in cents (compared, so unchanged rows are not written again)
+    stored_probability: list[float | None]
+    stored_priority: list[float | None]
+    stored_explanation: list[str]
+    stored_ranker: list[str]
+    stored_stake: list[int | None]
+    stored_expected: list[int | None]
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+
+def _cents(column: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
+    """A money column as whole cents, bypassing Decimal conversion (exact on both databases)."""
+    if dialect == "sqlite":
+        return sa.type_coerce(column, sa.BigInteger)  # stored as cents already
+    return sa.cast(column * 100, sa.BigInteger)
+
+
+def load_open(session: Session, ids: Sequence[int] | None = None) -> Columns:
+    """Open denials (new, in progress) with what scoring needs: one query (per 900 ids)."""
+    d, line, claim, payer = (t.__table__ for t in (Denial, ServiceLine, Claim, Payer))  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    sqlite = dialect == "sqlite"
+    # SQLite keeps dates as ISO text and units as thousandths: read them raw, convert here.
+    when = (lambda c: sa.type_coerce(c, sa.String)) if sqlite else (lambda c: c)
+    units = (
+        sa.type_coerce(line.c.units, sa.BigInteger) if sqlite else sa.cast(line.c.units, sa.Float)
+    )
+    query = (
+        sa.select(
+            d.c.id,
+            d.c.payer_id,
+            payer.c.name,
+            sa.func.coalesce(
+                sa.func.nullif(d.c.payer_type, ""), sa.func.nullif(payer.c.payer_type, ""), "other"
+            ),
+            d.c.carc,
+            d.c.group_code,
+            d.c.rarc,
+            d.c.carcs,
+            d.c.rarcs,
+            d.c.category,
+            d.c.action,
+            d.c.procedure_code,
+            line.c.modifiers,
+            units,
+            _cents(d.c.denied_amount, dialect),
+            d.c.line_id,
+            claim.c.status,
+            when(d.c.service_date),
+            when(d.c.denied_on),
+            when(d.c.deadline),
+            d.c.findings,
+            d.c.probability,
+            d.c.priority,
+            d.c.explanation,
+            d.c.ranker,
+            _cents(d.c.stake, dialect),
+            _cents(d.c.expected_recovery, dialect),
+        )  # fmt: skip
+        .join(claim, claim.c.id == d.c.claim_id)
+        .join(payer, payer.c.id == d.c.payer_id)
+        .outerjoin(line, line.c.id == d.c.line_id)
+        .where(d.c.status.in_(OPEN))
+        .order_by(d.c.id)
+    )
+    rows: list[Any] = []
+    if ids is None:
+        rows = session.execute(query).all()
+    else:
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), _CHUNK):
+            rows.extend(session.execute(query.where(d.c.id.in_(wanted[start : start + _CHUNK]))))
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 27
+    parse = _parse_dates if sqlite else list
+    unit_values = (
+        [u / 1000 if u else 1.0 for u in cols[13]]
+        if sqlite
+        else [float(u) if u else 1.0 for u in cols[13]]
+    )
+    return Columns(
+        id=list(cols[0]), payer_id=list(cols[1]), payer_name=list(cols[2]),
+        payer_type=list(cols[3]), carc=list(cols[4]), group_code=list(cols[5]),
+        rarc=list(cols[6]), carcs=list(cols[7]), rarcs=list(cols[8]), category=list(cols[9]),
+        action=list(cols[10]), procedure=list(cols[11]),
+        modifiers=[v or "" for v in cols[12]], units=unit_values,
+        denied_cents=[int(v) for v in cols[14]], whole_claim=[v is None for v in cols[15]],
+        claim_status=list(cols[16]), service_date=parse(cols[17]), denied_on=parse(cols[18]),
+        deadline=parse(cols[19]), findings=list(cols[20]), stored_probability=list(cols[21]),
+        stored_priority=list(cols[22]), stored_explanation=list(cols[23]),
+        stored_ranker=list(cols[24]), stored_stake=list(cols[25]), stored_expected=list(cols[26]),
+    )  # fmt: skip
+
+
+def _parse_dates(values: Sequence[Any]) -> list[date | None]:
+    parsed: dict[Any, date | None] = {None: None}
+    out = []
+    for value in values:
+        found = parsed.get(value, parsed)
+        if found is parsed:
+            found = parsed[value] = _day(value)
+        out.append(found)  # type: ignore[arg-type]
+    return out
+
+
+# --- features, probabilities, reasons -------------------------------------------------------
+
+
+@dataclass
+class Bulk:
+    """Scored open denials: arrays in `Columns` order."""
+
+    probability: np.ndarray
+    stake: list[Decimal]
+    ranker: str
+    reasons: list[list[str]]
+
+
+def _doc_facts(text: str) -> tuple[str, str, float, float]:
+    """(first rule id, first badge, has findings, missing facts) of a findings JSON."""
+    findings = _findings(text)
+    first = findings[0] if findings else {}
+    missing = sum(len(f.get("missing") or []) for f in findings)
+    return (
+        str(first.get("rule_id") or "none"),
+        str(first.get("badge") or "none"),
+        1.0 if findings else 0.0,
+        float(missing),
+    )
+
+
+def features(cols: Columns, aggregates: Aggregates) -> tuple[np.ndarray, dict[str, Any]]:
+    """The model's matrix (object array, `FEATURES` order, as `features.matrix` builds it) and
+    the rates and counts the reasons need."""
+    n = len(cols)
+    arrived = [a or s or date.min for a, s in zip(cols.denied_on, cols.service_date, strict=True)]
+    day = np.fromiter((a.toordinal() for a in arrived), dtype=np.int64, count=n)
+    # group ids per level, looked up once per distinct key
+    keys: dict[tuple[Any, ...], tuple[int, ...]] = {}
+    levels = [aggregates.level(name) for name in LEVELS]
+    gid_rows = []
+    for key in zip(cols.carc, cols.payer_type, cols.payer_id, cols.procedure, strict=True):
+        found = keys.get(key)
+        if found is None:
+            carc, kind, payer_id, procedure = key
+            found = keys[key] = tuple(
+                level.groups.get(k, -1)
+                for level, k in zip(
+                    levels,
+                    ((carc,), (carc, kind), (carc, payer_id), (carc, payer_id, procedure)),
+                    strict=True,
+                )
+            )
+        gid_rows.append(found)
+    gids = np.array(gid_rows, dtype=np.int64).reshape(n, len(LEVELS))
+    priors: dict[tuple[str, str, str, str], float] = {}
+    prior = np.empty(n)
+    for i, key in enumerate(
+        zip(cols.carc, cols.rarcs, cols.payer_type, cols.category, strict=True)
+    ):
+        value = priors.get(key)
+        if value is None:
+            value = priors[key] = prior_for(
+                key[0], tuple(key[1].split()), key[2], key[3]
+            ).probability
+        prior[i] = value
+    counts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    smoothed: dict[str, np.ndarray] = {}
+    level_value = prior
+    for j, (name, level) in enumerate(zip(LEVELS, levels, strict=True)):
+        decided, won = level.before(gids[:, j], day)
+        counts[name] = (decided, won)
+        # priors.shrink, element by element in the same order of operations
+        level_value = (won + STRENGTH * level_value) / (decided + STRENGTH)
+        smoothed[name] = level_value
+    docs = {}
+    doc_rows = []
+    for text in cols.findings:
+        found_doc = docs.get(text)
+        if found_doc is None:
+            found_doc = docs[text] = _doc_facts(text)
+        doc_rows.append(found_doc)
+    families: dict[str, str] = {}
+    x = np.empty((n, len(FEATURES)), dtype=object)
+    if n == 0:
+        return x, {"counts": counts, "prior": prior, "smoothed": smoothed}
+    denied = [c / 100 for c in cols.denied_cents]
+    fam = []
+    for procedure in cols.procedure:
+        value = families.get(procedure)
+        if value is None:
+            value = families[procedure] = family(procedure) or "other"
+        fam.append(value)
+    categorical = [
+        cols.carc,
+        cols.group_code,
+        [r or "none" for r in cols.rarc],
+        cols.category,
+        cols.action,
+        [str(p) for p in cols.payer_id],
+        cols.payer_type,
+        [p or "claim" for p in cols.procedure],
+        fam,
+        [(m_.split() or ["none"])[0] for m_ in cols.modifiers],
+        cols.claim_status,
+        [d[0] for d in doc_rows],
+        [d[1] for d in doc_rows],
+    ]
+    numeric = [
+        [math.log1p(max(v, 0.0)) for v in denied],
+        cols.units,
+        [(a - s).days if s else -1 for a, s in zip(arrived, cols.service_date, strict=True)],
+        [(dl - a).days if dl else -1 for a, dl in zip(arrived, cols.deadline, strict=True)],
+        [len(c.split()) for c in cols.carcs],
+        [len(r.split()) for r in cols.rarcs],
+        [1.0 if w else 0.0 for w in cols.whole_claim],
+        [d[2] for d in doc_rows],
+        [d[3] for d in doc_rows],
+        prior.tolist(),
+        *(smoothed[name].tolist() for name in LEVELS),
+        [math.log1p(v) for v in counts["carc_payer"][0].tolist()],
+    ]
+    assert len(categorical) == len(CATEGORICAL)
+    for j, values in enumerate((*categorical, *numeric)):
+        x[:, j] = values
+    return x, {"counts": counts, "prior": prior, "smoothed": smoothed, "denied": denied}
+
+
+def score(cols: Columns, aggregates: Aggregates, model: Any) -> Bulk:
+    """Probability (the live model, else the smoothed prior), dollars at stake and reasons."""
+    x, found = features(cols, aggregates)
+    if len(cols) == 0:
+        return Bulk(np.zeros(0), [], recovery.PRIOR, [])
+    if model is not None:
+        probability, ranker = m.predict(model, x), recovery.MODEL
+    else:
+        probability, ranker = found["smoothed"]["carc_payer_proc"], recovery.PRIOR
+    payments = aggregates.payments
+    denied = found["denied"]
+    counts = [
+        list(zip(found["counts"][name][0].tolist(), found["counts"][name][1].tolist(), strict=True))
+        for name in ("carc_payer_proc", "carc_payer", "carc_type", "carc")
+    ]
+    priors = found["prior"].tolist()
+    stakes: list[Decimal] = []
+    words: list[list[str]] = []
+    for i in range(len(cols)):
+        procedure, amount = cols.procedure[i], denied[i]
+        allowed = payments.get((cols.payer_id[i], procedure))
+        stake = min(float(allowed), amount) if allowed else amount
+        stakes.append(Decimal(str(round(stake, 2))))
+        group, carc = cols.group_code[i], cols.carc[i]
+        code = f"{group}-{carc}" if group and carc else carc or cols.category[i]
+        words.append(
+            recovery.reason_words(
+                code,
+                procedure,
+                cols.payer_name[i],
+                cols.payer_type[i],
+                (counts[0][i], counts[1][i], counts[2][i], counts[3][i]),
+                priors[i],
+                cols.findings[i],
+                allowed,
+                amount,
+            )
+        )
+    return Bulk(np.asarray(probability, dtype=float), stakes, ranker, words)

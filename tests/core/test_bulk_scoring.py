@@ -1,0 +1,200 @@
+"""The bulk scoring path stores what the reference path (every row in Python) would store.
+
+`classifiers.scoring` builds the scoring context with SQL aggregates and scores open denials as
+columns; `recovery.context` + `recovery.score` read every denial and every paid line into
+Python. On a synthetic practice (outcomes from later remittances and the appeal history, lapsed
+windows, paid lines for the allowed-amount medians, coding-check findings) both must give the
+same probabilities, stakes and reasons, with the prior and with a trained model, and the kept
+aggregates must score a new file's denials as a fresh full read would.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from appeals import ranking
+from appeals.documentation import import_documentation_csv
+from appeals.findings import denial_ids_for_file, refresh_findings_for_files
+from appeals.history import import_appeal_history
+from appeals.importer import import_file
+from appeals.models import Denial
+from appeals.synth import generate
+from classifiers import model as m
+from classifiers import recovery, scoring
+from classifiers.features import History, expected_payments, labelled, load_records, matrix
+from tests.core.test_recovery_model import practice
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def built(engine: Engine, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A small synthetic practice with its history; the day to score on."""
+    summary = generate(tmp_path, seed=5, months=8, claims_per_month=120)
+    files = sorted(tmp_path.glob("*.835"))
+    ids = [import_file(engine, path).file_id for path in files[:-3]]
+    refresh_findings_for_files(engine, [i for i in ids if i])
+    with Session(engine) as session:
+        import_documentation_csv(session, None, tmp_path / "documentation.csv")
+        import_appeal_history(session, tmp_path / "appeals.csv", today=summary.end)
+        session.commit()
+    return summary.end + timedelta(days=30), files[-3:]
+
+
+def _reference(session: Session, today, model):  # type: ignore[no-untyped-def]
+    ctx = recovery.context(session, today, None)
+    ctx.model = model
+    return {
+        s.id: (s.probability, s.stake, s.ranker, s.reasons)
+        for s in recovery.score(session, None, ctx)
+    }
+
+
+def _bulk(session: Session, aggregates: scoring.Aggregates, model, ids=None):  # type: ignore[no-untyped-def]
+    cols = scoring.load_open(session, ids)
+    bulk = scoring.score(cols, aggregates, model)
+    return {
+        i: (p, stake, bulk.ranker, words)
+        for i, p, stake, words in zip(
+            cols.id, bulk.probability.tolist(), bulk.stake, bulk.reasons, strict=True
+        )
+    }
+
+
+def _model():  # type: ignore[no-untyped-def]
+    outcomes = practice(600)
+    x, _ = matrix(outcomes, History(outcomes))
+    return m.fit_calibrated(x, np.array([r.label for r in outcomes]))
+
+
+def test_sql_aggregates_and_bulk_scores_equal_the_python_path(engine: Engine, built) -> None:  # type: ignore[no-untyped-def]
+    today, _ = built
+    with Session(engine) as session:
+        history = History(labelled(load_records(session), today))
+        aggregates = scoring.build(session, today, "")
+        assert aggregates.payments == expected_payments(session, today)
+        assert len(aggregates.payments) > 5
+    assert sum(row[-1] for row in aggregates.outcomes) > 40  # outcomes of every kind
+    for name in scoring.LEVELS:
+        level = aggregates.level(name)
+        keys = [k for k in history.days if k[0] == name]
+        assert len(keys) == len(level.groups)
+        for key in keys:
+            days = sorted({*history.days[key], *(d + 1 for d in history.days[key]), 1})
+            gids = np.full(len(days), level.groups[key[1:]])
+            n, s = level.before(gids, np.array(days))
+            expected = [history.before(key, date.fromordinal(d)) for d in days]
+            assert list(zip(n.tolist(), s.tolist(), strict=True)) == expected
+    never = aggregates.level("carc_payer").before(np.array([-1]), np.array([today.toordinal()]))
+    assert [v.tolist() for v in never] == [[0], [0]]
+
+    # the bulk scores equal the reference path's, with the smoothed prior and with a model
+    for model in (None, _model()):
+        with Session(engine) as session:
+            reference = _reference(session, today, model)
+            bulk = _bulk(session, aggregates, model)
+        assert len(reference) > 50
+        assert bulk == reference
+        assert any(len(words) == 3 for *_, words in reference.values())
+
+
+def test_rescore_stores_what_the_reference_path_would(
+    engine: Engine, built, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    today, _ = built
+    monkeypatch.setattr(ranking, "BULK_WRITE", 1)  # the daily rescore's bulk write, on few rows
+    with Session(engine) as session:
+        reference = _reference(session, today, None)
+        expected = {}
+        for i, (p, stake, ranker, words) in reference.items():
+            denial = session.get(Denial, i)
+            assert denial is not None
+            s = ranking.combine(p, stake, denial.deadline, today, words)
+            expected[i] = (
+                s.probability,
+                s.priority,
+                s.explanation,
+                ranker,
+                stake,
+                s.expected_recovery,
+            )
+        assert ranking.rescore_open(session, today) == len(reference)
+        session.commit()
+        ranking.forget_context()
+        table = Denial.__table__  # type: ignore[attr-defined]
+        stored = {
+            row[0]: tuple(row[1:])
+            for row in session.execute(
+                sa.select(
+                    table.c.id,
+                    table.c.probability,
+                    table.c.priority,
+                    table.c.explanation,
+                    table.c.ranker,
+                    table.c.stake,
+                    table.c.expected_recovery,
+                ).where(table.c.id.in_(list(expected)))
+            )  # fmt: skip
+        }
+        assert stored == expected
+        # nothing changed: nothing written (a second rescore finds every row as it left it)
+        cols = scoring.load_open(session)
+        live = ranking._context(session, today, fresh=False)
+        assert ranking._changed(cols, scoring.score(cols, live.aggregates, None), today) == []
+
+
+def test_a_new_files_denials_are_scored_from_the_kept_aggregates(
+    engine: Engine, built, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    today, last_files = built
+    with Session(engine) as session:
+        ranking.rescore_open(session, today)  # the daily rescore keeps the aggregates
+        session.commit()
+        folder = ranking.model_folder(session)
+        before_file = recovery.context(session, today, None)  # the same data, read in Python
+    assert scoring.load(folder, today, "") is not None
+    ranking.forget_context()  # as in a new process
+    results = [import_file(engine, path, today=today) for path in last_files]
+
+    def no_rebuild(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the kept aggregates should have been used")
+
+    monkeypatch.setattr(scoring, "build", no_rebuild)
+    with Session(engine) as session:
+        ids = [i for r in results for i in denial_ids_for_file(session, r.file_id or 0)]
+        assert ranking.rescore(session, ids, today) >= 3
+        session.commit()
+        reference = {s.id: s for s in recovery.score(session, ids, before_file)}
+        table = Denial.__table__  # type: ignore[attr-defined]
+        stored = session.execute(
+            sa.select(table.c.id, table.c.probability, table.c.explanation, table.c.stake,
+                      table.c.deadline).where(table.c.id.in_(list(reference)))
+        ).all()  # fmt: skip
+    assert len(stored) == len(reference)
+    for i, probability, explanation, stake, deadline in stored:
+        r = reference[i]
+        s = ranking.combine(r.probability, r.stake, deadline, today, r.reasons)
+        assert (probability, explanation, stake) == (s.probability, s.explanation, r.stake)
+
+
+def test_kept_aggregates_are_refused_on_another_day_or_for_another_model(tmp_path: Path) -> None:
+    day = date(2026, 3, 2)
+    kept = scoring.Aggregates(day, "model A", [("50", "commercial", 1, "11102", 700_000, 1, 3)],
+                              {(1, "11102"): Decimal("81.25")})  # fmt: skip
+    scoring.save(tmp_path, kept)
+    loaded = scoring.load(tmp_path, day, "model A")
+    assert loaded is not None
+    assert (loaded.outcomes, loaded.payments) == (kept.outcomes, kept.payments)
+    assert scoring.load(tmp_path, day + timedelta(days=1), "model A") is None
+    assert scoring.load(tmp_path, day, "model B") is None
+    assert oct((tmp_path / scoring.SNAPSHOT).stat().st_mode)[-3:] == "600"
+    scoring.forget(tmp_path)
+    assert scoring.load(tmp_path, day, "model A") is None
