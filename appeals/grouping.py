@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +12,8 @@ from sqlmodel import Session
 
 from appeals import codes
 from appeals.denials import category_label
-from appeals.models import Denial, Money, Payer
+from appeals.models import Denial, Money, Payer, ReportDenial
+from appeals.reports import aggregates
 from appeals.workflow import CLOSED_STATUSES, OPEN_STATUSES, RECOVERED_STATUSES
 
 GROUPINGS = ("carc", "rarc", "carc-rarc", "category", "payer", "procedure")
@@ -121,9 +123,51 @@ REASON_VIEWS = ("carc", "carc-rarc", "category")
 
 
 def reason_groups(
-    session: Session, *, practice_id: int | None = None
+    session: Session, *, practice_id: int | None = None, today: date | None = None
 ) -> dict[str, list[ReasonGroup]]:
     """Open denials by CARC, CARC + RARC and category, each with its all-time recovery rate.
+
+    Read from the report aggregates (`appeals.reports.aggregates`, their stale cells recomputed
+    first): per denial month and dimension they keep the open count and dollars and the numbers
+    won and decided, so the page adds up a few hundred rows instead of every denial. The same
+    figures as `reason_groups_from_scratch`.
+    """
+    aggregates.refresh(session, today or date.today())
+    query = sa.select(
+        ReportDenial.dim,
+        ReportDenial.key,
+        sa.func.sum(ReportDenial.open_count),
+        sa.type_coerce(sa.func.sum(ReportDenial.open_amount), Money()),
+        sa.func.sum(ReportDenial.won_count),
+        sa.func.sum(ReportDenial.closed_count),
+    ).where(
+        ReportDenial.basis == "denied",
+        ReportDenial.payer_id.is_not(None),  # type: ignore[union-attr]  (per payer: all of them)
+        ReportDenial.provider.is_(None),  # type: ignore[union-attr]
+        ReportDenial.dim.in_(REASON_VIEWS),  # type: ignore[attr-defined]
+    )
+    if practice_id is not None:
+        query = query.where(ReportDenial.practice_id == practice_id)
+    folded: dict[str, dict[tuple[str, ...], list[Any]]] = {view: {} for view in REASON_VIEWS}
+    for view, key, n_open, dollars, won, done in session.execute(
+        query.group_by(ReportDenial.dim, ReportDenial.key)
+    ):
+        if view == "category":
+            parts: tuple[str, ...] = (key,)
+        else:
+            reason, _, rarc = key.partition(" + ")
+            group_code, _, carc = reason.partition("-")
+            parts = (group_code, carc) if view == "carc" else (group_code, carc, rarc)
+        # PostgreSQL's SUM of an integer is NUMERIC: back to int, so rates are floats.
+        counts = int(n_open or 0), int(won or 0), int(done or 0)
+        folded[view][parts] = [counts[0], dollars or Decimal("0.00"), counts[1], counts[2]]
+    return _reason_lists(folded)
+
+
+def reason_groups_from_scratch(
+    session: Session, *, practice_id: int | None = None
+) -> dict[str, list[ReasonGroup]]:
+    """`reason_groups` counted from the denials themselves (the reference).
 
     One aggregate over (group code, CARC, RARC, category), folded here into the three views:
     the same figures as `group_denials` for each view (open only, and all for the rate).
@@ -149,10 +193,17 @@ def reason_groups(
         }
         for view, key in parts.items():
             bucket = folded[view].setdefault(key, [0, Decimal("0.00"), 0, 0])
-            bucket[0] += n_open or 0
+            bucket[0] += int(n_open or 0)  # PostgreSQL sums integers as NUMERIC
             bucket[1] += dollars or Decimal("0.00")
-            bucket[2] += won or 0
-            bucket[3] += done or 0
+            bucket[2] += int(won or 0)
+            bucket[3] += int(done or 0)
+    return _reason_lists(folded)
+
+
+def _reason_lists(
+    folded: dict[str, dict[tuple[str, ...], list[Any]]],
+) -> dict[str, list[ReasonGroup]]:
+    """Each view's groups with open denials, largest open dollars first."""
     result: dict[str, list[ReasonGroup]] = {}
     for view, groups in folded.items():
         items = []

@@ -9,11 +9,17 @@ median and 90th percentile of each.
 
     python benchmarks/bench_reports.py                       # SQLite in a temporary folder
     python benchmarks/bench_reports.py --database postgresql://user@host/dbname   # must be empty
+    python benchmarks/bench_reports.py --cache --scratch     # reuse the SQLite file; compare
+
+The first visit after loading computes every aggregate cell (printed apart); then each page's
+median and 90th percentile, the first monthly visit after a write (two cells recomputed), and
+with --scratch each report computed from the base tables, as before the aggregates.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -26,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from appeals import db, users
+from appeals import db, grouping, reports, users
 from appeals.denials import CATEGORIES
 from appeals.models import (
     Adjustment,
@@ -39,6 +45,7 @@ from appeals.models import (
     RemittanceFile,
     ServiceLine,
 )
+from appeals.reports import aggregates
 from benchmarks.bench_queue import CARCS, FIRST_NAMES, PASSWORD, PROCEDURES, RARCS, SYLLABLES, timed
 
 PROVIDERS = [(f"DOCTOR{n}", f"12345678{n:02d}") for n in range(6)]
@@ -274,19 +281,40 @@ def main() -> None:
     parser.add_argument(
         "--no-load", action="store_true", help="time a database this script loaded before"
     )
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="SQLite: keep the loaded database in the temporary folder and reuse it next time",
+    )
+    parser.add_argument(
+        "--scratch", action="store_true", help="also time each report computed from scratch"
+    )
     options = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="bench-reports-")
-    url = options.database or f"sqlite:///{Path(folder) / 'bench.db'}"
+    if options.cache and not options.database:
+        path = Path(tempfile.gettempdir()) / f"bench-reports-{options.lines}-{options.denials}.db"
+        loaded = path.with_suffix(".loaded")
+        if not loaded.exists():
+            path.unlink(missing_ok=True)
+        options.no_load = loaded.exists()
+    else:
+        path = Path(tempfile.mkdtemp(prefix="bench-reports-")) / "bench.db"
+        loaded = None
+    url = options.database or f"sqlite:///{path}"
     engine = db.get_engine(url)
     if not options.no_load:
         print(f"database: {engine.dialect.name}; loading {options.lines:,} lines")
         started = time.perf_counter()
         load(engine, options.lines, options.denials)
         print(f"loaded in {time.perf_counter() - started:.1f} s")
+        if loaded is not None:
+            loaded.touch()
     with Session(engine) as session:
         for model in (Claim, ServiceLine, Adjustment, Denial, Appeal):
             total = session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
             print(f"  {model.__tablename__:<12} {total:>10,}")  # type: ignore[attr-defined]
+        started = time.perf_counter()
+        cells = aggregates.refresh(session, date.today())
+        print(f"aggregates: {cells} stale cells computed in {time.perf_counter() - started:.1f} s")
 
     from appeals import create_app
 
@@ -304,11 +332,58 @@ def main() -> None:
         "team": "/reports/team",
         "reasons page": "/reasons/",
     }
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"\n{'request':<24}{'median ms':>10}{'p90 ms':>10}")
-    for name, path in cases.items():
-        times = sorted(timed(client, path, options.repeat))
+    for name, path_ in cases.items():
+        times = sorted(timed(client, path_, options.repeat))
         p90 = times[max(0, int(len(times) * 0.9) - 1)]
         print(f"{name:<24}{statistics.median(times):>10.1f}{p90:>10.1f}", flush=True)
+    _after_a_write(engine, client)
+    if options.scratch:
+        _from_scratch(engine, options.repeat)
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def _after_a_write(engine: sa.Engine, client: Any) -> None:
+    """The first visit after an outcome: the two cells it touched are recomputed first."""
+    times = []
+    for _ in range(3):
+        with Session(engine) as session:
+            denial = session.execute(
+                sa.select(Denial).where(Denial.status == "new").order_by(Denial.id.desc()).limit(1)  # type: ignore[union-attr]
+            ).scalar_one()
+            denial.status = "written_off"
+            session.commit()
+        started = time.perf_counter()
+        assert client.get("/reports/", headers={"HX-Request": "true"}).status_code == 200
+        times.append((time.perf_counter() - started) * 1000)
+    print(f"{'monthly after a write':<24}{statistics.median(times):>10.1f}{max(times):>10.1f}")
+
+
+def _from_scratch(engine: sa.Engine, repeat: int) -> None:
+    """Each report computed from the base tables (the reference), without the page around it."""
+    today = date.today()
+    print(f"\n{'from scratch':<24}{'median ms':>10}")
+    with Session(engine) as session:
+        for name, args in (
+            ("monthly", {}), ("monthly", {"by": "provider"}),
+            ("monthly", {"payer": "1", "by": "carc"}), ("sources", {}), ("kpis", {}),
+            ("appeals", {}), ("team", {}),
+        ):  # fmt: skip
+            f = reports.ReportFilters.parse(args, scope=None, today=today)
+            times = []
+            for _ in range(max(1, repeat // 2)):
+                started = time.perf_counter()
+                reports.build(session, name, f, today, from_scratch=True)
+                times.append((time.perf_counter() - started) * 1000)
+            label = f"{name} {' '.join(f'{k}={v}' for k, v in args.items())}"
+            print(f"{label:<24}{statistics.median(times):>10.1f}", flush=True)
+        times = []
+        for _ in range(max(1, repeat // 2)):
+            started = time.perf_counter()
+            grouping.reason_groups_from_scratch(session)
+            times.append((time.perf_counter() - started) * 1000)
+        print(f"{'reason groups':<24}{statistics.median(times):>10.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -55,3 +55,11 @@ def test_bad_options_are_usage_errors(cli, history: History) -> None:  # noqa: F
     assert result.exit_code == 2 and "--from" in result.output
     unknown = cli("report", "monthly", "--format", "csv", "--table", "nope")
     assert unknown.exit_code == 2 and "months" in unknown.output
+
+
+def test_from_scratch_gives_the_same_numbers(cli, history: History) -> None:  # noqa: F811
+    for name in reports.REPORTS:
+        stored = cli("report", name, *PERIOD, "--format", "json")
+        fresh = cli("report", name, *PERIOD, "--format", "json", "--from-scratch")
+        assert stored.exit_code == fresh.exit_code == 0, fresh.output
+        assert json.loads(stored.output) == json.loads(fresh.output), name

@@ -64,6 +64,12 @@ def print_table(table: reports.Table) -> None:
 @click.option("--by", type=click.Choice(list(reports.BREAKDOWNS)), default="payer")
 @click.option("--format", "output", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.option("--table", "table_key", help="With --format csv: which table (default: the first).")
+@click.option(
+    "--from-scratch",
+    is_flag=True,
+    help="Count from the denials and remittances themselves, not the monthly aggregates "
+    "(the same numbers, slower: a check).",
+)
 @with_appcontext
 def report_command(
     name: str,
@@ -76,6 +82,7 @@ def report_command(
     by: str,
     output: str,
     table_key: str | None,
+    from_scratch: bool,
 ) -> None:
     """Monthly recovery, sources, KPIs, appeals or team: the figures the Reports pages show."""
     args = {
@@ -93,7 +100,7 @@ def report_command(
         problems = "; ".join(f"--{k}: {v}" for k, v in filters.errors.items())
         raise click.UsageError(problems)
     with Session(get_engine()) as session:
-        report = reports.build(session, name, filters, today)
+        report = reports.build(session, name, filters, today, from_scratch=from_scratch)
     if output == "json":
         click.echo(json.dumps(report.as_json(), indent=2))
         return

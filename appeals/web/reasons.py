@@ -40,7 +40,7 @@ def queue_args(by: str, key: str) -> dict[str, str]:
 
 
 def rows() -> dict[str, list[GroupRow]]:
-    """Each view's open groups with their all-time recovery rate (one aggregate query)."""
+    """Each view's open groups with their all-time recovery rate, from the report aggregates."""
     groups = reason_groups(get_session(), practice_id=me().practice_id)
     return {
         by: [

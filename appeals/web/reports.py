@@ -2,7 +2,8 @@
 appeals and the team. One shared GET filter form (bookmarkable); every table as CSV.
 
 A practice's manager sees only that practice; an admin for all practices rolls every practice
-up or picks one. Figures come from `appeals.reports`, computed on each visit.
+up or picks one. Figures come from `appeals.reports`, read from its monthly aggregates (the
+cells a write made stale are recomputed first, so they always equal a count from scratch).
 """
 
 from __future__ import annotations
