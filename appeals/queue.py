@@ -24,14 +24,30 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import Session, select
 
+from appeals.csvsafe import text_cell
 from appeals.deadlines import days_left, is_expired
 from appeals.denials import action_label, category_label
-from appeals.models import Claim, Denial, Money, Payer, ServiceLine, User
+from appeals.models import (
+    Appeal,
+    AppealLetter,
+    Claim,
+    Denial,
+    Letter,
+    Money,
+    Payer,
+    ServiceLine,
+    User,
+)
 from appeals.workflow import OPEN_STATUSES, STATUSES
 from appeals.workflow import label as status_label
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
+# Bounds of URL values, so a malformed one is an error by field and never reaches the database
+# (a 23-digit id overflows SQLite's INTEGER and PostgreSQL's integer alike).
+MAX_ID = 2**31 - 1  # the widest id column (PostgreSQL integer)
+MAX_AMOUNT = Decimal("999999999999.99")  # what a Money column holds
+MAX_DAYS = 3650
 NO_RARC = "none"
 GROUP_CODES = ("CO", "OA", "PI", "PR", "CR")
 # Views of the open denials by deadline ("" is the default: not yet expired).
@@ -119,7 +135,7 @@ class QueueFilters:
         f = cls()
         errors: dict[str, str] = {}
         for text in args.getlist("payer"):
-            if text.strip().isdigit():
+            if _is_id(text):
                 f.payer.append(int(text))
             elif text.strip():
                 errors["payer"] = "Unknown payer."
@@ -132,8 +148,8 @@ class QueueFilters:
         view = (args.get("view") or "").strip()
         f.view = view if view in VIEWS else ""
         assignee = (args.get("assignee") or "").strip()
-        f.assignee = assignee if assignee in {"", "me", "none"} or assignee.isdigit() else ""
-        f.due_within = _int(args.get("due_within"), "due_within", errors, minimum=0)
+        f.assignee = assignee if assignee in {"", "me", "none"} or _is_id(assignee) else ""
+        f.due_within = _int(args.get("due_within"), "due_within", errors, maximum=MAX_DAYS)
         f.amount_min = _money(args.get("amount_min"), "amount_min", errors)
         f.amount_max = _money(args.get("amount_max"), "amount_max", errors)
         if f.amount_min is not None and f.amount_max is not None and f.amount_min > f.amount_max:
@@ -187,7 +203,15 @@ class QueueFilters:
         return any(name not in ignore for name, _ in self.to_args())
 
 
-def _int(text: Any, name: str, errors: dict[str, str], minimum: int = 0) -> int | None:
+def _is_id(text: str) -> bool:
+    """Whether `text` is an id some row could have (digits, 1 to MAX_ID)."""
+    text = text.strip()
+    return text.isascii() and text.isdigit() and len(text) <= 12 and 0 < int(text) <= MAX_ID
+
+
+def _int(
+    text: Any, name: str, errors: dict[str, str], minimum: int = 0, maximum: int = MAX_ID
+) -> int | None:
     if text is None or str(text).strip() == "":
         return None
     try:
@@ -195,8 +219,8 @@ def _int(text: Any, name: str, errors: dict[str, str], minimum: int = 0) -> int 
     except ValueError:
         errors[name] = "Enter a whole number."
         return None
-    if value < minimum:
-        errors[name] = f"Enter {minimum} or more."
+    if not minimum <= value <= maximum:
+        errors[name] = f"Enter a whole number from {minimum} to {maximum}."
         return None
     return value
 
@@ -211,6 +235,9 @@ def _money(text: Any, name: str, errors: dict[str, str]) -> Decimal | None:
         return None
     if not value.is_finite() or value < 0:
         errors[name] = "Enter an amount of 0 or more."
+        return None
+    if value > MAX_AMOUNT:
+        errors[name] = f"Enter an amount up to {MAX_AMOUNT:,}."
         return None
     return value.quantize(Decimal("0.01"))
 
@@ -246,8 +273,34 @@ def _cases(text: str) -> set[str]:
     return {text, text.upper(), text.lower(), text[:1].upper() + text[1:].lower()}
 
 
+def _name(last: str, first: str) -> Any:
+    """Last name starting with `last` (as typed, upper case or capitalised: the plain index
+    serves it), and first name starting with `first` when given."""
+    name = sa.or_(*(_prefix(Claim.patient_last_name, v) for v in sorted(_cases(last))))
+    if first:
+        name = sa.and_(name, sa.func.lower(Claim.patient_first_name).startswith(first.lower()))
+    return name
+
+
+def name_splits(text: str) -> list[tuple[str, str]]:
+    """The (last, first) readings of a typed name: "last, first"; else the whole text as a
+    last name, "first last" and "last first" (a two-word last name is the whole-text reading).
+    """
+    if "," in text:
+        last, _, first = (part.strip() for part in text.partition(","))
+        return [(last, first)] if last else []
+    words = text.split()
+    if not words:
+        return []
+    readings = [(" ".join(words), "")]
+    if len(words) > 1:
+        readings.append((" ".join(words[1:]), words[0]))  # first last
+        readings.append((words[0], " ".join(words[1:])))  # last first
+    return list(dict.fromkeys(readings))
+
+
 def _search(q: str) -> Any:
-    """Patient name ("last", "last, first"), account number or payer claim number.
+    """Patient name ("last", "last, first", "first last"), account or payer claim number.
 
     Prefix matches written as index ranges. Names are matched as typed, upper case (as 835
     files carry them) and capitalised, so the plain index on the last name serves the search.
@@ -256,13 +309,7 @@ def _search(q: str) -> Any:
     account = sorted({text, text.upper()})
     accounts = [_prefix(Denial.patient_control_number, a) for a in account]
     claims = [_prefix(Claim.payer_claim_control_number, a) for a in account]
-    last, _, first = (part.strip() for part in text.partition(","))
-    if last:
-        names = [_prefix(Claim.patient_last_name, v) for v in sorted(_cases(last))]
-        name = sa.or_(*names)
-        if first:
-            name = sa.and_(name, sa.func.lower(Claim.patient_first_name).startswith(first.lower()))
-        claims.append(name)
+    claims.extend(_name(last, first) for last, first in name_splits(text))
     # A union of two indexed lookups: an OR across tables would make databases scan.
     by_account = select(Denial.id).where(sa.or_(*accounts))
     by_claim = select(Denial.id).where(
@@ -443,6 +490,32 @@ def page(
     return Page([r[1] for r in rows], next=last if more else None, prev=first if cursor else None)
 
 
+def neighbours(
+    session: Session, filters: QueueFilters, viewer: Viewer, today: date, denial: Denial
+) -> tuple[int | None, int | None]:
+    """The denials before and after this one in the queue these filters give (keyset reads of
+    one row each way from the denial's own position, whether or not it still matches)."""
+    spec = SORTS[filters.sort]
+    here = Cursor(getattr(denial, spec.column.key), denial.id or 0).encode()
+    one = replace(filters, size=1)
+    before = page(session, one, viewer, today, before=here).ids
+    after = page(session, one, viewer, today, after=here).ids
+    return (before[0] if before else None, after[0] if after else None)
+
+
+def matching_ids(
+    session: Session, filters: QueueFilters, viewer: Viewer, today: date, limit: int
+) -> list[int]:
+    """The ids of every denial matching the filters (every page), in queue order, at most
+    `limit` (a caller asks for one more than it takes, to know there were more)."""
+    spec = SORTS[filters.sort]
+    valued, tail = _ordered(spec, conditions(filters, viewer, today), reverse=False)
+    ids = [row[1] for row in session.exec(valued.limit(limit)).all()]
+    if tail is not None and len(ids) < limit:
+        ids.extend(row[1] for row in session.exec(tail.limit(limit - len(ids))).all())
+    return ids
+
+
 def count(session: Session, filters: QueueFilters, viewer: Viewer, today: date) -> int:
     where = conditions(filters, viewer, today)
     return int(session.exec(select(sa.func.count()).select_from(Denial).where(*where)).one())
@@ -466,6 +539,7 @@ class QueueRow:
     payer_name: str
     modifiers: str
     assignee: str
+    letters: int = 0  # letters written for the denial (its own or one covering its appeal)
 
     @property
     def patient(self) -> str:
@@ -515,7 +589,27 @@ def rows_for(session: Session, ids: Sequence[int]) -> list[QueueRow]:
         r.denial.id: r
         for r in map(_to_row, session.exec(_row_select().where(Denial.id.in_(ids))).all())  # type: ignore[union-attr]
     }
-    return [found[i] for i in ids if i in found]
+    counts = letter_counts(session, ids)
+    return [replace(found[i], letters=counts.get(i, 0)) for i in ids if i in found]
+
+
+def letter_counts(session: Session, ids: Sequence[int]) -> dict[int, int]:
+    """How many letters cover each of these denials: written from it, or crediting its appeal."""
+    if not ids:
+        return {}
+    wanted = list(ids)
+    direct = sa.select(
+        Letter.denial_id.label("denial_id"),  # type: ignore[attr-defined]
+        Letter.id.label("letter_id"),  # type: ignore[union-attr]
+    ).where(Letter.denial_id.in_(wanted))  # type: ignore[attr-defined]
+    linked = (
+        sa.select(Appeal.denial_id, AppealLetter.letter_id)
+        .join(Appeal, Appeal.id == AppealLetter.appeal_id)
+        .where(Appeal.denial_id.in_(wanted))  # type: ignore[attr-defined]
+    )
+    both = sa.union(direct, linked).subquery()
+    query = sa.select(both.c.denial_id, sa.func.count()).group_by(both.c.denial_id)
+    return {int(d): int(n) for d, n in session.execute(query).all()}
 
 
 # Export rows carry the Denial columns as a plain record (no ORM entity to build per row),
@@ -631,14 +725,6 @@ CSV_HEADER = (
 )
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text_cell(text: str) -> str:
-    """Text from 835 files or users, kept from being run as a spreadsheet formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def csv_values(row: QueueRow, today: date) -> list[str]:
     """One export line; money as exact decimal strings."""
     d = row.denial
@@ -646,15 +732,15 @@ def csv_values(row: QueueRow, today: date) -> list[str]:
     days = "" if left is None else str(left)
     return [
         str(d.id),
-        _text_cell(row.patient),
-        _text_cell(d.patient_control_number),
-        _text_cell(row.claim_number),
+        text_cell(row.patient),
+        text_cell(d.patient_control_number),
+        text_cell(row.claim_number),
         d.service_date.isoformat() if d.service_date else "",
         d.denied_on.isoformat() if d.denied_on else "",
-        _text_cell(row.payer_name),
-        _text_cell(row.procedure),
-        _text_cell(" ".join(c for c in (d.carcs or d.carc).split() if c)),
-        _text_cell(d.rarcs),
+        text_cell(row.payer_name),
+        text_cell(row.procedure),
+        text_cell(" ".join(c for c in (d.carcs or d.carc).split() if c)),
+        text_cell(d.rarcs),
         category_label(d.category),
         row.action_text(today),
         f"{d.denied_amount:.2f}",
@@ -667,5 +753,5 @@ def csv_values(row: QueueRow, today: date) -> list[str]:
         f"{d.recovered_amount:.2f}",
         d.closed_at.date().isoformat() if d.closed_at else "",
         str(d.appeal_level),
-        _text_cell(row.assignee),
+        text_cell(row.assignee),
     ]

@@ -34,33 +34,59 @@ def seed_letter_settings(session: Session, practice: Practice | None) -> None:
     """Fictional letterhead details and payer appeal addresses, so demo letters are complete."""
     from sqlmodel import select
 
+    from appeals import practice_settings
     from appeals.models import Payer, PayerAppealAddress
     from appeals.synth.params import load_params
 
     if practice is not None:
         practice.phone, practice.fax = "(800) 555-0100", "(800) 555-0199"
         practice.signer_name, practice.signer_title = "Jordan Example, CPC", "Appeals Coordinator"
+        # What an admin saving the practice form would be refused for, the demo never stores.
+        form = {
+            name: str(getattr(practice, name) or "") for name in practice_settings.PRACTICE_FIELDS
+        }
+        _, errors = practice_settings.validate_practice(form)
+        if errors:
+            raise ValueError(f"demo practice settings fail validation: {sorted(errors)}")
         session.add(practice)
     by_name = {payer.name: payer for payer in load_params().payers}
     for payer in session.exec(select(Payer)):
         source = by_name.get(payer.name)
         if source is None:
             continue
-        payer.payer_type, payer.phone, payer.website = source.kind, source.phone, source.url
+        # The 835 carries the payer's site as "PAYER.EXAMPLE/PATH"; the settings pages ask for an
+        # https:// address, so the demo stores one.
+        portal = demo_portal_url(source.url)
+        payer.payer_type, payer.phone, payer.website = source.kind, source.phone, portal
         session.add(payer)
-        session.add(
-            PayerAppealAddress(
-                payer_id=payer.id,  # type: ignore[arg-type]
-                department="Provider Appeals",
-                address_line1=source.address,
-                city=source.city,
-                state=source.state,
-                postal_code=source.zip,
-                fax=f"(800) 555-{source.phone[-4:]}",
-                portal_url=source.url,
-                notes="Fictional demo address.",
-            )
+        values, errors = practice_settings.validate_address(
+            {
+                "product_line": "all",
+                "department": "Provider Appeals",
+                "address_line1": source.address,
+                "city": source.city,
+                "state": source.state,
+                "postal_code": source.zip,
+                "fax": f"(800) 555-{source.phone[-4:]}",
+                "portal_url": portal,
+                "notes": "Fictional demo address.",
+            }
         )
+        if errors:
+            raise ValueError(f"demo appeal address of {payer.name} fails validation: {errors}")
+        session.add(PayerAppealAddress(payer_id=payer.id, **values))  # type: ignore[arg-type]
+
+
+def demo_portal_url(text: str) -> str:
+    """A payer's site as the 835 gives it (`WWW.PAYER.EXAMPLE/PROVIDERS`) as an https:// URL."""
+    text = text.strip()
+    if not text:
+        return ""
+    host, slash, path = text.partition("/")
+    if "://" in text:
+        rest = text.partition("://")[2]
+        host, slash, path = rest.partition("/")
+    return f"https://{host.lower()}{slash}{path.lower()}"
 
 
 def train_model(session: Session) -> str:
@@ -80,11 +106,65 @@ def train_model(session: Session) -> str:
     )
 
 
-def _serve(host: str, port: int) -> None:
-    from appeals.web.serving import serve
+def fresh_demo_database(instance: Path, yes: bool) -> tuple[str, str]:
+    """The demo's database, emptied: `DATABASE_URL` when set, else `instance/demo.db`.
 
-    click.echo(f"\nDerm Appeals is running at http://{host}:{port}/  (Ctrl+C to stop)")
-    serve(current_app._get_current_object(), host, port)
+    Asks before replacing anything stored there (unless `yes`). Returns the URL and how to
+    show it (without a password).
+    """
+    import os
+
+    import sqlalchemy as sa
+    from sqlmodel import SQLModel
+
+    from appeals import db
+
+    if os.environ.get("DATABASE_URL"):
+        url = db.normalise_url(os.environ["DATABASE_URL"])
+    else:
+        url = f"sqlite:///{instance / 'demo.db'}"
+    parsed = sa.engine.make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite":
+        db.dispose_engine(url)  # its connections would keep the deleted file
+        database = Path(parsed.database or "")
+        if database.exists() and not yes:
+            click.confirm(f"Replace the demo database {database}?", default=True, abort=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        return url, str(database)
+    engine = db.get_engine(url)
+    with engine.connect() as connection:
+        stored = connection.execute(sa.text("SELECT count(*) FROM remittancefile")).scalar()
+    if stored and not yes:
+        click.confirm(
+            f"Delete everything stored in {shown} and build the demo there?",
+            default=False,
+            abort=True,
+        )
+    tables = ", ".join(f'"{t.name}"' for t in reversed(SQLModel.metadata.sorted_tables))
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return url, shown
+
+
+def _serve(host: str, port: int) -> None:
+    from appeals.findings import start_pending_checks
+    from appeals.web import get_engine
+    from appeals.web.serving import ServerSettings, SettingError, serve
+
+    try:
+        settings = ServerSettings.from_env()  # docs/deployment.md lists the variables
+    except SettingError as error:
+        raise click.ClickException(str(error)) from None
+
+    start_pending_checks(get_engine())  # what an interrupted import left unchecked
+
+    click.echo(
+        f"\nDerm Appeals is running at http://{host}:{port}/  (Ctrl+C to stop; "
+        f"{settings.workers} processes x {settings.threads} threads)"
+    )
+    serve(current_app._get_current_object(), host, port, settings)
 
 
 @click.command("serve")
@@ -117,26 +197,25 @@ def demo_command(
     no_serve: bool,
     yes: bool,
 ) -> None:
-    """A fresh SQLite database with a synthetic practice's history, demo users, then the app."""
+    """A fresh demo database with a synthetic practice's history, demo users, then the app.
+
+    The database is `instance/demo.db` (SQLite), or the one `DATABASE_URL` names, emptied first
+    (after asking, unless --yes).
+    """
     from sqlmodel import Session, select
 
     from appeals import db, ranking
     from appeals.documentation import import_documentation_csv
+    from appeals.files import private_folder
     from appeals.history import import_appeal_history
     from appeals.importer import import_file
     from appeals.models import Practice
     from appeals.synth import generate
     from appeals.users import create_user
 
-    instance = Path(current_app.instance_path)
-    database = instance / "demo.db"
-    if database.exists() and not yes:
-        click.confirm(f"Replace the demo database {database}?", default=True, abort=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    url = f"sqlite:///{database}"
-    db.dispose_engine(url)
-    current_app.config["DATABASE_URL"] = url
+    instance = private_folder(current_app.instance_path)
+    url, shown = fresh_demo_database(instance, yes)
+    current_app.config["DATABASE_URL"] = url  # what the app and its upload jobs use from now on
     engine = db.get_engine(url)
 
     folder = instance / "demo-data"
@@ -184,7 +263,7 @@ def demo_command(
     click.echo("\nDemo users (passwords are shown only now):")
     for username, role, password in passwords:
         click.echo(f"  {role:<11} username {username:<11} password {password}")
-    click.echo(f"\nDatabase: {database}")
+    click.echo(f"\nDatabase: {shown}")
     if not no_serve:
         _serve(host, port)
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, request, url_for
 
-from appeals import audit, casefile, lifecycle, workflow
+from appeals import audit, casefile, lifecycle, queue, workflow
 from appeals.models import Denial, User
-from appeals.web import get_session
+from appeals.web import get_session, params
 from appeals.web.auth import me
 from appeals.web.htmx import is_htmx, render_page_or_partial, trigger
+from appeals.web.queue import denial_url, queue_url, today, view_filters
 
 bp = Blueprint("denials", __name__, url_prefix="/denials")
 
@@ -57,6 +58,18 @@ def detail(denial_id: int) -> Response:
     return render_detail(denial)
 
 
+def queue_nav(denial: Denial) -> dict[str, Any]:
+    """The way back to the queue view the denial was opened from (`?queue=` keeps its
+    filters), and the denials before and after it in that view."""
+    filters = view_filters(request.args.get("queue", ""))
+    before, after = queue.neighbours(get_session(), filters, me().viewer, today(), denial)
+    return {
+        "back_url": queue_url(filters),
+        "prev_url": denial_url(before, filters) if before is not None else None,
+        "next_url": denial_url(after, filters) if after is not None else None,
+    }
+
+
 def render_detail(
     denial: Denial,
     status: int = 200,
@@ -75,6 +88,7 @@ def render_detail(
         kinds=casefile.NOTE_KINDS,
         today=date.today(),
         appeal=appeal,
+        **queue_nav(denial),
         **workflow_context(denial),
         **(
             doc if doc is not None else current_app.jinja_env.globals["documentation_panel"](denial)
@@ -88,8 +102,12 @@ def change_status(denial_id: int) -> Response:
     db = get_session()
     denial = get_denial_for_user(denial_id)
     error = None
+    chosen = request.form.get("status", "")
+    if not chosen:
+        # Never a default move: nothing chosen changes nothing.
+        return _workflow_response(denial, "Choose the status to move to first.")
     try:
-        lifecycle.move(db, denial, request.form.get("status", ""), me().id)
+        lifecycle.move(db, denial, chosen, me().id)
         db.commit()
     except workflow.TransitionError as exc:
         db.rollback()
@@ -103,7 +121,7 @@ def assign(denial_id: int) -> Response:
     db = get_session()
     denial = get_denial_for_user(denial_id)
     value = request.form.get("assignee", "")
-    assignee = db.get(User, int(value)) if value.isdigit() else None
+    assignee = db.get(User, int(value)) if params.is_id(value) else None
     if value and assignee is None:
         abort(400)
     try:

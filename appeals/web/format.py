@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from markupsafe import Markup
 from appeals import codes, workflow
 from appeals.deadlines import days_left
 from appeals.denials import action_label, category_label
+from appeals.fields import fields
 from appeals.formatting import day, money
 
 
@@ -50,6 +52,42 @@ def isoday(text: str | None) -> str:
         return str(text or "")
 
 
+# Audited field names that are not documentation fields, in words.
+OTHER_FIELD_LABELS = {"follow_up_on": "follow-up date"}
+
+
+def amount(value: Any) -> str:
+    """An amount kept as text (audit details) as money, `$1,234.50`; other text unchanged."""
+    try:
+        return money(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return str(value or "")
+
+
+def plain(value: str | None) -> str:
+    """A stored key in words: `upper_arm` → `upper arm`."""
+    return str(value or "").replace("_", " ")
+
+
+def field_label(name: str) -> str:
+    """A documentation field's label (`lesion_id` → `Lesion label`), else the name in words."""
+    definition = fields().get(name)
+    if definition is not None:
+        return definition.label
+    return OTHER_FIELD_LABELS.get(name, plain(name))
+
+
+def user_name(user_id: Any) -> str:
+    """A user's name for history lines (`user #id` when the account is gone)."""
+    from appeals.models import User
+    from appeals.web import get_session
+
+    user = get_session().get(User, int(user_id)) if str(user_id).isdigit() else None
+    if user is None:
+        return f"user #{user_id}"
+    return user.full_name or user.username
+
+
 def csrf_field() -> Markup:
     """The hidden CSRF input for forms posted without htmx (htmx sends the header instead)."""
     return Markup('<input type="hidden" name="csrf_token" value="{}">').format(generate_csrf())
@@ -63,6 +101,10 @@ def init_app(app: Flask) -> None:
         when=when,
         percent=percent,
         json_list=json_list,
+        plain=plain,
+        amount=amount,
+        field_label=field_label,
+        carc_reason=codes.carc_reason,
         codes=codes_of,
         category=category_label,
         action=action_label,
@@ -71,4 +113,4 @@ def init_app(app: Flask) -> None:
         rarc=codes.describe_rarc,
         group_code=lambda code: codes.group(code).description,
     )
-    app.jinja_env.globals.update(days_left=days_left, csrf_field=csrf_field)
+    app.jinja_env.globals.update(days_left=days_left, csrf_field=csrf_field, user_name=user_name)

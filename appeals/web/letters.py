@@ -26,11 +26,12 @@ from sqlmodel import col, select
 from appeals import audit, documentation, letters, lifecycle
 from appeals.letters.preview import to_html
 from appeals.models import Claim, Denial, Letter
-from appeals.web import get_session
+from appeals.web import get_session, params
 from appeals.web.auth import me
 from appeals.web.denials import get_denial_for_user
 from appeals.web.documentation import save_fields, scope_of
 from appeals.web.htmx import render_page_or_partial
+from appeals.web.queue import MAX_SELECTED, selected_ids
 
 bp = Blueprint("letters", __name__)
 
@@ -292,7 +293,10 @@ def batch() -> Response:
     """Appeal letters for the denials selected in the queue; those left out are listed with
     the reason (another route, deadline passed, fields missing)."""
     db = get_session()
-    denials = [get_denial_for_user(int(i)) for i in request.form.getlist("ids") if i.isdigit()]
+    ids, more = selected_ids(request.form)  # the checked rows or every one matching the filters
+    denials = [get_denial_for_user(i) for i in ids]
+    if more:
+        flash(f"Only the first {MAX_SELECTED:,} matching denials were taken.", "warning")
     if not denials:
         flash("Select at least one denial to write letters for.", "warning")
         return redirect(url_for("queue.index"), 303)
@@ -320,11 +324,11 @@ def batch() -> Response:
 @bp.get("/letters/zip")
 def zip_download() -> Response:
     """Stored letters (by id) as one .zip; its index also lists the batch's skipped denials."""
-    ids = [int(i) for i in request.args.getlist("letter") if i.isdigit()][:1000]
+    ids = params.query_ids("letter", limit=1000)
     chosen = [get_letter_for_user(i) for i in ids]
     if not chosen:
         abort(404)
-    left_out = [int(i) for i in request.args.getlist("skipped") if i.isdigit()][:1000]
+    left_out = params.query_ids("skipped", limit=1000)
     for denial_id in left_out:
         get_denial_for_user(denial_id)  # 404 outside the user's practice
     skipped = (

@@ -30,7 +30,7 @@ from werkzeug.datastructures import MultiDict
 from appeals import audit, queue, workflow
 from appeals.denials import ACTIONS, CATEGORIES
 from appeals.models import Payer, Payment, User
-from appeals.web import get_engine, get_session
+from appeals.web import get_engine, get_session, params
 from appeals.web.auth import me
 from appeals.web.errors import log_failure
 from appeals.web.htmx import is_htmx, render_page_or_partial, trigger
@@ -53,6 +53,37 @@ def queue_url(
     """A URL for these filters (the bookmarkable state of the view), plus `extra` arguments."""
     query = urlencode(filters.to_args(**changes) + list((extra or {}).items()))
     return url_for(endpoint) + (f"?{query}" if query else "")
+
+
+# "Every denial matching the filters" takes at most this many at once (a batch of letters
+# or a bulk change); the user is told when more matched.
+MAX_SELECTED = 1000
+
+
+def view_filters(text: str) -> queue.QueueFilters:
+    """The queue filters kept as a query string (a form's `view`, a denial page's `queue`)."""
+    return queue.QueueFilters.from_args(MultiDict(parse_qsl(text or "")))
+
+
+def denial_url(denial_id: int, filters: queue.QueueFilters | None = None) -> str:
+    """A denial's page, carrying the queue view it was opened from (back link, next / previous)."""
+    view = urlencode(filters.to_args()) if filters is not None else ""
+    if not view:
+        return url_for("denials.detail", denial_id=denial_id)
+    return url_for("denials.detail", denial_id=denial_id, queue=view)
+
+
+def selected_ids(form: MultiDict[str, str]) -> tuple[list[int], bool]:
+    """The denial ids a bulk form chose: the checked rows, or with `all_matching` every denial
+    the form's view matches (at most MAX_SELECTED). The flag says whether more matched."""
+    if form.get("all_matching") == "1":
+        filters = view_filters(form.get("view", ""))
+        params.refuse_errors(filters.errors)  # never more denials than the filters asked for
+        ids = queue.matching_ids(
+            get_session(), filters, me().viewer, today(), limit=MAX_SELECTED + 1
+        )
+        return ids[:MAX_SELECTED], len(ids) > MAX_SELECTED
+    return [int(i) for i in form.getlist("ids") if params.is_id(i)], False
 
 
 def choices() -> dict[str, Any]:
@@ -105,6 +136,8 @@ def _render(filters: queue.QueueFilters, status: int = 200) -> Response:
         today=today(),
         expired_advice=queue.EXPIRED_ADVICE,
         queue_url=queue_url,
+        denial_url=denial_url,
+        max_selected=MAX_SELECTED,
         **choices(),
     )
 
@@ -148,6 +181,7 @@ def export() -> Response:
     """Exactly the filtered rows (every page), as CSV."""
     db = get_session()
     filters = queue.QueueFilters.from_args(request.args)
+    params.refuse_errors(filters.errors)  # never a file of more rows than the filters asked
     viewer = me().viewer
     detail = {
         "filters": sorted({k for k, _ in filters.to_args()} - {"q"}),
@@ -189,10 +223,11 @@ def bulk() -> Response:
     """Assign or change the status of the checked denials, then show the same view again."""
     db = get_session()
     user = me()
-    view = MultiDict(parse_qsl(request.form.get("view", "")))
-    filters = queue.QueueFilters.from_args(view)
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    filters = view_filters(request.form.get("view", ""))
+    ids, more = selected_ids(request.form)
     denials = queue.scoped_denials(db, user.viewer, ids)
+    if more:
+        flash(f"Only the first {MAX_SELECTED:,} matching denials were taken.", "warning")
     operation = request.form.get("operation", "")
     if not denials:
         flash("Select at least one denial first.", "warning")
@@ -225,7 +260,7 @@ def _assignee(value: str) -> User | None:
     """The user to assign to: 'me', 'none', or a user id (workflow.assign checks who may be)."""
     if value == "none":
         return None
-    ident = me().id if value == "me" else int(value) if value.isdigit() else None
+    ident = me().id if value == "me" else int(value) if params.is_id(value) else None
     user = get_session().get(User, ident) if ident is not None else None
     if user is None:
         abort(400)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
-from appeals.models import AuditEvent, Denial, DocumentationFact, Note
+from appeals.models import AuditEvent, Denial, DocumentationFact, Note, ServiceLine
 from tests.web.conftest import HTMX, TODAY, World
 
 
@@ -220,3 +221,142 @@ def test_saving_several_fields_refreshes_the_findings_once(
     data = {"symptoms": "bleeding", "laterality": "left", "site": "nose"}
     assert specialist.post(base, data=data).status_code == 303
     assert len(calls) == 1
+
+
+# --- issue 14: plain words, documentation per line, the queue around a denial -------------
+
+
+def bundling_finding(session: Session, denial_id: int) -> tuple[Denial, list[ServiceLine]]:
+    """A stored check that compares the denied line with line 2 and asks for both sites."""
+    denial = session.get(Denial, denial_id)
+    assert denial is not None
+    lines = list(
+        session.exec(
+            select(ServiceLine)
+            .where(ServiceLine.claim_id == denial.claim_id)
+            .order_by(ServiceLine.line_number)
+        )
+    )
+    message = "line 1 (11602) and line 2 (99213) bundle on the same date; document each site."
+    finding = {
+        "rule_id": "ncci-pair",
+        "message": message,
+        "action": "corrected_claim",
+        "missing": ["site", "lesion_id"],
+        "badge": "add XS/59",
+    }
+    denial.findings = json.dumps([finding])
+    session.add(denial)
+    session.commit()
+    return denial, lines
+
+
+def test_missing_documentation_names_its_line_and_is_filled_for_that_line(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    denial, (first, second) = bundling_finding(session, world.denials["excision"])
+    page = soup(specialist.get(f"/denials/{denial.id}"))
+    missing = [li.get_text(" ", strip=True) for li in page.select(".missing-facts li")]
+    assert missing == [
+        "Anatomic site for line 1 (11602), this denial's line",
+        "Anatomic site for line 2 (99213)",
+        "Lesion label for line 1 (11602), this denial's line",
+        "Lesion label for line 2 (99213)",
+    ]
+    assert "lesion_id" not in page.select_one("#recommendation").get_text()
+    other = page.select_one(f"#doc-site-line-{second.id}")
+    assert other is not None and other["name"] == f"line{second.id}-site"
+    assert "line 2 (99213)" in page.select_one(f"label[for=doc-site-line-{second.id}]").get_text()
+    url = f"/denials/{denial.id}/documentation/site?line={second.id}"
+    saved = specialist.post(url, data={f"line{second.id}-site": "upper arm"}, headers=HTMX)
+    assert saved.status_code == 200
+    assert soup(saved).select_one(f"#doc-site-line-{second.id}")["value"] == "upper arm"
+    fact = session.exec(select(DocumentationFact)).one()
+    assert (fact.procedure_code, fact.field, fact.value) == ("99213", "site", "upper_arm")
+    history = soup(specialist.get(f"/denials/{denial.id}/history", headers=HTMX)).get_text()
+    assert "recorded Anatomic site for line 2" in history
+    # A line of another claim is not this denial's to fill.
+    other_claim = session.get(Denial, world.denials["mohs"])
+    assert other_claim is not None and other_claim.line_id is not None
+    wrong = f"/denials/{denial.id}/documentation/site?line={other_claim.line_id}"
+    assert specialist.post(wrong, data={}, headers=HTMX).status_code == 404
+
+
+def test_other_lines_facts_save_without_javascript(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    denial, (first, second) = bundling_finding(session, world.denials["excision"])
+    response = specialist.post(
+        f"/denials/{denial.id}/documentation", data={f"line{second.id}-lesion_id": "B"}
+    )
+    assert response.status_code == 303
+    fact = session.exec(select(DocumentationFact)).one()
+    assert (fact.procedure_code, fact.field, fact.value) == ("99213", "lesion_id", "B")
+
+
+def test_the_status_control_never_moves_by_default(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    url = f"/denials/{world.denials['mohs']}/status"
+    page = soup(specialist.get(f"/denials/{world.denials['mohs']}"))
+    chosen = page.select_one("#workflow select[name=status] option[selected]")
+    assert chosen["value"] == "" and chosen.has_attr("disabled")
+    response = specialist.post(url, data={}, headers=HTMX)
+    assert response.status_code == 422
+    assert "Choose the status" in soup(response).select_one("#status-error").get_text()
+    session.expire_all()
+    assert session.get(Denial, world.denials["mohs"]).status == "new"  # type: ignore[union-attr]
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "status")).all() == []
+
+
+def test_the_breadcrumb_keeps_the_queue_filters_and_steps_through_them(
+    specialist: FlaskClient, world: World
+) -> None:
+    d = world.denials
+    view = f"payer%3D{world.acme}%26sort%3Damount"
+    page = soup(specialist.get(f"/denials/{d['excision']}?queue={view}"))
+    assert page.select_one("#back-to-queue")["href"] == f"/queue?payer={world.acme}&sort=amount"
+    assert page.select_one("#prev-denial") is None
+    assert page.select_one("#next-denial")["href"] == f"/denials/{d['auth']}?queue={view}"
+    last = soup(specialist.get(f"/denials/{d['auth']}?queue={view}"))
+    assert last.select_one("#prev-denial")["href"] == f"/denials/{d['excision']}?queue={view}"
+    assert last.select_one("#next-denial") is None
+    # Without a view: the default queue (by priority) around the denial.
+    plain = soup(specialist.get(f"/denials/{d['excision']}"))
+    assert plain.select_one("#back-to-queue")["href"] == "/queue"
+    assert plain.select_one("#prev-denial")["href"] == f"/denials/{d['mohs']}"
+    assert plain.select_one("#next-denial")["href"] == f"/denials/{d['auth']}"
+
+
+def test_history_lines_say_what_happened(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    denial_id = world.denials["auth"]
+    specialist.post(
+        f"/denials/{denial_id}/assign", data={"assignee": str(world.users["colleague"])}
+    )
+    specialist.post(f"/denials/{denial_id}/status", data={"status": "in_progress"})
+    base = f"/denials/{denial_id}/documentation"
+    specialist.post(f"{base}/authorization_number", data={"authorization_number": "A-1"})
+    items = [
+        li.get_text(" ", strip=True)
+        for li in soup(specialist.get(f"/denials/{denial_id}/history", headers=HTMX)).select(
+            "li[data-action]"
+        )
+    ]
+    text = " | ".join(items)
+    assert "assigned it to colleague" in text
+    assert "moved it from New to In progress" in text
+    assert "recorded Authorization number" in text
+    assert "authorization_number" not in text and "user #" not in text
+
+
+def test_saving_a_field_unchanged_adds_no_history_line(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    base = f"/denials/{world.denials['mohs']}/documentation"
+    for text in ("1.2", "1.2", "1.20"):
+        response = specialist.post(f"{base}/lesion_size_cm", data={"lesion_size_cm": text})
+        assert response.status_code == 200
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "update")).all()
+    assert len(events) == 1

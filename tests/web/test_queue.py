@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from appeals import queue as queue_core
-from appeals.models import AuditEvent, Denial, Payer, Practice
+from appeals.models import AuditEvent, Denial, Letter, Payer, Practice
 from appeals.web.queue import EXPORT_INCOMPLETE
 from tests.web.conftest import HTMX, TODAY, World, add_denial
 
@@ -565,3 +565,154 @@ def test_export_has_denial_date_recovery_closing_and_level(
         "2026-05-04",
         "2",
     )
+
+
+# --- issue 14: names typed either way, every matching denial, letters marked ---------------
+
+
+def test_search_takes_first_last_as_well_as_last_first(
+    specialist: FlaskClient, world: World
+) -> None:
+    auth = [world.denials["auth"]]
+    assert ids(specialist.get("/queue?q=Chen, Dana")) == auth
+    assert ids(specialist.get("/queue?q=dana chen")) == auth
+    assert ids(specialist.get("/queue?q=Chen Da")) == auth  # last first
+    assert ids(specialist.get("/queue?q=Dana Baker")) == []
+
+
+def test_name_readings() -> None:
+    assert queue_core.name_splits("Chen, Dana") == [("Chen", "Dana")]
+    assert queue_core.name_splits("Dana Chen") == [
+        ("Dana Chen", ""),
+        ("Chen", "Dana"),
+        ("Dana", "Chen"),
+    ]
+    assert queue_core.name_splits("de la Cruz")[0] == ("de la Cruz", "")
+    assert queue_core.name_splits("  ") == []
+
+
+def test_bulk_can_take_every_denial_matching_the_filters(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    d = world.denials
+    # Nothing checked, but "every denial matching": both Acme denials of practice A (the other
+    # practice's and the expired ones stay out).
+    response = specialist.post(
+        "/queue/bulk",
+        data={
+            "all_matching": "1",
+            "operation": "assign",
+            "assignee": "me",
+            "view": f"payer={world.acme}",
+        },
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    assert "Assigned 2 of 2" in response.get_data(as_text=True)
+    session.expire_all()
+    mine = session.exec(select(Denial.id).where(Denial.assignee_id == world.users["specialist"]))
+    assert sorted(mine.all()) == sorted([d["excision"], d["auth"]])
+
+
+def test_every_matching_id_in_queue_order(session: Session, world: World) -> None:
+    viewer = queue_core.Viewer(world.users["specialist"], world.practice_a)
+    filters = queue_core.QueueFilters()
+    d = world.denials
+    assert queue_core.matching_ids(session, filters, viewer, TODAY, 10) == [
+        d["mohs"],
+        d["excision"],
+        d["auth"],
+    ]
+    assert queue_core.matching_ids(session, filters, viewer, TODAY, 2) == [d["mohs"], d["excision"]]
+    deadline = queue_core.QueueFilters(sort="deadline")  # nullable: the no-deadline row last
+    assert queue_core.matching_ids(session, deadline, viewer, TODAY, 10)[-1] == d["auth"]
+
+
+def test_the_select_all_matching_box_shows_when_there_are_more_pages(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    page = BeautifulSoup(specialist.get("/queue").get_data(as_text=True), "html.parser")
+    assert page.select_one("#all-matching") is None  # one page: the header box is enough
+    practice = session.get(Practice, world.practice_a)
+    payer = session.get(Payer, world.acme)
+    for i in range(25):
+        add_denial(session, practice, payer, last=f"Young{i}", account=f"YY{i:03d}")
+    session.commit()
+    page = BeautifulSoup(specialist.get("/queue?size=25").get_data(as_text=True), "html.parser")
+    box = page.select_one("#all-matching")
+    assert box is not None and box["name"] == "all_matching"
+    assert "up to 1,000" in page.select_one("label.all-matching").get_text()
+
+
+def test_rows_mark_denials_that_have_letters(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    d = world.denials
+    session.add(Letter(denial_id=d["excision"], template="bundling", docx=b"PK"))
+    session.add(Letter(denial_id=d["excision"], template="bundling", version=2, docx=b"PK"))
+    session.commit()
+    page = BeautifulSoup(specialist.get("/queue").get_data(as_text=True), "html.parser")
+    marks = {
+        int(tr["data-denial-id"]): tr.select_one(".letter-mark")
+        for tr in page.select("tr[data-denial-id]")
+    }
+    assert marks[d["mohs"]] is None
+    mark = marks[d["excision"]]
+    assert mark is not None and mark.get_text() == "2 letters written"
+    assert queue_core.letter_counts(session, [d["excision"], d["auth"]]) == {d["excision"]: 2}
+
+
+def test_rows_link_to_the_denial_with_the_queue_view(specialist: FlaskClient, world: World) -> None:
+    page = BeautifulSoup(
+        specialist.get(f"/queue?payer={world.acme}&sort=amount").get_data(as_text=True),
+        "html.parser",
+    )
+    link = page.select_one(f"tr[data-denial-id='{world.denials['excision']}'] a.patient")
+    assert link["href"] == (
+        f"/denials/{world.denials['excision']}?queue=payer%3D{world.acme}%26sort%3Damount"
+    )
+    plain = BeautifulSoup(specialist.get("/queue").get_data(as_text=True), "html.parser")
+    link = plain.select_one(f"tr[data-denial-id='{world.denials['mohs']}'] a.patient")
+    assert link["href"] == f"/denials/{world.denials['mohs']}"
+    # The sorted column says so on its header cell (aria-sort belongs there, not on the link).
+    assert page.select_one("th[aria-sort=descending] a.sorted").get_text() == "Denied"
+
+
+def test_batch_letters_can_take_every_denial_matching_the_filters(
+    specialist: FlaskClient, world: World
+) -> None:
+    response = specialist.post(
+        "/letters/batch", data={"all_matching": "1", "view": f"payer={world.acme}"}, headers=HTMX
+    )
+    page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    taken = {int(li["data-denial-id"]) for li in page.select("#letter-skipped li")}
+    assert taken == {world.denials["excision"], world.denials["auth"]}  # none could be written
+
+
+def test_every_matching_denial_is_refused_for_filters_with_errors(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    response = specialist.post(
+        "/queue/bulk",
+        data={
+            "all_matching": "1",
+            "operation": "assign",
+            "assignee": "me",
+            "view": "amount_min=lots",
+        },
+    )
+    assert response.status_code == 400
+    session.expire_all()
+    assigned = session.exec(select(Denial.id).where(Denial.assignee_id.is_not(None)))  # type: ignore[union-attr]
+    assert assigned.all() == []
+
+
+def test_neighbours_in_a_view_with_a_nullable_sort(session: Session, world: World) -> None:
+    viewer = queue_core.Viewer(world.users["specialist"], world.practice_a)
+    d = world.denials
+    by_deadline = queue_core.QueueFilters(sort="deadline")  # mohs 10 days, excision 90, auth none
+    auth = session.get(Denial, d["auth"])
+    mohs = session.get(Denial, d["mohs"])
+    assert auth is not None and mohs is not None
+    assert queue_core.neighbours(session, by_deadline, viewer, TODAY, auth) == (d["excision"], None)
+    assert queue_core.neighbours(session, by_deadline, viewer, TODAY, mohs) == (None, d["excision"])

@@ -12,6 +12,26 @@
     box.replaceChildren(p);
   }
 
+  // A table that scrolls sideways in its own box (`.table-wrap`) must be reachable by keyboard
+  // (WCAG 2.1.1): give it a tab stop and a name, on every page and after every swap.
+  function focusableScrollers(root) {
+    if (!root || !root.querySelectorAll) return;
+    var boxes = Array.from(root.querySelectorAll(".table-wrap:not([tabindex])"));
+    if (root.matches && root.matches(".table-wrap:not([tabindex])")) boxes.push(root);
+    boxes.forEach(function (box) {
+      box.setAttribute("tabindex", "0");
+      if (!box.hasAttribute("role")) box.setAttribute("role", "region");
+      if (!box.hasAttribute("aria-label") && !box.hasAttribute("aria-labelledby")) {
+        var section = box.closest("article, section");
+        var heading = section && section.querySelector("h1, h2, h3, caption");
+        var name = heading ? heading.textContent.trim().replace(/\s+/g, " ") : "Table";
+        box.setAttribute("aria-label", name + " (scrolls sideways)");
+      }
+    });
+  }
+  document.addEventListener("htmx:load", function (event) { focusableScrollers(event.detail.elt); });
+  document.addEventListener("DOMContentLoaded", function () { focusableScrollers(document.body); });
+
   // Leave empty filter fields out of GET requests, so pushed URLs stay short and shareable.
   document.addEventListener("htmx:configRequest", function (event) {
     if (event.detail.verb !== "get") return;
