@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import sqlalchemy as sa
+
+from appeals.models import ReportStale
 from tests.conftest import FIXTURES, SAMPLES
 
 
@@ -48,6 +51,14 @@ def test_import_summarises_and_fails_when_a_file_fails(cli, tmp_path) -> None:
     again = cli("import", str(FIXTURES / "derm_initial.835"))
     assert again.exit_code == 0
     assert "already imported  derm_initial.835" in again.output
+
+
+def test_import_leaves_the_report_aggregates_up_to_date(cli, engine) -> None:
+    result = cli("import", str(FIXTURES / "derm_initial.835"))
+    assert result.exit_code == 0, result.output
+    with engine.connect() as connection:
+        stale = connection.execute(sa.select(sa.func.count()).select_from(ReportStale))
+        assert stale.scalar_one() == 0
 
 
 def test_denials_groups_largest_first_in_every_format(cli) -> None:

@@ -71,8 +71,25 @@ def import_command(paths: tuple[Path, ...]) -> None:
             advance(path.stat().st_size)
     checked = check_findings(engine, results)
     print_summary(results)
+    if any(r.status == "imported" for r in results):
+        refresh_reports(engine)
     if any(r.status == "failed" for r in results) or not checked:
         sys.exit(1)
+
+
+def refresh_reports(engine) -> None:  # type: ignore[no-untyped-def]
+    """Bring the report aggregates the import made stale up to date, so the next report view
+    does not wait for them (a failure only leaves them for that view to recompute)."""
+    from appeals.reports import aggregates
+
+    try:
+        aggregates.refresh_stale(engine)
+    except Exception as error:
+        click.echo(
+            f"Reports not brought up to date ({type(error).__name__}): the next report view "
+            "recomputes them.",
+            err=True,
+        )
 
 
 def check_findings(engine, results: list[FileResult]) -> bool:  # type: ignore[no-untyped-def]

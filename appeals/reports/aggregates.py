@@ -625,6 +625,13 @@ def refresh(session: Session, today: date) -> int:
     return len(cells)
 
 
+def refresh_stale(engine: sa.Engine, today: date | None = None) -> int:
+    """`refresh` in a session of its own: run after writes (imports, the web's saves, the daily
+    upkeep) so that a manager's next report view reads ready cells instead of recomputing them."""
+    with Session(engine) as session:
+        return refresh(session, today or date.today())
+
+
 def store(
     session: Session, cell: Cell, today: date, parts: Iterable[str] = ("denial", "claim")
 ) -> None:

@@ -37,6 +37,7 @@ from appeals.findings import refresh_findings_for_files
 from appeals.importer import FileResult, import_file
 from appeals.models import UploadJob, UploadJobFile, utcnow
 from appeals.web.errors import log_failure
+from appeals.web.maintenance import refresh_reports
 
 logger = logging.getLogger(__name__)
 
@@ -241,6 +242,7 @@ class JobRegistry:
                     writer.flush()
                     _write(engine, row, **_outcome(result, entry.size))
             _finish(engine, job_id, "")
+            refresh_reports(engine)
         except Exception as error:  # the thread must always finish the job
             _finish(engine, job_id, f"an unexpected error ({type(error).__name__})")
             log_failure("import job failed", error)

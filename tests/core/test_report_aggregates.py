@@ -140,3 +140,19 @@ def test_a_full_rebuild_stores_what_the_refresh_kept(
         aggregates.rebuild(session, today)
         assert stored() == kept
         assert aggregates.refresh(session, today) == 0  # nothing stale: nothing recomputed
+
+
+def test_refresh_stale_recomputes_the_marked_cells_once(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "one.835"
+    path.write_bytes(
+        (Path(__file__).resolve().parents[1] / "fixtures" / "derm_initial.835").read_bytes()
+    )
+    assert import_file(engine, path).status == "imported"
+    with Session(engine) as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(ReportStale)).scalar_one()
+    assert aggregates.refresh_stale(engine) > 0
+    assert aggregates.refresh_stale(engine) == 0
+    with Session(engine) as session:
+        assert (
+            session.execute(sa.select(sa.func.count()).select_from(ReportStale)).scalar_one() == 0
+        )
