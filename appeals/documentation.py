@@ -125,9 +125,11 @@ def validate_field(name: str, value: str) -> str | None:
     elif kind == "site":
         parsed = split_site(text)
         if parsed is None:
-            return f"unknown site {text!r}; use one of: {', '.join(sorted(tables.sites()))}"
+            sites = ", ".join(site.replace("_", " ") for site in sorted(tables.sites()))
+            return f"unknown site {text!r}; use one of: {sites}"
         if parsed[1]:
-            return f"give {parsed[1]!r} as the laterality and {parsed[0]!r} as the site"
+            site = parsed[0].replace("_", " ")
+            return f"give {parsed[1]!r} as the laterality and {site!r} as the site"
     elif kind == "icd10":
         bad = [c for c in _codes(text) if not ICD10.match(c)]
         if bad:

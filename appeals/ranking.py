@@ -80,7 +80,7 @@ def initial(
     """The first score at import: the documented CARC prior on the denied amount."""
     prior = prior_for(carc, tuple(rarcs), payer_type, category)
     words = f"CO-{carc}" if carc else category
-    reason = f"{words}: {prior.probability:.0%} expected from published rates"
+    reason = f"{words}: {prior.probability:.0%} likely to be recovered (published rates)"
     return combine(prior.probability, denied_amount, deadline, today, [reason])
 
 

@@ -310,7 +310,7 @@ def _rate_reason(
             return abs(
                 rate - 0.5
             ) + 0.3, f"{words} came back {_percent(rate)} of the time ({n} decided)"
-    return 0.2, f"{code}: {_percent(prior)} expected from published rates"
+    return 0.2, f"{code}: {_percent(prior)} likely to be recovered (published rates)"
 
 
 @lru_cache(maxsize=1 << 14)
