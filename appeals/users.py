@@ -142,12 +142,22 @@ def set_password(session: Session, user: User, password: str) -> None:
         raise UserError(problem, field="password")
     user.password_hash = hash_password(password)
     user.session_version += 1
+    unlock(session, user)
+    assert user.id is not None
+    end_sessions(session, user.id, "password")
+
+
+def is_locked(user: User, now: datetime | None = None) -> bool:
+    """Whether too many failed logins keep the account locked now."""
+    return user.locked_until is not None and user.locked_until > (now or utcnow())
+
+
+def unlock(session: Session, user: User) -> None:
+    """Lift a login lockout and forget the failures (an admin who has checked with the user)."""
     user.failed_logins = 0
     user.locked_until = None
     user.lockouts = 0
     session.add(user)
-    assert user.id is not None
-    end_sessions(session, user.id, "password")
 
 
 def reset_password(session: Session, user: User) -> str:

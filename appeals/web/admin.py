@@ -31,6 +31,7 @@ def _users_context(**extra: Any) -> dict[str, Any]:
         "users": db.exec(users_query).all(),
         "practices": {p.id: p.name for p in practices},
         "roles": users.ROLES,
+        "is_locked": users.is_locked,
         "form": {},
         "errors": {},
         "new_password": None,
@@ -78,7 +79,8 @@ def user_create() -> Response:
 @bp.post("/users/<int:user_id>/<operation>")
 @role_required("admin")
 def user_action(user_id: int, operation: str) -> Response:
-    """Disable, enable or reset the password of an account (the new password is shown once)."""
+    """Disable, enable, unlock or reset the password of an account (the new password is shown
+    once)."""
     db = get_session()
     user = db.get(User, user_id)
     practice = me().practice_id
@@ -93,6 +95,8 @@ def user_action(user_id: int, operation: str) -> Response:
         users.set_active(db, user, True)
     elif operation == "reset-password":
         new_password = users.reset_password(db, user)
+    elif operation == "unlock":
+        users.unlock(db, user)
     else:
         abort(404)
     audit.record(db, me().id, operation.replace("-", "_"), "user", user.id)

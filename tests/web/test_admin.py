@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
-from appeals.models import AuditEvent, User
-from tests.web.conftest import HTMX, PASSWORD, World, log_in
+from appeals.models import AuditEvent, User, utcnow
+from tests.web.conftest import HTMX, PASSWORD, World, csrf_token, log_in
 
 
 def test_managers_see_the_audit_trail_but_not_users(manager: FlaskClient, world: World) -> None:
@@ -105,3 +107,34 @@ def test_specialist_cannot_manage_users(specialist: FlaskClient, world: World) -
         == 403
     )
     assert specialist.post(f"/admin/users/{world.users['manager']}/disable").status_code == 403
+
+
+def _login_status(client: FlaskClient, username: str) -> int:
+    data = {"username": username, "password": PASSWORD, "csrf_token": csrf_token(client)}
+    return client.post("/auth/login", data=data).status_code
+
+
+def test_admin_sees_a_locked_account_and_unlocks_it(
+    app: Flask, admin: FlaskClient, world: World, session: Session
+) -> None:
+    colleague = session.get(User, world.users["colleague"])
+    assert colleague is not None
+    colleague.failed_logins, colleague.lockouts = 5, 1
+    colleague.locked_until = utcnow() + timedelta(minutes=15)
+    session.add(colleague)
+    session.commit()
+    assert _login_status(app.test_client(), "colleague") == 429
+
+    row = BeautifulSoup(admin.get("/admin/users").get_data(as_text=True), "html.parser").select_one(
+        f"#user-{colleague.id}"
+    )
+    assert "locked after failed logins" in row.get_text()
+    assert row.select_one("form[action$='/unlock']") is not None
+
+    response = admin.post(f"/admin/users/{colleague.id}/unlock", headers=HTMX)
+    assert response.status_code == 200
+    assert "locked after failed logins" not in response.get_data(as_text=True)
+    session.refresh(colleague)
+    assert (colleague.failed_logins, colleague.locked_until, colleague.lockouts) == (0, None, 0)
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "unlock")).one()
+    log_in(app.test_client(), "colleague")  # asserts the login went through
