@@ -383,9 +383,7 @@ class _Matcher:
                     pairs.append((claim, None))
 
     def _lines(self, pcn: str) -> list[tuple[Any, Any | None]]:
-        if pcn not in self.cache:
-            self.preload([pcn])
-        return self.cache[pcn]
+        return self.cache.get(pcn, [])  # every account number of the file was preloaded
 
     def match(self, pcn: str, day: date, procedure: str) -> tuple[list[_Target], str]:
         lines = self._lines(pcn)

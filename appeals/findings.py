@@ -403,7 +403,8 @@ def refresh_findings_for_files(
     wanted = list(dict.fromkeys(file_ids))
     checked = _check_files(engine, wanted, progress, chunk)
     if pending:
-        others = [i for i in pending_files(engine) if i not in set(wanted)]
+        asked = set(wanted)
+        others = [i for i in pending_files(engine) if i not in asked]
         if others:
             checked += _check_files(engine, others, None, chunk)
     return checked

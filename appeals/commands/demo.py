@@ -230,7 +230,7 @@ def demo_command(
     with click.progressbar(files, label="Importing remittances", file=sys.stderr) as bar:
         for path in bar:
             results.append(import_file(engine, path))
-    check_findings(engine, results)
+    check_findings(engine)
     with Session(engine) as session:
         documentation = import_documentation_csv(session, None, folder / "documentation.csv")
         history = import_appeal_history(session, folder / "appeals.csv")

@@ -69,7 +69,7 @@ def import_command(paths: tuple[Path, ...]) -> None:
                 reason = f"{path.name}: unexpected error ({type(error).__name__})"
                 results.append(FileResult(name=path.name, status="failed", error=reason))
             advance(path.stat().st_size)
-    checked = check_findings(engine, results)
+    checked = check_findings(engine)
     print_summary(results)
     if any(r.status == "imported" for r in results):
         refresh_reports(engine)
@@ -92,7 +92,7 @@ def refresh_reports(engine) -> None:  # type: ignore[no-untyped-def]
         )
 
 
-def check_findings(engine, results: list[FileResult]) -> bool:  # type: ignore[no-untyped-def]
+def check_findings(engine) -> bool:  # type: ignore[no-untyped-def]
     """Run the dermatology coding checks on the denials the import created, and on those an
     earlier, interrupted run left pending. False (said in words) when they stopped: they stay
     pending for the next run."""
