@@ -17,6 +17,7 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
+from werkzeug.datastructures import MultiDict
 
 from appeals import letters
 from appeals.letters import choosing, templates
@@ -147,7 +148,7 @@ def test_other_practices_cannot_see_or_download_letters(
     letter = session.exec(select(Letter)).one()
     assert outsider.get(f"/denials/{denial.id}/letter").status_code == 404
     assert outsider.get(f"/letters/{letter.id}.docx").status_code == 404
-    assert outsider.get(f"/letters/zip?letter={letter.id}").status_code == 404
+    assert outsider.post("/letters/zip", data={"letter": letter.id}).status_code == 404
 
 
 def test_anonymous_users_are_sent_to_log_in(anonymous: FlaskClient, world: World) -> None:
@@ -170,8 +171,11 @@ def test_the_queue_writes_letters_and_lists_the_skipped(
     reason = page.select_one("#letter-skipped").get_text()
     assert "needs the patient's member ID, why it could not wait and clinical findings" in reason
     assert "doc." not in reason
-    zip_url = page.select_one("#letter-batch a[download]")["href"]
-    archive = zipfile.ZipFile(io.BytesIO(specialist.get(zip_url).data))
+    download = page.select_one("#letter-batch form[action='/letters/zip']")
+    fields = [(i["name"], i["value"]) for i in download.select("input[type=hidden]")]
+    assert [name for name, _ in fields].count("letter") == 1
+    body = MultiDict(fields)
+    archive = zipfile.ZipFile(io.BytesIO(specialist.post("/letters/zip", data=body).data))
     assert [n for n in archive.namelist() if n.startswith("CLM900100-medical_necessity")]
     index = archive.read(letters.INDEX_FILE).decode().splitlines()
     assert index[0].startswith("file,result,denial_id,claim_number")
