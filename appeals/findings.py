@@ -10,7 +10,7 @@ import json
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from itertools import islice
 from multiprocessing.process import BaseProcess
@@ -238,7 +238,12 @@ def iter_findings(
                 yield denial, findings_for(found[0], found[1], denial)
 
 
+log = logging.getLogger(__name__)
+
 DENIAL_CHUNK = 1000  # denials read, checked and written together
+# A run renews its claim on a file's checks with every chunk it commits (seconds apart); a claim
+# this old belongs to a run that was killed, and the next run takes the file over.
+CLAIM_LEASE = timedelta(minutes=5)
 _CHECKED = (
     "id",
     "claim_id",
@@ -416,26 +421,69 @@ def _check_files(
     progress: Callable[[int], object] | None,
     chunk: int,
 ) -> int:
-    if not file_ids:
+    claimed = _claim(engine, file_ids)
+    if not claimed:
         return 0
     table = RemittanceFile.__table__  # type: ignore[attr-defined]
-    with Session(engine) as session:
-        ids = [i for file_id in file_ids for i in denial_ids_for_file(session, file_id)]
-        for start in range(0, len(ids), chunk):
-            part = ids[start : start + chunk]
-            refresh_findings(session, part, rescore=False)
+    mine = table.c.id.in_(claimed)
+    try:
+        with Session(engine) as session:
+            ids = [i for file_id in claimed for i in denial_ids_for_file(session, file_id)]
+            for start in range(0, len(ids), chunk):
+                part = ids[start : start + chunk]
+                refresh_findings(session, part, rescore=False)
+                session.execute(sa.update(table).where(mine).values(checks_claimed_at=utcnow()))
+                session.commit()
+                if progress:
+                    progress(len(part))
+            # With their findings known, the new denials get the recovery model's score.
+            ranking.rescore(session, ids, date.today())
+            session.execute(
+                sa.update(table).where(mine).values(checks_pending=False, checks_claimed_at=None)
+            )
             session.commit()
-            if progress:
-                progress(len(part))
-        # With their findings known, the new denials get the recovery model's score.
-        ranking.rescore(session, ids, date.today())
-        session.execute(
-            sa.update(table)
-            .where(table.c.id.in_(file_ids), table.c.checks_pending.is_(True))
-            .values(checks_pending=False)
-        )
-        session.commit()
+    except BaseException:
+        _release(engine, claimed)
+        raise
     return len(ids)
+
+
+def _claim(engine: Engine, file_ids: list[int]) -> list[int]:
+    """Claim these files' pending checks for this run: those not pending, or claimed by a live
+    run (one that renewed its claim within `CLAIM_LEASE`), are left out. One UPDATE, so two
+    runs never both get a file."""
+    if not file_ids:
+        return []
+    table = RemittanceFile.__table__  # type: ignore[attr-defined]
+    now = utcnow()
+    with engine.begin() as connection:
+        claimed = connection.execute(
+            sa.update(table)
+            .where(
+                table.c.id.in_(file_ids),
+                table.c.checks_pending.is_(True),
+                sa.or_(
+                    table.c.checks_claimed_at.is_(None),
+                    table.c.checks_claimed_at < now - CLAIM_LEASE,
+                ),
+            )
+            .values(checks_claimed_at=now)
+            .returning(table.c.id)
+        ).scalars()
+        return sorted(claimed)
+
+
+def _release(engine: Engine, file_ids: list[int]) -> None:
+    """Give up a claim after an error, so the next run checks the files at once (a run that is
+    killed cannot: its claim lapses after `CLAIM_LEASE`)."""
+    table = RemittanceFile.__table__  # type: ignore[attr-defined]
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.update(table).where(table.c.id.in_(file_ids)).values(checks_claimed_at=None)
+            )
+    except sa.exc.SQLAlchemyError:
+        log.warning("could not release the claim on files %s", file_ids)
 
 
 def pending_files(engine: Engine) -> list[int]:
@@ -469,11 +517,13 @@ def refresh_pending_findings(
     return refresh_findings_for_files(engine, pending_files(engine), progress, pending=False)
 
 
-def start_pending_checks(engine: Engine) -> BaseProcess:
+def start_pending_checks(engine: Engine) -> BaseProcess | None:
     """`refresh_pending_findings` in a background process, for app start: the app answers at
     once. A process of its own (spawned, not forked) so that nothing it holds, a connection or
     a lock, is shared with server workers forked meanwhile. A failure is logged by type only,
-    and the checks stay pending for the next run."""
+    and the checks stay pending for the next run. None when nothing is pending."""
+    if not pending_files(engine):
+        return None
     url = engine.url.render_as_string(hide_password=False)
     process = multiprocessing.get_context("spawn").Process(
         target=_run_pending_checks, args=(url,), name="pending-coding-checks", daemon=True
@@ -488,4 +538,4 @@ def _run_pending_checks(url: str) -> None:
     try:
         refresh_pending_findings(db.get_engine(url))
     except Exception as error:  # the app keeps running; the next run tries again
-        logging.getLogger(__name__).error("pending coding checks failed: %s", type(error).__name__)
+        log.error("pending coding checks failed: %s", type(error).__name__)

@@ -223,6 +223,9 @@ class RemittanceFile(SQLModel, table=True):
     # Set in the import's own transaction when the file created denials, cleared once the coding
     # checks on them are stored: an import interrupted between the two is checked later.
     checks_pending: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # When a run last claimed those checks (renewed as it goes): one run checks a file at a time,
+    # and a claim older than `findings.CLAIM_LEASE` belongs to a run that died.
+    checks_claimed_at: datetime | None = None
 
 
 class Payment(SQLModel, table=True):

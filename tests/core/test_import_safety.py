@@ -8,7 +8,8 @@ import multiprocessing
 import os
 import signal
 import sqlite3
-from datetime import date
+import threading
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -268,9 +269,53 @@ def test_checks_stopped_by_an_error_run_at_serve_start(engine, monkeypatch) -> N
         refresh_findings_for_files(engine, [result.file_id])
     monkeypatch.undo()
     assert pending_files(engine) == [result.file_id] and unchecked(engine) == 2
-    start_pending_checks(engine).join(300)  # what `appeals serve` starts in the background
+    process = start_pending_checks(engine)  # what `appeals serve` starts in the background
+    assert process is not None
+    process.join(300)
     assert unchecked(engine) == 0 and pending_files(engine) == []
+    assert start_pending_checks(engine) is None  # nothing pending: no process
     assert refresh_pending_findings(engine) == 0  # nothing left
+
+
+def test_a_file_being_checked_is_not_checked_again_by_another_run(engine, monkeypatch) -> None:
+    """An upload job, the CLI and serve start all sweep pending files: one run at a time gets a
+    file, and a claim that lapsed (its run was killed) is taken over."""
+    from appeals import findings
+
+    result = import_file(engine, FIXTURES / "derm_initial.835", today=TODAY)
+    real = findings.refresh_findings
+    started, release = threading.Event(), threading.Event()
+
+    def held(*args: Any, **kwargs: Any) -> int:  # the first run stops mid-way until released
+        if threading.current_thread().name == "first":
+            started.set()
+            release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(findings, "refresh_findings", held)
+    done: list[int] = []
+    first = threading.Thread(
+        target=lambda: done.append(refresh_pending_findings(engine)), name="first"
+    )
+    first.start()
+    assert started.wait(60)
+    assert refresh_pending_findings(engine) == 0  # claimed by the first run
+    release.set()
+    first.join(60)
+    assert done == [2] and unchecked(engine) == 0 and pending_files(engine) == []
+    # A run killed mid-way leaves its claim; once it has lapsed, the next run takes the file.
+    table = RemittanceFile.__table__  # type: ignore[attr-defined]
+    lapsed = datetime.now(UTC) - findings.CLAIM_LEASE - timedelta(seconds=1)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(table)
+            .where(table.c.id == result.file_id)
+            .values(checks_pending=True, checks_claimed_at=datetime.now(UTC))
+        )
+    assert refresh_pending_findings(engine) == 0  # a live claim
+    with engine.begin() as connection:
+        connection.execute(sa.update(table).values(checks_claimed_at=lapsed))
+    assert refresh_pending_findings(engine) == 2 and pending_files(engine) == []
 
 
 def test_the_cli_leaves_stopped_checks_pending_and_findings_refresh_runs_them(
