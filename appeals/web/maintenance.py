@@ -54,8 +54,17 @@ def refresh_reports(engine: Engine) -> None:
         _refreshing.release()
 
 
+# Saves here never touch what reports count (an upload job refreshes the cells at its end).
+_NO_REPORT_DATA = frozenset({"auth", "admin", "imports"})
+
+
 def _after_save(response: Response) -> Response:
-    if request.method == "POST" and response.status_code < 400 and not current_app.testing:
+    if (
+        request.method == "POST"
+        and response.status_code < 400
+        and request.blueprint not in _NO_REPORT_DATA
+        and not current_app.testing
+    ):
         threading.Thread(target=refresh_reports, args=(get_engine(),), daemon=True).start()
     return response
 

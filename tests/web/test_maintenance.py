@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session
 
 from appeals import ranking
 from appeals.models import AppState, Denial
 from appeals.web import maintenance
-from tests.web.conftest import World
+from tests.web.conftest import World, log_in
 
 
 def test_priority_changes_the_next_day_with_no_command_run(
@@ -48,3 +49,29 @@ def test_the_cron_command_can_recompute_deadlines_first(cli, world) -> None:  # 
     result = cli("rescore", "--deadlines")
     assert result.exit_code == 0, result.output
     assert "Deadlines recomputed:" in result.output
+
+
+def test_a_save_refreshes_report_cells_in_the_background_and_a_login_does_not(
+    app: Flask, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[object] = []
+
+    class Recorded:
+        def __init__(self, target: object, **_kwargs: object) -> None:
+            self.target = target
+
+        def start(self) -> None:
+            started.append(self.target)
+
+    monkeypatch.setattr(maintenance.threading, "Thread", Recorded)
+    monkeypatch.setattr(maintenance, "today", lambda: date.today())  # no rescore thread either
+    app.extensions["appeals.rescored_on"] = {"day": date.today()}
+    monkeypatch.setattr(app, "testing", False)
+    client = log_in(app.test_client(), "specialist")
+    client.post("/auth/logout")
+    assert started == []  # logging in and out counts for no report
+    client = log_in(app.test_client(), "specialist")
+    denial = world.denials["excision"]
+    response = client.post(f"/denials/{denial}/status", data={"status": "in_progress"})
+    assert response.status_code < 400
+    assert started == [maintenance.refresh_reports]
