@@ -52,6 +52,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         with admin.connect() as connection:
             connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            # A test database needs no commit to wait for its WAL flush (minutes per suite).
+            connection.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     except sa.exc.OperationalError as error:
         if os.environ.get("CI"):
             raise  # CI must test PostgreSQL for real
@@ -71,8 +73,26 @@ def empty_database(engine: Engine) -> None:
     tables = [t for t in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # TRUNCATE costs ~3 ms a table even when empty: only the filled ones (one query finds
+            # them), then every id sequence back to 1 (a rolled-back insert moves one too).
+            filled = connection.execute(
+                sa.text(
+                    " UNION ALL ".join(
+                        f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")"
+                        for t in tables
+                    )
+                )
+            ).scalars()
+            names = ", ".join(f'"{name}"' for name in filled)
+            if names:
+                connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            connection.execute(
+                sa.text(
+                    "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+                )
+            )
         else:
             for table in tables:
                 connection.execute(table.delete())

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from appeals import users
 from appeals.models import Denial, User
-from appeals.web import create_app
+from appeals.web import create_app, maintenance
 from tests.factories import make_claim, make_payer, make_practice
 
 PASSWORD = "correct-horse-battery"
@@ -45,6 +45,9 @@ def app(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[Flask]:
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         }
     )
+    # Today's rescore counts as done: it would run, with a report refresh, before each test's
+    # first request (most of a web test's time). test_maintenance.py runs it on other days.
+    app.extensions["appeals.rescored_on"] = {"day": maintenance.today()}
     yield app
 
 
