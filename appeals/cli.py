@@ -9,6 +9,7 @@ commands of its own, so, unlike a plain FlaskGroup, listing does not build it.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
@@ -115,6 +116,16 @@ class LazyFlaskGroup(FlaskGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.commands: LazyCommands = LazyCommands()
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """A database that cannot be opened is an error line, not a traceback."""
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            db = sys.modules.get("appeals.db")  # loaded if it raised (`--help` stays light)
+            if db is not None and isinstance(error, db.DatabaseUnavailable):
+                raise click.ClickException(str(error)) from None
+            raise
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load_plugin_commands()

@@ -88,12 +88,22 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened (a missing folder, a server that does not answer)."""
+
+
 def get_engine(url: str | None = None) -> Engine:
     """The shared, upgraded engine for `url` (default: `default_url()`)."""
     url = normalise_url(url or default_url())
     if url not in _engines:
         engine = create_engine(url)
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except sa.exc.OperationalError as error:
+            engine.dispose()
+            shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+            reason = str(error.orig or error).strip().splitlines()[0]
+            raise DatabaseUnavailable(f"Cannot open the database {shown}: {reason}") from None
         _engines[url] = engine
     return _engines[url]
 

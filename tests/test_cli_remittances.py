@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -139,3 +141,19 @@ def test_denials_still_refuses_an_unknown_grouping(cli) -> None:
     result = cli("denials", "--group-by", "colour")
     assert result.exit_code == 2
     assert "'colour' is not one of 'carc'" in result.output
+
+
+def test_a_database_that_cannot_be_opened_is_an_error_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'missing' / 'appeals.db'}"}
+    done = subprocess.run(
+        [sys.executable, "-c", "from appeals.cli import main; main(['denials'])"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 1
+    assert "Error: Cannot open the database sqlite:///" in done.stderr
+    assert "unable to open database file" in done.stderr and "Traceback" not in done.stderr
