@@ -8,9 +8,10 @@ so every command works on a fresh, empty database.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -127,6 +128,43 @@ def dispose_engine(url: str) -> None:
     engine = _engines.pop(normalise_url(url), None)
     if engine is not None:
         engine.dispose()
+
+
+def bound(dialect: sa.Dialect, column: sa.Column[Any], values: Iterable[Any]) -> list[Any]:
+    """The values as the column's type binds them (Money, dates), exactly as SQLAlchemy would
+    send them, for driver-level bulk writes. The type's processor runs once per distinct value:
+    a batch's amounts and dates repeat, and it is a Python call or two per value."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return list(values)
+    done: dict[Any, Any] = {}
+    bound = []
+    for value in values:
+        if value in done:
+            bound.append(done[value])
+        else:
+            bound.append(done.setdefault(value, process(value)))
+    return bound
+
+
+def copy_rows(connection: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL: stream rows (values as `bound` gives them) into `COPY ... FROM STDIN`
+    (psycopg 3), inside the connection's transaction. psycopg's own dumpers write COPY's text
+    format, so the stored rows are those an INSERT would store. A database error comes out
+    wrapped as SQLAlchemy wraps an INSERT's (an IntegrityError stays one), without values."""
+    import psycopg
+
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    try:
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+    except psycopg.Error as error:
+        raise sa.exc.DBAPIError.instance(
+            sql, None, error, psycopg.Error, hide_parameters=True, dialect=connection.dialect
+        ) from error
 
 
 def analyze(connection: Connection, tables: Sequence[str] = ()) -> None:

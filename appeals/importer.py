@@ -55,7 +55,7 @@ from appeals.x12 import X12Error, iter_remittance
 from appeals.x12 import model as x12
 
 BATCH = 1000
-# PostgreSQL: the tables that take most of an import's rows go in with COPY (see `_copy`);
+# PostgreSQL: the tables that take most of an import's rows go in with COPY (see `db.copy_rows`);
 # `COPY = False` sends them as pipelined INSERTs instead (the tests compare both).
 COPY = True
 COPY_TABLES = frozenset({"claim", "serviceline", "adjustment", "remark", "denial"})
@@ -407,13 +407,15 @@ def _executemany(connection: Connection, table: sa.Table, rows: list[dict[str, A
     names = [names[i] for i in kept]
     columns = [columns[i] for i in kept]
     for index, name in enumerate(names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process:
-            columns[index] = _processed(process, columns[index])
+        columns[index] = db.bound(dialect, table.c[name], columns[index])
     quote = dialect.identifier_preparer.quote
     if COPY and dialect.name == "postgresql" and table.name in COPY_TABLES:
         listed = ", ".join(quote(n) for n in names)
-        _copy(connection, f"COPY {quote(table.name)} ({listed}) FROM STDIN", columns)
+        db.copy_rows(
+            connection,
+            f"COPY {quote(table.name)} ({listed}) FROM STDIN",
+            zip(*columns, strict=True),
+        )
         return
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     # the plain SQL names its schema as compiled statements would (a staging merge's "live")
@@ -424,43 +426,6 @@ def _executemany(connection: Connection, table: sa.Table, rows: list[dict[str, A
         f"VALUES ({', '.join([marker] * len(names))})"
     )
     connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
-
-
-def _copy(connection: Connection, sql: str, columns: list[Iterable[Any]]) -> None:
-    """PostgreSQL: stream the rows in with one `COPY ... FROM STDIN` (psycopg 3).
-
-    The values are those the INSERT would bind (after the columns' bind processors), written
-    in COPY's text format by psycopg's own dumpers, so the stored rows are the same; a column
-    left out gets its default, as with the INSERT (ids come from the sequence where they were
-    not allocated up front). Runs inside the import's transaction. A database error comes out
-    wrapped as SQLAlchemy wraps the INSERT's (an IntegrityError stays one).
-    """
-    import psycopg
-
-    raw = connection.connection.dbapi_connection
-    assert raw is not None
-    try:
-        with raw.cursor() as cursor, cursor.copy(sql) as copy:
-            write = copy.write_row
-            for row in zip(*columns, strict=True):
-                write(row)
-    except psycopg.Error as error:
-        raise sa.exc.DBAPIError.instance(
-            sql, None, error, psycopg.Error, hide_parameters=True, dialect=connection.dialect
-        ) from error
-
-
-def _processed(process: Callable[[Any], Any], values: Iterable[Any]) -> list[Any]:
-    """`process` of each value, called once per distinct value: a batch's amounts and dates
-    repeat, and a bind processor is a Python call or two per value."""
-    done: dict[Any, Any] = {}
-    bound = []
-    for value in values:
-        if value in done:
-            bound.append(done[value])
-        else:
-            bound.append(done.setdefault(value, process(value)))
-    return bound
 
 
 def _issues_json(issues: Sequence[x12.Issue]) -> str:

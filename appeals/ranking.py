@@ -180,11 +180,7 @@ def _write(session: Session, values: list[dict[str, Any]]) -> None:
     # In the new priority's order, the priority indexes take their new entries in sequence
     # (about a fifth less work for SQLite than in id order).
     values = sorted(values, key=itemgetter("priority"))
-    columns: list[list[Any]] = []
-    for name in _SCORE_COLUMNS:
-        column = [v[name] for v in values]
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        columns.append([process(v) for v in column] if process else column)
+    columns = [db.bound(dialect, table.c[n], [v[n] for v in values]) for n in _SCORE_COLUMNS]
     ids = [v["b_id"] for v in values]
     quote = dialect.identifier_preparer.quote
     assignments = ", ".join(f"{quote(n)} = s.{quote(n)}" for n in _SCORE_COLUMNS)
@@ -194,11 +190,7 @@ def _write(session: Session, values: list[dict[str, Any]]) -> None:
             "ranker text, stake numeric(14, 2), expected_recovery numeric(14, 2), "
             "priority float8, explanation text) ON COMMIT DROP"
         )
-        raw = connection.connection.dbapi_connection
-        assert raw is not None
-        with raw.cursor() as cursor, cursor.copy("COPY denial_rescore FROM STDIN") as copy:
-            for row in zip(ids, *columns, strict=True):
-                copy.write_row(row)
+        db.copy_rows(connection, "COPY denial_rescore FROM STDIN", zip(ids, *columns, strict=True))
         connection.exec_driver_sql("ANALYZE denial_rescore")  # a join plan sized to the rows
         connection.exec_driver_sql(
             f"UPDATE {quote(table.name)} AS d SET {assignments} "
