@@ -135,7 +135,7 @@ class QueueFilters:
         f = cls()
         errors: dict[str, str] = {}
         for text in args.getlist("payer"):
-            if _is_id(text):
+            if is_id(text):
                 f.payer.append(int(text))
             elif text.strip():
                 errors["payer"] = "Unknown payer."
@@ -148,7 +148,7 @@ class QueueFilters:
         view = (args.get("view") or "").strip()
         f.view = view if view in VIEWS else ""
         assignee = (args.get("assignee") or "").strip()
-        f.assignee = assignee if assignee in {"", "me", "none"} or _is_id(assignee) else ""
+        f.assignee = assignee if assignee in {"", "me", "none"} or is_id(assignee) else ""
         f.due_within = _int(args.get("due_within"), "due_within", errors, maximum=MAX_DAYS)
         f.amount_min = _money(args.get("amount_min"), "amount_min", errors)
         f.amount_max = _money(args.get("amount_max"), "amount_max", errors)
@@ -203,10 +203,16 @@ class QueueFilters:
         return any(name not in ignore for name, _ in self.to_args())
 
 
-def _is_id(text: str) -> bool:
-    """Whether `text` is an id some row could have (digits, 1 to MAX_ID)."""
+def is_id(text: str) -> bool:
+    """Whether `text` is an id a table can hold (digits, 1 to MAX_ID), for values that are
+    skipped quietly when they are not."""
     text = text.strip()
-    return text.isascii() and text.isdigit() and len(text) <= 12 and 0 < int(text) <= MAX_ID
+    return (
+        text.isascii()
+        and text.isdigit()
+        and len(text.lstrip("0")) <= 10
+        and 0 < int(text) <= MAX_ID
+    )
 
 
 def _int(

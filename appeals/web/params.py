@@ -13,7 +13,9 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.exceptions import BadRequest
 
-MAX_ID = 2**31 - 1  # PostgreSQL's integer: the widest id any table holds
+from appeals.queue import MAX_ID
+from appeals.queue import is_id as is_id  # the views' quiet check, beside the refusing ones
+
 MAX_TEXT = 200
 
 
@@ -72,17 +74,6 @@ def refuse_errors(errors: dict[str, str]) -> None:
     """Where no form can show errors beside the fields (a download), the first is a 400."""
     for field, problem in sorted(errors.items()):
         raise BadParameter(field, problem[:1].lower() + problem[1:])
-
-
-def is_id(text: str) -> bool:
-    """Whether `text` is an id a table can hold (for views that skip other values quietly)."""
-    text = text.strip()
-    return (
-        text.isascii()
-        and text.isdigit()
-        and len(text.lstrip("0")) <= 10
-        and 0 < int(text) <= MAX_ID
-    )
 
 
 def check_path_ints(endpoint: str | None, values: dict[str, Any] | None) -> None:
