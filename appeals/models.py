@@ -143,7 +143,6 @@ class User(SQLModel, table=True):
     role: str = "specialist"  # specialist | manager | admin
     practice_id: int | None = Field(default=None, foreign_key="practice.id", index=True)
     active: bool = True
-    session_version: int = 1  # bumped with every "end all sessions" (ended in UserSession)
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
     # Login lockout (appeals.users.authenticate): attempts are counted here, by one atomic UPDATE,

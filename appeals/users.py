@@ -141,7 +141,6 @@ def set_password(session: Session, user: User, password: str) -> None:
     if problem := password_problem(password):
         raise UserError(problem, field="password")
     user.password_hash = hash_password(password)
-    user.session_version += 1
     unlock(session, user)
     assert user.id is not None
     end_sessions(session, user.id, "password")
@@ -171,7 +170,6 @@ def set_active(session: Session, user: User, active: bool) -> None:
     """Disable (ending every session) or re-enable an account."""
     user.active = active
     if not active:
-        user.session_version += 1
         assert user.id is not None
         end_sessions(session, user.id, "disabled")
     session.add(user)
@@ -179,8 +177,6 @@ def set_active(session: Session, user: User, active: bool) -> None:
 
 def logout_everywhere(session: Session, user: User) -> None:
     """End every session of this user, on every device."""
-    user.session_version += 1
-    session.add(user)
     assert user.id is not None
     end_sessions(session, user.id, "everywhere")
 
