@@ -288,7 +288,7 @@ def save_all(denial_id: int) -> Response:
         match = OTHER_LINE_INPUT.fullmatch(key)
         if match is None or match[2] not in known or not value.strip():
             continue
-        other = scope_for_line(denial, int(match[1]))
+        other = scope_for_line(denial, params.parse_int(match[1], key))
         if error := save_fields(denial, other, {match[2]: value}).get(match[2]):
             errors[key] = error
             changed[key] = value

@@ -294,6 +294,17 @@ def test_other_lines_facts_save_without_javascript(
     assert (fact.procedure_code, fact.field, fact.value) == ("99213", "lesion_id", "B")
 
 
+def test_a_line_number_no_table_holds_in_a_documentation_form_is_a_400(
+    specialist: FlaskClient, world: World
+) -> None:
+    key = "line99999999999999999999999-lesion_id"
+    response = specialist.post(
+        f"/denials/{world.denials['excision']}/documentation", data={key: "B"}
+    )
+    assert response.status_code == 400
+    assert f"“{key}”" in response.get_data(as_text=True)
+
+
 def test_the_status_control_never_moves_by_default(
     specialist: FlaskClient, world: World, session: Session
 ) -> None:
