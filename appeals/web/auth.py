@@ -226,7 +226,10 @@ def logout_everywhere() -> Any:
 def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_IDLE_MINUTES", 30)
     app.config.setdefault("SESSION_MAX_HOURS", 12)
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    # Idle and absolute ends are the server's (`users.resume_session`): the cookie lives as long
+    # as a session can and is not signed and sent again with every answer.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_MAX_HOURS"])
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
     app.before_request(require_login)

@@ -189,3 +189,11 @@ def test_a_busy_database_at_the_last_seen_write_does_not_fail_the_page(
     monkeypatch.setattr(auth, "get_session", busy_once)
     assert specialist.get("/queue").status_code == 200
     assert refused == [True]
+
+
+def test_pages_do_not_send_the_session_cookie_again(specialist: FlaskClient) -> None:
+    """The server ends idle sessions, so the cookie is set at login and not re-signed and sent
+    with every page (a tenth of a page's work under load)."""
+    response = specialist.get("/queue")
+    assert response.status_code == 200
+    assert not [h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")]
