@@ -152,6 +152,7 @@ def _later_remittance() -> Any:
             other.patient_control_number == Denial.patient_control_number,
             col(Payment.payment_date) > col(Appeal.submitted_on),
         )
+        .correlate(Denial, Appeal)  # from any enclosing level (the count nests it twice)
         .exists()
     )
 
@@ -193,6 +194,7 @@ def _promise_conditions(by_user: bool, by_practice: bool) -> list[Any]:
     newer_call = (
         sa.select(sa.literal(1))
         .where(later.denial_id == Note.denial_id, later.kind == "call", later.id > Note.id)
+        .correlate(Note)
         .exists()
     )
     where = [
@@ -219,18 +221,34 @@ def count_due(
 
 @cache
 def _count_statement(by_user: bool, by_practice: bool) -> Any:
-    appeals = (
-        sa.select(col(Appeal.denial_id).label("denial_id"))
-        .join(Denial, col(Denial.id) == col(Appeal.denial_id))
+    # Both sides start from the appeals and notes (their denial checked per row, in EXISTS):
+    # joined, SQLite's planner reads every denial of the practice (100+ ms at 200,000).
+    soonest = min(w.decision_days for w in windows().values())
+    denial_matches = (
+        sa.select(sa.literal(1))
+        .select_from(Denial)
         .where(
+            col(Denial.id) == col(Appeal.denial_id),
             *_appeal_conditions(by_user, by_practice),
             sa.or_(_follow_up_due(), _silent()),
         )
+        .exists()
     )
-    promises = (
-        sa.select(col(Note.denial_id).label("denial_id"))
-        .join(Denial, col(Denial.id) == col(Note.denial_id))
-        .where(*_promise_conditions(by_user, by_practice))
+    appeals = sa.select(col(Appeal.denial_id).label("denial_id")).where(
+        col(Appeal.submitted_on).is_not(None),
+        Appeal.outcome == "",
+        # a cheap superset of "due": a follow-up date that has come, or sent long enough ago
+        sa.or_(_follow_up_due(), col(Appeal.submitted_on) < _cutoff(soonest)),
+        denial_matches,
+    )
+    promised = (
+        sa.select(sa.literal(1))
+        .select_from(Denial)
+        .where(col(Denial.id) == col(Note.denial_id), *_promise_conditions(by_user, by_practice))
+        .exists()
+    )
+    promises = sa.select(col(Note.denial_id).label("denial_id")).where(
+        Note.kind == "call", col(Note.follow_up_on) <= _TODAY, promised
     )
     due = sa.union(appeals, promises).subquery()
     return sa.select(sa.func.count()).select_from(due)
