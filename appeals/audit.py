@@ -6,7 +6,13 @@ the trail is shown to managers and may be exported, so it must stay free of PHI.
 
 from __future__ import annotations
 
+import atexit
 import json
+import logging
+import os
+import queue
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +20,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from appeals.models import AuditEvent, User
+from appeals.models import AuditEvent, User, utcnow
+
+log = logging.getLogger(__name__)
 
 ACTIONS: dict[str, str] = {
     "view": "viewed",
@@ -132,3 +140,82 @@ def recent(
         query = query.where(AuditEvent.id < before_id)  # type: ignore[operator]
     query = query.order_by(sa.desc(AuditEvent.id)).limit(limit)
     return _rows(session, query)
+
+
+class ReadTrail:
+    """Reads (a page viewed, a letter downloaded) written by a thread of their own.
+
+    A view changes nothing, so the person need not wait for its audit row: on SQLite that
+    insert waits for the write lock, which an import's merge holds for seconds. Events are
+    queued with the time of the read and written in batches; a busy database is retried until
+    the rows are stored (never dropped for being busy). `flush` waits for the queue to empty
+    (at exit, and in tests). A process forked after the thread started gets its own.
+    """
+
+    RETRY_SECONDS = 0.5
+    BATCH = 500
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def add(
+        self,
+        user_id: int | None,
+        action: str,
+        entity: str,
+        entity_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self._started()
+        self._queue.put(
+            {
+                "at": utcnow(),
+                "user_id": user_id,
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "detail": json.dumps(detail, sort_keys=True, default=str) if detail else "",
+            }
+        )
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued event is stored; False if `timeout` passed first."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def _started(self) -> None:
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid != os.getpid():  # first use, or a forked worker: a queue of its own
+                self._queue = queue.Queue()
+                threading.Thread(target=self._run, name="read-trail", daemon=True).start()
+                self._pid = os.getpid()
+                atexit.register(self.flush, 10.0)
+
+    def _run(self) -> None:
+        table = AuditEvent.__table__  # type: ignore[attr-defined]
+        source = self._queue
+        while True:
+            batch = [source.get()]
+            while len(batch) < self.BATCH and not source.empty():
+                batch.append(source.get_nowait())
+            while True:
+                try:
+                    with self.engine.begin() as connection:
+                        connection.execute(sa.insert(table), batch)
+                    break
+                except sa.exc.OperationalError:  # busy (SQLite's lock) or reconnecting
+                    time.sleep(self.RETRY_SECONDS)
+                except sa.exc.SQLAlchemyError as error:  # a row the database refuses
+                    log.error("read audit events not stored: %s", type(error).__name__)
+                    break
+            for _ in batch:
+                source.task_done()

@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, flash, redirec
 
 from appeals import audit, casefile, lifecycle, queue, workflow
 from appeals.models import Denial, User
-from appeals.web import get_session, params
+from appeals.web import get_session, params, record_read
 from appeals.web.auth import me
 from appeals.web.htmx import is_htmx, render_page_or_partial, trigger
 from appeals.web.queue import denial_url, queue_url, today, view_filters
@@ -51,10 +51,8 @@ def workflow_context(denial: Denial, error: str | None = None) -> dict[str, Any]
 @bp.get("/<int:denial_id>")
 def detail(denial_id: int) -> Response:
     """The whole case: claim lines, adjustments, payment, remittances, notes, documentation."""
-    db = get_session()
     denial = get_denial_for_user(denial_id)
-    audit.record(db, me().id, "view", "denial", denial.id, {"claim_id": denial.claim_id})
-    db.commit()
+    record_read(me().id, "view", "denial", denial.id, {"claim_id": denial.claim_id})
     return render_detail(denial)
 
 

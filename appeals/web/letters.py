@@ -26,7 +26,7 @@ from sqlmodel import col, select
 from appeals import audit, documentation, letters, lifecycle
 from appeals.letters.preview import to_html
 from appeals.models import Claim, Denial, Letter
-from appeals.web import get_session, params
+from appeals.web import get_session, params, record_read
 from appeals.web.auth import me
 from appeals.web.denials import get_denial_for_user
 from appeals.web.documentation import save_fields, scope_of
@@ -261,10 +261,7 @@ def get_letter_for_user(letter_id: int) -> Letter:
 def download(letter_id: int) -> Response:
     """The stored .docx of one letter version."""
     letter = get_letter_for_user(letter_id)
-    audit.record(
-        get_session(), me().id, "export", "denial", letter.denial_id, {"letter_id": letter.id}
-    )
-    get_session().commit()
+    record_read(me().id, "export", "denial", letter.denial_id, {"letter_id": letter.id})
     response = make_response(letter.docx)
     response.headers["Content-Type"] = (
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
