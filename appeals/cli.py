@@ -1,22 +1,25 @@
-"""The `appeals` command: a Flask CLI group whose commands are thin wrappers over the core.
+"""The `appeals` command: a click group whose commands are thin wrappers over the core.
 
 Commands load lazily: `appeals --help` lists them from `COMMANDS` without importing a command
-module, the core or the web app (a test checks each listed summary against the command's own
-help), and `appeals COMMAND ...` imports only that command's module. The app defines no CLI
-commands of its own, so, unlike a plain FlaskGroup, listing does not build it.
+module, the core, Flask or the web app (a test checks each listed summary against the command's
+own help), and `appeals COMMAND ...` imports only that command's module. A command that needs
+the app (its config, the database URL) is marked `with_appcontext`, which builds the app when
+the command runs, not when its help is shown.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
-from collections.abc import Iterator, MutableMapping
-from typing import Any
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any, TypeVar
 
 import click
-from flask.cli import FlaskGroup
 
 from appeals import create_app
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # name → (module in appeals.commands, the command's summary: the first sentence of its help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -109,9 +112,28 @@ class LazyCommands(MutableMapping[str, click.Command]):
         return len({*COMMANDS, *self.loaded})
 
 
-class LazyFlaskGroup(FlaskGroup):
-    """A FlaskGroup whose commands load lazily (`LazyCommands`) and whose list needs none of
-    them loaded (nor the app built: it defines no commands of its own)."""
+def with_appcontext(command: F) -> F:
+    """Run the command inside the app's context, the app built when the command runs (Flask's
+    own decorator needs flask.cli imported first: a third of a second for every `--help`).
+    A caller's `flask.cli.ScriptInfo` (the test runner's) supplies the app if there is one."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from flask import current_app
+        from flask.cli import ScriptInfo
+
+        context = click.get_current_context()
+        if not current_app:
+            info = context.find_object(ScriptInfo) or ScriptInfo(create_app=create_app)
+            context.with_resource(info.load_app().app_context())
+        return command(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
+class LazyGroup(click.Group):
+    """A group whose commands load lazily (`LazyCommands`) and whose list needs none of them
+    loaded."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -128,7 +150,6 @@ class LazyFlaskGroup(FlaskGroup):
             raise
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._load_plugin_commands()
         return list(self.commands)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -146,6 +167,6 @@ class LazyFlaskGroup(FlaskGroup):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=LazyFlaskGroup, create_app=create_app, add_default_commands=False)
+@click.group(cls=LazyGroup)
 def main() -> None:
     """Derm Appeals: import 835 remittances, work denials, write appeal letters."""

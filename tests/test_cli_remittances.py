@@ -79,7 +79,17 @@ def test_denials_groups_largest_first_in_every_format(cli) -> None:
 
 # --- startup: commands load lazily --------------------------------------------------------
 
-HEAVY = ("sqlmodel", "sqlalchemy", "alembic", "sklearn", "docx", "docxtpl", "appeals.synth")
+HEAVY = (
+    "flask",
+    "werkzeug",
+    "sqlmodel",
+    "sqlalchemy",
+    "alembic",
+    "sklearn",
+    "docx",
+    "docxtpl",
+    "appeals.synth",
+)
 
 
 def loaded_after(*args: str) -> set[str]:

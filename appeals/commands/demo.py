@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
 
+from appeals.cli import with_appcontext
 from appeals.commands.remittances import check_findings, print_summary
 
 if TYPE_CHECKING:

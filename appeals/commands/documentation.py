@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import with_appcontext
+
+from appeals.cli import with_appcontext
 
 # The core is imported inside each command (see appeals/commands/__init__.py).
 

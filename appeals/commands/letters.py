@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
 from sqlmodel import Session
 
 from appeals import letters
+from appeals.cli import with_appcontext
 from appeals.files import write_private
 from appeals.web import get_engine
 

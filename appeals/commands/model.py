@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask.cli import AppGroup
 from sqlmodel import Session
 
 from appeals import model_report, ranking
+from appeals.cli import with_appcontext
 from appeals.web import get_engine
 from classifiers import model as recovery_model
 from classifiers import recovery
@@ -52,12 +52,13 @@ def print_report(report: dict[str, Any]) -> None:
         )
 
 
-@click.group("model", cls=AppGroup)
+@click.group("model")
 def model_group() -> None:
     """Train, evaluate and inspect the recovery model that ranks the queue."""
 
 
 @model_group.command("train")
+@with_appcontext
 def train_command() -> None:
     """Train on the practice's outcomes; it ranks only if it beats the smoothed prior."""
     with Session(get_engine()) as session:
@@ -75,6 +76,7 @@ def train_command() -> None:
 
 
 @model_group.command("evaluate")
+@with_appcontext
 @click.option(
     "--charts",
     "charts_dir",
@@ -100,6 +102,7 @@ def evaluate_command(charts_dir: Path | None) -> None:
 
 
 @model_group.command("status")
+@with_appcontext
 def status_command() -> None:
     """Which ranker is live, when it was trained, on how many outcomes."""
     with Session(get_engine()) as session:

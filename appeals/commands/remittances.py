@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from flask.cli import with_appcontext
 
+from appeals.cli import with_appcontext
 from appeals.commands import LazyChoice
 
 if TYPE_CHECKING:

@@ -9,10 +9,10 @@ from datetime import date
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
 from sqlmodel import Session
 
 from appeals import reports
+from appeals.cli import with_appcontext
 from appeals.formatting import money
 from appeals.web import get_engine
 

@@ -6,10 +6,10 @@ The first administrator is created here (`appeals user create --username admin -
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 from sqlmodel import select
 
 from appeals import audit, db, users
+from appeals.cli import with_appcontext
 from appeals.models import Practice, User
 from appeals.web import get_engine
 
@@ -21,12 +21,13 @@ def _find(session, username: str) -> User:  # type: ignore[no-untyped-def]
     return user
 
 
-@click.group("user", cls=AppGroup)
+@click.group("user")
 def user_group() -> None:
     """Manage user accounts (specialists, managers, admins)."""
 
 
 @user_group.command("create")
+@with_appcontext
 @click.option("--username", required=True)
 @click.option(
     "--role", type=click.Choice(list(users.ROLES)), default="specialist", show_default=True
@@ -75,6 +76,7 @@ def _practice_id(session, value: str | None) -> int | None:  # type: ignore[no-u
 
 
 @user_group.command("list")
+@with_appcontext
 def list_command() -> None:
     """List user accounts."""
     with db.session_scope(get_engine()) as session:
@@ -88,6 +90,7 @@ def list_command() -> None:
 
 
 @user_group.command("disable")
+@with_appcontext
 @click.argument("username")
 def disable_command(username: str) -> None:
     """Disable an account and end its sessions."""
@@ -99,6 +102,7 @@ def disable_command(username: str) -> None:
 
 
 @user_group.command("enable")
+@with_appcontext
 @click.argument("username")
 def enable_command(username: str) -> None:
     """Re-enable a disabled account."""
@@ -110,6 +114,7 @@ def enable_command(username: str) -> None:
 
 
 @user_group.command("reset-password")
+@with_appcontext
 @click.argument("username")
 @click.option(
     "--password", default=None, help="The new password; a random one is printed when omitted."
