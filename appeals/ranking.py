@@ -155,17 +155,22 @@ def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> 
     if not len(cols):
         return 0
     bulk = scoring.score(cols, live.aggregates, live.model)
-    _write(session, _changed(cols, bulk, today))
+    _write(session, _changed(cols, bulk, today), committing=denial_ids is None)
     return len(cols)
 
 
 _SCORE_COLUMNS = ("probability", "ranker", "stake", "expected_recovery", "priority", "explanation")
 
 
-def _write(session: Session, values: list[dict[str, Any]]) -> None:
+def _write(session: Session, values: list[dict[str, Any]], *, committing: bool = False) -> None:
     """Store new scores: a few with one UPDATE executemany; many (a daily rescore) on
     PostgreSQL through a temporary table filled by COPY and one UPDATE ... FROM, and on SQLite
-    by the driver's executemany on values converted once (no per-row statement building)."""
+    by the driver's executemany on values converted once (no per-row statement building).
+
+    `committing` (every open denial rescored, a change of nothing but scores): on SQLite each
+    batch is committed, so the single write lock is held `WRITE_BATCH` rows at a time and a
+    login or a save waits a fraction of a second, not the whole rescore (seconds at 200,000).
+    """
     if not values:
         return
     connection = session.connection()
@@ -204,7 +209,11 @@ def _write(session: Session, values: list[dict[str, Any]]) -> None:
         + ", ".join(f"{quote(n)} = {marker}" for n in _SCORE_COLUMNS)
         + f" WHERE id = {marker}"
     )
-    connection.exec_driver_sql(sql, list(zip(*columns, ids, strict=True)))
+    rows = list(zip(*columns, ids, strict=True))
+    for start in range(0, len(rows), WRITE_BATCH):
+        session.connection().exec_driver_sql(sql, rows[start : start + WRITE_BATCH])
+        if committing:
+            session.commit()
 
 
 @lru_cache(maxsize=1 << 16)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from appeals import ranking
 from appeals.models import AppState, Denial
@@ -75,3 +75,31 @@ def test_a_save_refreshes_report_cells_in_the_background_and_a_login_does_not(
     response = client.post(f"/denials/{denial}/status", data={"status": "in_progress"})
     assert response.status_code < 400
     assert started == [maintenance.refresh_reports]
+
+
+def test_the_daily_rescore_commits_in_batches_on_sqlite(
+    world: World,
+    session: Session,
+    engine,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """SQLite has one write lock: the rescore of every open denial takes it a batch at a time,
+    so logins and saves in between wait a fraction of a second, not the whole rescore."""
+    import sqlalchemy as sa
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("one write lock is SQLite's (PostgreSQL writes the scores in one UPDATE)")
+    with engine.begin() as connection:
+        open_ = Denial.closed_at.is_(None)  # type: ignore[union-attr]
+        connection.execute(sa.update(Denial).where(open_).values(priority=-1.0))
+    monkeypatch.setattr(ranking, "BULK_WRITE", 2)
+    monkeypatch.setattr(ranking, "WRITE_BATCH", 2)
+    commits: list[int] = []
+    sa.event.listen(session, "after_commit", lambda _s: commits.append(1))
+    count = ranking.rescore_daily(session, date(2027, 2, 1), force=True)
+    assert count is not None and count >= 4
+    # a commit per batch of two rows, besides the day's mark and the end
+    assert len(commits) == 2 + (count + 1) // 2
+    session.expire_all()
+    left = [(d.id, d.status, d.priority) for d in session.exec(select(Denial).where(open_)).all()]
+    assert sum(p >= 0 for _, _, p in left) == count  # every rescored row was stored
