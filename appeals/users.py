@@ -208,6 +208,7 @@ class SessionCheck:
 
     user: User | None
     ended: str = ""  # "idle" or "expired" when this check ended it
+    wrote: bool = False  # an end or a new last-seen time, for the caller to commit
 
 
 def resume_session(
@@ -240,13 +241,14 @@ def resume_session(
         reason = "idle"
     if reason:
         _end(session, UserSession.id == record.id, reason, now)
-        return SessionCheck(None, ended=reason)
+        return SessionCheck(None, ended=reason, wrote=True)
     if now - record.last_seen_at >= SESSION_TOUCH_EVERY:
         session.exec(
             sa.update(UserSession)  # type: ignore[call-overload]
             .where(UserSession.id == record.id)
             .values(last_seen_at=now)
         )
+        return SessionCheck(user, wrote=True)
     return SessionCheck(user)
 
 

@@ -93,7 +93,8 @@ def load_user(token: str) -> CurrentUser | None:
         lifetime=timedelta(hours=config["SESSION_MAX_HOURS"]),
     )
     try:
-        db.commit()  # an ended session or a new last-seen time
+        if check.wrote:
+            db.commit()  # an ended session or a new last-seen time
     except sa.exc.OperationalError:
         # Best effort: a busy database (SQLite's write lock) must not fail the page. An ended
         # session is refused all the same and ended again next time; last_seen waits a minute.
