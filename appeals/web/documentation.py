@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, redirect, request, url_for
+from flask import Blueprint, Flask, Response, abort, g, redirect, request, url_for
 from sqlmodel import col, select
 
 from appeals import audit, documentation
@@ -123,7 +123,18 @@ def claim_lines(scope: Scope) -> list[ServiceLine]:
 
 def missing_facts(denial: Denial) -> list[MissingFact]:
     """What the coding checks say is missing, each with the line it is missing on: a per-line
-    field on the denied line or on the line a check compares it with (named in its message)."""
+    field on the denied line or on the line a check compares it with (named in its message).
+
+    Computed once per request and denial (the panel and the recommendation both ask); a save
+    of documentation forgets it."""
+    known = g.setdefault("missing_facts", {})
+    key = (denial.id, denial.findings)
+    if key not in known:
+        known[key] = _missing_facts(denial)
+    return known[key]  # type: ignore[no-any-return]
+
+
+def _missing_facts(denial: Denial) -> list[MissingFact]:
     from appeals.findings import stored_findings
 
     found = stored_findings(denial)
@@ -208,6 +219,7 @@ def _save(denial: Denial, scope: Scope, name: str, value: str, refresh: bool = T
         abort(404)
     if scope.service_date is None:
         return "This denial has no date of service to file documentation under."
+    g.pop("missing_facts", None)  # what is missing may change
     return documentation.save_fact(
         get_session(),
         scope.practice_id,
@@ -223,6 +235,7 @@ def _save(denial: Denial, scope: Scope, name: str, value: str, refresh: bool = T
 
 def save_fields(denial: Denial, scope: Scope, values: dict[str, str]) -> dict[str, str]:
     """Save several fields, then refresh the findings once; errors by field (those not saved)."""
+    g.pop("missing_facts", None)
     errors: dict[str, str] = {}
     for name, value in values.items():
         if error := _save(denial, scope, name, value, refresh=False):
