@@ -10,6 +10,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import date
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -67,10 +68,16 @@ def view_filters(text: str) -> queue.QueueFilters:
 
 def denial_url(denial_id: int, filters: queue.QueueFilters | None = None) -> str:
     """A denial's page, carrying the queue view it was opened from (back link, next / previous)."""
-    view = urlencode(filters.to_args()) if filters is not None else ""
-    if not view:
-        return url_for("denials.detail", denial_id=denial_id)
-    return url_for("denials.detail", denial_id=denial_id, queue=view)
+    page = url_for("denials.detail", denial_id=denial_id)
+    view = _view_query(tuple(filters.to_args())) if filters is not None else ""
+    return f"{page}?{view}" if view else page
+
+
+@lru_cache(maxsize=256)
+def _view_query(args: tuple[tuple[str, str], ...]) -> str:
+    """`queue=<the view's own query string>`, once per view (a page links 50 denials to it)."""
+    view = urlencode(args)
+    return urlencode({"queue": view}) if view else ""
 
 
 def selected_ids(form: MultiDict[str, str]) -> tuple[list[int], bool]:
