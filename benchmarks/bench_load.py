@@ -3,7 +3,8 @@
 Starts `appeals serve` on a free loopback port against a seeded demo-sized database (built with
 `appeals demo --no-serve` when the database holds no denials yet), logs in simulated users and
 has each of them loop over the pages people use all day: the queue, a filtered queue, a search,
-a denial page and a letter download. Two runs:
+a denial page and a letter download. After `--warmup` seconds of unmeasured clicks (the first
+request of the day starts the server's daily rescore and report refresh), two runs:
 
 1. `--users` users (default 50) with 2–5 s think time between clicks: errors, p50 and p95
    overall and per page;
@@ -354,6 +355,9 @@ def main() -> None:
     parser.add_argument("--burst-seconds", type=float, default=30, help="no-think-time run")
     parser.add_argument("--skip-think", action="store_true", help="only the no-think-time run")
     parser.add_argument(
+        "--warmup", type=float, default=15, help="seconds of unmeasured clicks first (0: none)"
+    )
+    parser.add_argument(
         "--during-import",
         type=int,
         default=0,
@@ -379,6 +383,10 @@ def main() -> None:
             address = ("127.0.0.1", free_port())
             server = start_server(url, instance, address[1])
         print(f"Server: {args.url or 'appeals serve'}; {os.cpu_count()} CPUs")
+        if args.warmup:
+            # Unmeasured: the first request of the day starts the server's daily rescore and
+            # report refresh in the background, which would otherwise share the first run's CPU.
+            run(address, password, targets, min(10, args.users), args.warmup, (0.5, 1.0))
         if not args.skip_think:
             results, wall = run(address, password, targets, args.users, args.seconds, (2.0, 5.0))
             report(f"{args.users} users, 2-5 s think time, {wall:.0f} s", results, wall)
