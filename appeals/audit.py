@@ -72,15 +72,27 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Add one event to the session (committed with the change it describes)."""
-    event = AuditEvent(
-        user_id=user_id,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        detail=json.dumps(detail, sort_keys=True, default=str) if detail else "",
-    )
+    event = AuditEvent(**_values(user_id, action, entity, entity_id, detail))
     session.add(event)
     return event
+
+
+def _values(
+    user_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    detail: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """An event's columns (the time of the event included)."""
+    return {
+        "at": utcnow(),
+        "user_id": user_id,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "detail": json.dumps(detail, sort_keys=True, default=str) if detail else "",
+    }
 
 
 def parse_detail(text: str) -> dict[str, Any]:
@@ -170,16 +182,7 @@ class ReadTrail:
         detail: dict[str, Any] | None = None,
     ) -> None:
         self._started()
-        self._queue.put(
-            {
-                "at": utcnow(),
-                "user_id": user_id,
-                "action": action,
-                "entity": entity,
-                "entity_id": entity_id,
-                "detail": json.dumps(detail, sort_keys=True, default=str) if detail else "",
-            }
-        )
+        self._queue.put(_values(user_id, action, entity, entity_id, detail))
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every queued event is stored; False if `timeout` passed first."""

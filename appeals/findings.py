@@ -40,6 +40,8 @@ from appeals.models import (
 from appeals.rules import ClaimFacts, Finding, LineFacts, check_line
 from appeals.workflow import OPEN_STATUSES
 
+log = logging.getLogger(__name__)
+
 CLAIM_CHUNK = 500  # claims whose facts are read together (bounds the IN lists)
 
 
@@ -237,8 +239,6 @@ def iter_findings(
             if found is not None:
                 yield denial, findings_for(found[0], found[1], denial)
 
-
-log = logging.getLogger(__name__)
 
 DENIAL_CHUNK = 1000  # denials read, checked and written together
 # A run renews its claim on a file's checks with every chunk it commits (seconds apart); a claim
