@@ -234,15 +234,31 @@ def labelled(records: Iterable[Record], as_of: date) -> list[Record]:
     return out
 
 
+RATES_SETTLE = timedelta(days=180)
+
+
+def counted_from(decided_on: date, arrived: date) -> date:
+    """The day an outcome starts counting in the past rates: its decision, but not before its
+    cohort has mostly settled (`RATES_SETTLE` after arriving).
+
+    Wins come back within weeks and losses and lapsed windows take months, so counting each
+    outcome on its decision day overrated recent cohorts: on the demo practice the rates ran
+    high and the model over-predicted the newest denials (measured, 18 months × 1,500 claims:
+    AUC 0.827 → 0.839, calibration error 0.066 → 0.043 with the wait).
+    """
+    return max(decided_on, arrived + RATES_SETTLE)
+
+
 class History:
-    """Outcomes by key, in decision order: how many decided and recovered before a day."""
+    """Outcomes by key, in the order they count (`counted_from`): how many decided and
+    recovered before a day."""
 
     def __init__(self, outcomes: Iterable[Record]) -> None:
         grouped: dict[tuple[Any, ...], list[tuple[int, int]]] = defaultdict(list)
         for r in outcomes:
             if r.label is None or r.decided_on is None:
                 continue
-            day = r.decided_on.toordinal()
+            day = counted_from(r.decided_on, r.arrived).toordinal()
             for key in _keys(r):
                 grouped[key].append((day, r.label))
         self.days: dict[tuple[Any, ...], list[int]] = {}
@@ -259,7 +275,7 @@ class History:
             self.wins[key] = running
 
     def before(self, key: tuple[Any, ...], day: date) -> tuple[int, int]:
-        """(decided, recovered) for `key` with a decision strictly before `day`."""
+        """(decided, recovered) for `key` counted strictly before `day`."""
         days = self.days.get(key)
         if not days:
             return 0, 0

@@ -5,7 +5,8 @@ and every paid line of 12 months into Python to build its `History` and payment 
 module computes the same numbers set-wise:
 
 - `outcome_counts`: decided and recovered denials grouped by CARC × payer type × payer ×
-  procedure × decision day (one GROUP BY; the labels of `features.labelled` as a SQL CASE);
+  procedure × the day each counts from (one GROUP BY; the labels of `features.labelled` as a
+  SQL CASE);
 - `payment_medians`: the median allowed per payer × procedure over 12 months of paid lines,
   from window functions (only the one or two middle rows of each group leave the database);
 - `Aggregates`: both, plus the day and the model they were built for. The daily full rescore
@@ -39,7 +40,15 @@ from appeals.models import Appeal, Claim, Denial, Payer, Payment, ServiceLine
 from appeals.rules.tables import family
 from classifiers import model as m
 from classifiers import recovery
-from classifiers.features import CATEGORICAL, FEATURES, FINAL_LOSSES, OPEN, RECOVERED, _findings
+from classifiers.features import (
+    CATEGORICAL,
+    FEATURES,
+    FINAL_LOSSES,
+    OPEN,
+    RATES_SETTLE,
+    RECOVERED,
+    _findings,
+)
 from classifiers.priors import STRENGTH, prior_for
 
 SNAPSHOT = "scoring-context.json"
@@ -59,8 +68,8 @@ def _day(value: Any) -> date | None:
 
 
 def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, str, int, int, int]]:
-    """Outcomes known by `as_of`, grouped: (carc, payer type, payer id, procedure, decision
-    day ordinal, label, count).
+    """Outcomes counted by `as_of`, grouped: (carc, payer type, payer id, procedure, ordinal of
+    the day it counts from (`features.counted_from`), label, count).
 
     The same labels as `features.load_records` + `features.labelled`: won or partial with money
     back = 1 and lost or written off = 0, each on its last appeal decision (won, partial or lost
@@ -81,9 +90,13 @@ def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, s
     won = d.c.status.in_(RECOVERED) & (d.c.recovered_amount > 0)
     lost = d.c.status.in_(FINAL_LOSSES)
     expired = d.c.status.in_(OPEN) & d.c.deadline.is_not(None) & (d.c.deadline < as_of)
-    day = sa.case(
-        (won | lost, sa.func.coalesce(decision, closed, arrived)), else_=d.c.deadline
-    ).label("day")
+    decided = sa.case((won | lost, sa.func.coalesce(decision, closed, arrived)), else_=d.c.deadline)
+    settle = RATES_SETTLE.days
+    if dialect == "sqlite":  # ISO date text compares in date order
+        counted = sa.func.max(decided, sa.func.date(arrived, f"+{settle} days"))
+    else:
+        counted = sa.func.greatest(decided, arrived + settle)
+    day = counted.label("day")
     label = sa.case((won, 1), else_=0).label("label")
     payer_type = sa.func.coalesce(
         sa.func.nullif(d.c.payer_type, ""), sa.func.nullif(payer.c.payer_type, ""), "other"
@@ -92,14 +105,10 @@ def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, s
         sa.select(d.c.carc, payer_type, d.c.payer_id, d.c.procedure_code, day, label)
         .join(payer, payer.c.id == d.c.payer_id)
         .outerjoin(decisions, decisions.c.denial_id == d.c.id)
-        .where(won | lost | expired)
+        .where(won | lost | expired, decided <= as_of)
         .subquery()
     )
-    query = (
-        sa.select(*known.c, sa.func.count())
-        .where(known.c.day <= as_of)
-        .group_by(*known.c)
-    )  # fmt: skip
+    query = sa.select(*known.c, sa.func.count()).group_by(*known.c)
     out = []
     for carc, kind, payer_id, procedure, when, value, count in session.execute(query):
         out.append(
@@ -183,6 +192,7 @@ def save(folder: Path, aggregates: Aggregates) -> Path:
     data = {
         "as_of": aggregates.as_of.isoformat(),
         "model": aggregates.model_key,
+        "settle_days": RATES_SETTLE.days,
         "outcomes": aggregates.outcomes,
         "payments": [[p, c, str(v)] for (p, c), v in sorted(aggregates.payments.items())],
     }
@@ -193,13 +203,15 @@ def save(folder: Path, aggregates: Aggregates) -> Path:
 
 
 def load(folder: Path, as_of: date, key: str) -> Aggregates | None:
-    """The kept aggregates if they were built today for this model, else None (rebuild)."""
+    """The kept aggregates if they were built today for this model and the same rates rule,
+    else None (rebuild)."""
     path = folder / SNAPSHOT
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if data.get("as_of") != as_of.isoformat() or data.get("model") != key:
+    built_for = (data.get("as_of"), data.get("model"), data.get("settle_days"))
+    if built_for != (as_of.isoformat(), key, RATES_SETTLE.days):
         return None
     return Aggregates(
         as_of,

@@ -20,7 +20,16 @@ from appeals.models import Denial
 from classifiers import evaluate as ev
 from classifiers import model as m
 from classifiers import recovery
-from classifiers.features import FEATURES, OUTCOME_COLUMNS, History, Record, matrix, rates, row
+from classifiers.features import (
+    FEATURES,
+    OUTCOME_COLUMNS,
+    RATES_SETTLE,
+    History,
+    Record,
+    matrix,
+    rates,
+    row,
+)
 from tests.remits import Line, RemitClaim, write_remittance
 
 START = date(2025, 1, 6)
@@ -82,13 +91,25 @@ def test_no_outcome_column_is_a_feature() -> None:
 
 def test_a_denials_features_never_see_its_own_or_later_outcomes() -> None:
     past = record(1, arrived=START, label=1, decided=START + timedelta(days=10))
-    denial = record(2, arrived=START + timedelta(days=20), label=0)
-    later = record(3, arrived=START + timedelta(days=21), label=1)
+    denial = record(2, arrived=START + RATES_SETTLE + timedelta(days=20), label=0)
+    later = record(3, arrived=denial.arrived + timedelta(days=1), label=1)
     undecided = replace(denial, label=None, status="new", recovered=0.0, decided_on=None)
     with_outcomes = row(denial, rates(denial, History([past, denial, later])))
     before_any = row(undecided, rates(undecided, History([past])))
     assert with_outcomes == before_any  # its own outcome and a later one change nothing
     assert rates(denial, History([past])).decided["carc_payer"] == (1, 1)  # the earlier one counts
+
+
+def test_an_outcome_counts_in_the_rates_once_its_cohort_has_settled() -> None:
+    """A quick win decided 10 days after arriving counts from `RATES_SETTLE` after arriving, so
+    recent cohorts' fast wins do not outweigh their slower losses; a slow one from its day."""
+    quick = record(1, arrived=START, label=1, decided=START + timedelta(days=10))
+    slow = record(2, arrived=START, label=0, decided=START + RATES_SETTLE + timedelta(days=30))
+    history = History([quick, slow])
+    key = ("carc_payer", quick.carc, quick.payer_id)
+    assert history.before(key, START + timedelta(days=11)) == (0, 0)
+    assert history.before(key, START + RATES_SETTLE + timedelta(days=1)) == (1, 1)
+    assert history.before(key, START + RATES_SETTLE + timedelta(days=31)) == (2, 1)
 
 
 def test_training_is_deterministic_and_survives_a_skops_round_trip(tmp_path: Path) -> None:
