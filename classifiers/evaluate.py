@@ -27,6 +27,7 @@ class Scores:
     average_precision: float
     brier: float
     ece: float
+    ece_floor: float  # what a perfectly calibrated ranker would show on this many outcomes
     n: int
     positives: int
 
@@ -44,6 +45,20 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
     return float(total / len(y))
 
 
+def calibration_noise(p: np.ndarray, draws: int = 100, seed: int = 7) -> float:
+    """The calibration error a perfectly calibrated ranker would still show on `len(p)`
+    outcomes: the mean ECE of outcomes drawn from `p` itself (seeded).
+
+    On a few hundred outcomes sampling noise alone is several points (219 outcomes: about
+    0.07), so a measured error is read against this floor.
+    """
+    if len(p) == 0:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    drawn = rng.random((draws, len(p))) < p
+    return float(np.mean([expected_calibration_error(row.astype(int), p) for row in drawn]))
+
+
 def scores(y: np.ndarray, p: np.ndarray) -> Scores:
     both = len(set(y.tolist())) == 2
     return Scores(
@@ -51,6 +66,7 @@ def scores(y: np.ndarray, p: np.ndarray) -> Scores:
         average_precision=float(average_precision_score(y, p)) if both else math.nan,
         brier=float(brier_score_loss(y, p)) if len(y) else math.nan,
         ece=expected_calibration_error(y, p),
+        ece_floor=calibration_noise(p),
         n=len(y),
         positives=int(y.sum()),
     )

@@ -30,17 +30,21 @@ def print_report(report: dict[str, Any]) -> None:
         f"Time split: trained on {report['train_outcomes']} outcomes of denials that arrived "
         f"before {report['holdout_from']}, tested on the {report['holdout_outcomes']} after."
     )
-    click.echo(f"\n{'ranker':<18} {'AUC':>6} {'AP':>6} {'Brier':>6} {'ECE':>6} {'n':>7}")
+    click.echo(
+        f"\n{'ranker':<18} {'AUC':>6} {'AP':>6} {'Brier':>6} {'ECE':>6} {'floor':>6} {'n':>7}"
+    )
     for row in model_report.metric_rows(report):
         click.echo(
             f"{row['ranker']:<18} {_number(row['auc']):>6} {_number(row['average_precision']):>6} "
-            f"{_number(row['brier']):>6} {_number(row['ece']):>6} {row['n']:>7}"
+            f"{_number(row['brier']):>6} {_number(row['ece']):>6} "
+            f"{_number(row.get('ece_floor')):>6} {row['n']:>7}"
         )
-    click.echo(f"\n{'payer type':<22} {'ranker':<16} {'AUC':>6} {'ECE':>6} {'n':>6}")
+    click.echo("(floor: the ECE a perfectly calibrated ranker would show on this many outcomes)")
+    click.echo(f"\n{'payer type':<22} {'ranker':<16} {'AUC':>6} {'ECE':>6} {'floor':>6} {'n':>6}")
     for row in model_report.payer_type_rows(report):
         click.echo(
             f"{row['payer_type']:<22} {row['ranker']:<16} {_number(row['auc']):>6} "
-            f"{_number(row['ece']):>6} {row['n']:>6}"
+            f"{_number(row['ece']):>6} {_number(row.get('ece_floor')):>6} {row['n']:>6}"
         )
     click.echo("\nDollars recovered working the top k open denials each business day")
     click.echo(f"{'order':<18} {'k = 10%':>12} {'× oldest':>9} {'k = 25%':>12} {'× oldest':>9}")

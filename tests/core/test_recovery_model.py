@@ -209,3 +209,16 @@ def test_a_practice_with_one_payer_still_trains_and_scores() -> None:
     fitted = m.fit_calibrated(x, np.array([r.label for r in outcomes]))
     p = m.predict(fitted, x)
     assert 0.0 < p.min() <= p.max() < 1.0
+
+
+def test_the_calibration_noise_floor_shrinks_with_the_outcomes_and_sits_below_a_real_error() -> (
+    None
+):
+    rng = np.random.default_rng(1)
+    few, many = rng.uniform(0.05, 0.95, 200), rng.uniform(0.05, 0.95, 20_000)
+    assert ev.calibration_noise(few) == ev.calibration_noise(few)  # seeded
+    assert 0.03 < ev.calibration_noise(few) < 0.1  # 200 outcomes: noise alone is several points
+    assert ev.calibration_noise(many) < 0.01
+    y = (rng.random(20_000) < many).astype(int)
+    off = np.clip(many + 0.1, 0, 1)  # over-predicts by 0.1 everywhere
+    assert ev.scores(y, off).ece > 0.08 > ev.scores(y, many).ece_floor

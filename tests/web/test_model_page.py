@@ -40,8 +40,8 @@ def test_a_saved_card_shows_its_figures_and_charts(
 ) -> None:
     report = {
         "scores": {
-            "model": {"auc": 0.78, "average_precision": 0.6, "brier": 0.18, "ece": 0.03, "n": 400,
-                      "positives": 150},
+            "model": {"auc": 0.78, "average_precision": 0.6, "brier": 0.18, "ece": 0.03,
+                      "ece_floor": 0.021, "n": 400, "positives": 150},
             "prior": {"auc": 0.72, "average_precision": 0.5, "brier": 0.2, "ece": 0.05, "n": 400,
                       "positives": 150},
         },
@@ -61,7 +61,9 @@ def test_a_saved_card_shows_its_figures_and_charts(
     queue = soup(manager.get("/queue"))
     assert "trained recovery model, trained 2026-12-01" in queue.select_one("#ranked-by").get_text()
     cells = [td.get_text() for td in page.select("tr[data-ranker=model] td")]
-    assert cells[:3] == ["Trained model", "0.780", "0.600"]
+    assert cells == ["Trained model", "0.780", "0.600", "0.180", "0.030", "0.021", "400"]
+    # a card saved before the noise floor was measured shows a dash there
+    assert [td.get_text() for td in page.select("tr[data-ranker=prior] td")][5] == "—"
     assert "2.25" in page.select_one("tr[data-order=model]").get_text()  # 9000 / 4000
     assert page.select_one("#calibration-chart svg title").get_text().startswith("Calibration")
     assert page.select_one("#lift-chart svg") is not None
