@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from classifiers.features import Record
 
@@ -60,6 +59,9 @@ def calibration_noise(p: np.ndarray, draws: int = 100, seed: int = 7) -> float:
 
 
 def scores(y: np.ndarray, p: np.ndarray) -> Scores:
+    # imported here, not with the module: see classifiers/model.py
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
     both = len(set(y.tolist())) == 2
     return Scores(
         auc=float(roc_auc_score(y, p)) if both else math.nan,

@@ -5,6 +5,10 @@ Training holds out the most recent outcomes: the model is fitted on the older on
 the smoothed prior. It goes live only where it beats the prior in Brier score and in dollars
 recovered working the top of the queue; otherwise the prior keeps ranking, and the card says
 why. Threads are limited to one: two cores fighting over OpenMP made training 20× slower.
+
+scikit-learn and skops are imported where a model is built, saved or loaded, not with this
+module: they cost an importing process about 110 MB and a second, which an 835 import or a
+web worker with no live model never needs.
 """
 
 from __future__ import annotations
@@ -14,22 +18,18 @@ import json
 import platform
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sklearn
-import skops.io as sio
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.frozen import FrozenEstimator
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OrdinalEncoder
-from threadpoolctl import threadpool_limits
 
 from appeals.files import open_private, private_folder, write_private
 from classifiers.features import CATEGORICAL, NUMERIC
+
+if TYPE_CHECKING:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.pipeline import Pipeline
 
 SEED = 20261203
 MIN_OUTCOMES = 200  # fewer decided denials than this: the prior ranks
@@ -42,6 +42,11 @@ class NotEnoughData(ValueError):
 
 def build_pipeline() -> Pipeline:
     """Categorical codes ordinal-encoded for histogram gradient boosting; numbers as they are."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
     n_cat = len(CATEGORICAL)
     encode = ColumnTransformer(
         [
@@ -81,6 +86,10 @@ def fit_calibrated(x: np.ndarray, y: np.ndarray) -> CalibratedClassifierCV:
     With many outcomes, fit on the older 80 % and calibrate (isotonic) on the newer 20 %. With
     few, every outcome counts: 5-fold cross-validated sigmoid calibration over the pipeline.
     """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+    from threadpoolctl import threadpool_limits
+
     cut = int(len(y) * 0.8)
     if min(int(y[:cut].sum()), cut - int(y[:cut].sum())) < 5 or len(set(y[cut:].tolist())) < 2:
         raise NotEnoughData("both outcomes are needed in the fitting and calibration parts")
@@ -95,6 +104,8 @@ def fit_calibrated(x: np.ndarray, y: np.ndarray) -> CalibratedClassifierCV:
 
 
 def predict(model: Any, x: np.ndarray) -> np.ndarray:
+    from threadpoolctl import threadpool_limits
+
     if len(x) == 0:
         return np.zeros(0)
     with threadpool_limits(limits=1):
@@ -121,9 +132,9 @@ class Card:
 def versions() -> dict[str, str]:
     return {
         "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
+        "scikit-learn": version("scikit-learn"),
         "numpy": np.__version__,
-        "skops": sio.__version__ if hasattr(sio, "__version__") else "",
+        "skops": version("skops"),
     }
 
 
@@ -140,6 +151,8 @@ def folder_for(instance: Path, database_url: str) -> Path:
 
 def save(folder: Path, model: Any, card: Card) -> Path:
     """Write `recovery-<stamp>.skops` and its JSON card (files readable by the owner only)."""
+    import skops.io as sio
+
     private_folder(folder)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     path = folder / f"recovery-{stamp}.skops"
@@ -157,10 +170,12 @@ def latest(folder: Path) -> tuple[Any, Card] | None:
         if not card_path.exists():
             continue
         card = Card(**json.loads(card_path.read_text()))
-        if card.versions.get("scikit-learn") != sklearn.__version__:
+        if card.versions.get("scikit-learn") != version("scikit-learn"):
             continue  # trained by another scikit-learn: retrain rather than trust it
         if card.live != "model":
             return None, card
+        import skops.io as sio
+
         trusted = sio.get_untrusted_types(file=path)
         return sio.load(path, trusted=[t for t in trusted if _ours(t)]), card
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -92,7 +93,7 @@ HEAVY = (
 )
 
 
-def loaded_after(*args: str) -> set[str]:
+def loaded_after(*args: str, env: dict[str, str] | None = None) -> set[str]:
     """The modules a fresh interpreter has imported after running `appeals ARGS`."""
     import subprocess
     import sys
@@ -103,7 +104,13 @@ def loaded_after(*args: str) -> set[str]:
         f"try:\n    main({list(args)!r})\nexcept SystemExit:\n    pass\n"
         "print('MODULES', ' '.join(sorted(sys.modules)))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
+    )
     line = next(x for x in done.stdout.splitlines() if x.startswith("MODULES "))
     return set(line.split()[1:])
 
@@ -117,6 +124,20 @@ def test_help_imports_no_command_module_and_no_core() -> None:
         "appeals.commands.remittances"
     }
     assert not {m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY)}
+
+
+def test_an_import_with_no_trained_model_loads_no_scikit_learn(tmp_path: Path) -> None:
+    """The import, its coding checks and the rescore rank by the documented prior until a model
+    is live, so the process never pays scikit-learn's memory (about 110 MB) or import time."""
+    from tests.remits import Line, RemitClaim, write_remittance
+
+    denied = [RemitClaim(f"ML{i}", [Line("11102", "200", adjustments=[("CO", "197", "200")])])
+              for i in range(3)]  # fmt: skip
+    path = write_remittance(tmp_path, "lean.835", "T-LEAN", date(2026, 8, 4), denied)
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'lean.db'}"}
+    modules = loaded_after("import", str(path), env=env)
+    assert {"appeals.importer", "appeals.findings", "classifiers.scoring"} <= modules
+    assert not {m for m in modules if m.split(".")[0] in ("sklearn", "skops", "scipy")}
 
 
 def test_the_command_list_matches_the_commands() -> None:
