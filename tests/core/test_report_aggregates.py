@@ -156,3 +156,23 @@ def test_refresh_stale_recomputes_the_marked_cells_once(engine: Engine, tmp_path
         assert (
             session.execute(sa.select(sa.func.count()).select_from(ReportStale)).scalar_one() == 0
         )
+
+
+def test_postgres_insert_and_delete_triggers_join_stored_rows_by_index(engine: Engine) -> None:
+    """Migration 0012: the insert and delete triggers look up claim, payment and denial by
+    primary key (hashing a whole table per statement made every import COPY scan every stored
+    claim); the update triggers, which join two transition tables, keep the planner's choice."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("statement-level trigger functions are PostgreSQL's")
+    with engine.connect() as connection:
+        configs = dict(
+            connection.execute(
+                sa.text("SELECT proname, proconfig FROM pg_proc WHERE starts_with(proname, :p)"),
+                {"p": "report_"},
+            ).all()
+        )
+    assert len(configs) == 8
+    for name, config in configs.items():
+        by_index = name.endswith(("_insert", "_delete"))
+        settings = set(config or ())
+        assert ({"enable_hashjoin=off", "enable_mergejoin=off"} <= settings) == by_index, name
