@@ -147,6 +147,57 @@ def bound(dialect: sa.Dialect, column: sa.Column[Any], values: Iterable[Any]) ->
     return bound
 
 
+BULK_UPDATE = 200  # from this many rows on, `update_rows` writes in bulk
+
+
+def update_rows(connection: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Set columns on rows of `table`: each row is a dict of "b_id" (its id) and the columns
+    to set, the same columns in every row.
+
+    Many rows: on PostgreSQL a temporary table filled by COPY and one UPDATE ... FROM, so the
+    table's statement-level triggers run once rather than once per row (the coding checks'
+    28,000 findings of a 100,000-claim file: 3.0 s of row-by-row UPDATEs); on SQLite the
+    driver's executemany of values bound once per distinct value (`bound`). Few rows, or under
+    a schema translation (the SQLite merge writes through the attached live database, which
+    only SQLAlchemy's statements follow): SQLAlchemy's executemany.
+    """
+    if not rows:
+        return
+    translated = (connection.get_execution_options().get("schema_translate_map") or {}).get(None)
+    if len(rows) < BULK_UPDATE or translated:
+        connection.execute(sa.update(table).where(table.c.id == sa.bindparam("b_id")), rows)
+        return
+    dialect = connection.dialect
+    names = [name for name in rows[0] if name != "b_id"]
+    ids = [row["b_id"] for row in rows]
+    columns = [bound(dialect, table.c[name], [row[name] for row in rows]) for name in names]
+    quote = dialect.identifier_preparer.quote
+    if dialect.name == "postgresql":
+        scratch = quote(f"{table.name}_update")
+        declared = ", ".join(
+            f"{quote(name)} {table.c[name].type.compile(dialect=dialect)}" for name in names
+        )
+        connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE {scratch} (id bigint PRIMARY KEY, {declared}) ON COMMIT DROP"
+        )
+        copy_rows(connection, f"COPY {scratch} FROM STDIN", zip(ids, *columns, strict=True))
+        connection.exec_driver_sql(f"ANALYZE {scratch}")  # a join plan sized to the rows
+        assignments = ", ".join(f"{quote(name)} = s.{quote(name)}" for name in names)
+        connection.exec_driver_sql(
+            f"UPDATE {quote(table.name)} AS t SET {assignments} FROM {scratch} AS s "
+            "WHERE t.id = s.id"
+        )
+        connection.exec_driver_sql(f"DROP TABLE {scratch}")
+        return
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"UPDATE {quote(table.name)} SET "
+        + ", ".join(f"{quote(name)} = {marker}" for name in names)
+        + f" WHERE id = {marker}"
+    )
+    connection.exec_driver_sql(sql, list(zip(*columns, ids, strict=True)))
+
+
 def copy_rows(connection: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
     """PostgreSQL: stream rows (values as `bound` gives them) into `COPY ... FROM STDIN`
     (psycopg 3), inside the connection's transaction. psycopg's own dumpers write COPY's text

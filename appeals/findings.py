@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
-from appeals import deadlines, ranking
+from appeals import db, deadlines, ranking
 from appeals.denials import classify
 from appeals.fields import documentation_for_claims
 from appeals.importer import denial_ids_for_file
@@ -335,14 +335,12 @@ def refresh_findings(
 
 
 def _write_findings(session: Session, updates: list[dict[str, Any]]) -> None:
-    """Store recomputed findings (one executemany) and mirror them on loaded Denial objects."""
+    """Store recomputed findings (`db.update_rows`) and mirror them on loaded Denial objects."""
     if not updates:
         return
-    table = Denial.__table__  # type: ignore[attr-defined]
-    session.execute(
-        sa.update(table).where(table.c.id == sa.bindparam("b_id")),
-        updates,
-    )
+    if session.autoflush:
+        session.flush()  # as an ORM statement would: pending changes go first
+    db.update_rows(session.connection(), Denial.__table__, updates)  # type: ignore[attr-defined]
     for values in updates:
         loaded = session.identity_map.get(identity_key(Denial, values["b_id"]))
         if loaded is not None:

@@ -138,7 +138,6 @@ def forget_context(session: Session | None = None) -> None:
 
 
 WRITE_BATCH = 5000
-BULK_WRITE = 2000  # from here on, rows are written in bulk (see `_write`)
 
 
 def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> int:
@@ -159,61 +158,23 @@ def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> 
     return len(cols)
 
 
-_SCORE_COLUMNS = ("probability", "ranker", "stake", "expected_recovery", "priority", "explanation")
-
-
 def _write(session: Session, values: list[dict[str, Any]], *, committing: bool = False) -> None:
-    """Store new scores: a few with one UPDATE executemany; many (a daily rescore) on
-    PostgreSQL through a temporary table filled by COPY and one UPDATE ... FROM, and on SQLite
-    by the driver's executemany on values converted once (no per-row statement building).
+    """Store new scores (`db.update_rows`: many rows in bulk).
 
     `committing` (every open denial rescored, a change of nothing but scores): on SQLite each
     batch is committed, so the single write lock is held `WRITE_BATCH` rows at a time and a
     login or a save waits a fraction of a second, not the whole rescore (seconds at 200,000).
     """
-    if not values:
-        return
-    connection = session.connection()
-    table = Denial.__table__  # type: ignore[attr-defined]
-    translated = (connection.get_execution_options().get("schema_translate_map") or {}).get(None)
-    if len(values) < BULK_WRITE or translated:
-        statement = sa.update(table).where(table.c.id == sa.bindparam("b_id"))
-        for start in range(0, len(values), WRITE_BATCH):
-            connection.execute(statement, values[start : start + WRITE_BATCH])
-        return
-    dialect = connection.dialect
     # In the new priority's order, the priority indexes take their new entries in sequence
     # (about a fifth less work for SQLite than in id order).
     values = sorted(values, key=itemgetter("priority"))
-    columns = [db.bound(dialect, table.c[n], [v[n] for v in values]) for n in _SCORE_COLUMNS]
-    ids = [v["b_id"] for v in values]
-    quote = dialect.identifier_preparer.quote
-    assignments = ", ".join(f"{quote(n)} = s.{quote(n)}" for n in _SCORE_COLUMNS)
-    if dialect.name == "postgresql":
-        connection.exec_driver_sql(
-            "CREATE TEMPORARY TABLE denial_rescore (id bigint PRIMARY KEY, probability float8, "
-            "ranker text, stake numeric(14, 2), expected_recovery numeric(14, 2), "
-            "priority float8, explanation text) ON COMMIT DROP"
-        )
-        db.copy_rows(connection, "COPY denial_rescore FROM STDIN", zip(ids, *columns, strict=True))
-        connection.exec_driver_sql("ANALYZE denial_rescore")  # a join plan sized to the rows
-        connection.exec_driver_sql(
-            f"UPDATE {quote(table.name)} AS d SET {assignments} "
-            "FROM denial_rescore AS s WHERE d.id = s.id"
-        )
-        connection.exec_driver_sql("DROP TABLE denial_rescore")
-        return
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"UPDATE {quote(table.name)} SET "
-        + ", ".join(f"{quote(n)} = {marker}" for n in _SCORE_COLUMNS)
-        + f" WHERE id = {marker}"
-    )
-    rows = list(zip(*columns, ids, strict=True))
-    for start in range(0, len(rows), WRITE_BATCH):
-        session.connection().exec_driver_sql(sql, rows[start : start + WRITE_BATCH])
-        if committing:
+    table = Denial.__table__  # type: ignore[attr-defined]
+    if committing and session.get_bind().dialect.name == "sqlite":
+        for start in range(0, len(values), WRITE_BATCH):
+            db.update_rows(session.connection(), table, values[start : start + WRITE_BATCH])
             session.commit()
+        return
+    db.update_rows(session.connection(), table, values)
 
 
 @lru_cache(maxsize=1 << 16)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from appeals import ranking
+from appeals import db, ranking
 from appeals.documentation import import_documentation_csv
 from appeals.findings import denial_ids_for_file, refresh_findings_for_files
 from appeals.history import import_appeal_history
@@ -110,7 +110,7 @@ def test_rescore_stores_what_the_reference_path_would(
     engine: Engine, built, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     today, _ = built
-    monkeypatch.setattr(ranking, "BULK_WRITE", 1)  # the daily rescore's bulk write, on few rows
+    monkeypatch.setattr(db, "BULK_UPDATE", 1)  # the daily rescore's bulk write, on few rows
     with Session(engine) as session:
         reference = _reference(session, today, None)
         expected = {}

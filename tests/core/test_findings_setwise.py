@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
+from appeals import db
 from appeals.documentation import import_documentation_csv
 from appeals.findings import (
     claims_facts,
@@ -131,7 +132,11 @@ def practice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_setwise_checks_find_what_the_per_claim_reading_found(engine, practice: Path) -> None:
+@pytest.mark.parametrize("bulk_from", [2000, 1], ids=["executemany", "bulk-update"])
+def test_setwise_checks_find_what_the_per_claim_reading_found(
+    engine, practice: Path, bulk_from: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "BULK_UPDATE", bulk_from)  # the findings written either way
     files = expand_paths([practice])
     half = len(files) // 2
     for index, path in enumerate(files):

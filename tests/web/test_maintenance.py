@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
-from appeals import ranking
+from appeals import db, ranking
 from appeals.models import AppState, Denial
 from appeals.web import maintenance
 from tests.web.conftest import World, log_in
@@ -92,7 +92,7 @@ def test_the_daily_rescore_commits_in_batches_on_sqlite(
     with engine.begin() as connection:
         open_ = Denial.closed_at.is_(None)  # type: ignore[union-attr]
         connection.execute(sa.update(Denial).where(open_).values(priority=-1.0))
-    monkeypatch.setattr(ranking, "BULK_WRITE", 2)
+    monkeypatch.setattr(db, "BULK_UPDATE", 2)
     monkeypatch.setattr(ranking, "WRITE_BATCH", 2)
     commits: list[int] = []
     sa.event.listen(session, "after_commit", lambda _s: commits.append(1))
