@@ -135,16 +135,11 @@ def bound(dialect: sa.Dialect, column: sa.Column[Any], values: Iterable[Any]) ->
     send them, for driver-level bulk writes. The type's processor runs once per distinct value:
     a batch's amounts and dates repeat, and it is a Python call or two per value."""
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    values = values if isinstance(values, list | tuple) else list(values)
     if process is None:
         return list(values)
-    done: dict[Any, Any] = {}
-    bound = []
-    for value in values:
-        if value in done:
-            bound.append(done[value])
-        else:
-            bound.append(done.setdefault(value, process(value)))
-    return bound
+    done = {value: process(value) for value in set(values)}
+    return list(map(done.__getitem__, values))
 
 
 BULK_UPDATE = 200  # from this many rows on, `update_rows` writes in bulk
