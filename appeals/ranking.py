@@ -165,16 +165,19 @@ def _write(session: Session, values: list[dict[str, Any]], *, committing: bool =
     batch is committed, so the single write lock is held `WRITE_BATCH` rows at a time and a
     login or a save waits a fraction of a second, not the whole rescore (seconds at 200,000).
     """
-    # In the new priority's order, the priority indexes take their new entries in sequence
-    # (about a fifth less work for SQLite than in id order).
-    values = sorted(values, key=itemgetter("priority"))
     table = Denial.__table__  # type: ignore[attr-defined]
     if committing and session.get_bind().dialect.name == "sqlite":
+        # In id order: each commit writes the table pages its batch changed, so rows in table
+        # order are written once each (200,000 rows: 9.3 s against 12.1 s in priority order,
+        # whose batches each touched pages all over the table).
+        values = sorted(values, key=itemgetter("b_id"))
         for start in range(0, len(values), WRITE_BATCH):
             db.update_rows(session.connection(), table, values[start : start + WRITE_BATCH])
             session.commit()
         return
-    db.update_rows(session.connection(), table, values)
+    # In one transaction, in the new priority's order: the priority index takes its new entries
+    # in sequence (about a fifth less work for SQLite than in id order).
+    db.update_rows(session.connection(), table, sorted(values, key=itemgetter("priority")))
 
 
 @lru_cache(maxsize=1 << 16)
