@@ -392,7 +392,8 @@ class Denial(SQLModel, table=True):
     patient_control_number: str = Field(index=True)
     procedure_code: str = Field(default="", index=True)
     service_date: date | None = Field(default=None, index=True)
-    denied_on: date | None = Field(default=None, index=True)  # payment date of the remittance
+    # payment date of the remittance; indexed by ix_denial_queue_age (denied_on, id)
+    denied_on: date | None = None
     group_code: str = ""
     carc: str = Field(default="", index=True)  # the reason that decided the category
     carcs: str = ""  # every denial CARC on the line, space-separated
@@ -406,7 +407,7 @@ class Denial(SQLModel, table=True):
     appeal_level: int = 1
     payer_type: str = ""  # from the claim's CLP06 (the payer's default when absent)
     level_notice_on: date | None = None  # when the current level's clock started
-    deadline: date | None = Field(default=None, index=True)
+    deadline: date | None = None  # indexed by ix_denial_queue_deadline (deadline, id)
     deadline_basis: str = ""  # the rule behind `deadline`, in words
     probability: float | None = None
     ranker: str = ""  # what scored `probability`: "model" or "prior"
