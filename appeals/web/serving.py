@@ -95,6 +95,21 @@ class SettingError(ValueError):
     """An environment variable with a value the server cannot use (its name is in the text)."""
 
 
+def whole_number(variable: str, value: object, default: int, minimum: int, maximum: int) -> int:
+    """`value` (text from the environment, or a number from the app's config; empty or None for
+    `default`) as a whole number from `minimum` to `maximum`; else SettingError naming
+    `variable`."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    try:
+        number = int(value.strip() if isinstance(value, str) else value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise SettingError(f"{variable} must be a whole number") from None
+    if not minimum <= number <= maximum:
+        raise SettingError(f"{variable} must be from {minimum} to {maximum}")
+    return number
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     workers: int
@@ -111,18 +126,16 @@ class ServerSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
         """The settings from `environ` (default `os.environ`); raises SettingError."""
         environ = os.environ if environ is None else environ
-        values: dict[str, int] = {}
-        for name, setting in SETTINGS.items():
-            text = environ.get(setting.variable, "").strip()
-            try:
-                value = int(text) if text else setting.default
-            except ValueError:
-                raise SettingError(f"{setting.variable} must be a whole number") from None
-            if not setting.minimum <= value <= setting.maximum:
-                raise SettingError(
-                    f"{setting.variable} must be from {setting.minimum} to {setting.maximum}"
-                )
-            values[name] = value
+        values = {
+            name: whole_number(
+                setting.variable,
+                environ.get(setting.variable),
+                setting.default,
+                setting.minimum,
+                setting.maximum,
+            )
+            for name, setting in SETTINGS.items()
+        }
         if values["workers"] == 0:
             values["workers"] = max(2, os.cpu_count() or 1)
         if values["worker_connections"] <= values["threads"]:
@@ -361,11 +374,4 @@ def init_app(app: Flask) -> None:
 
 def _config_int(app: Flask, key: str, default: int, minimum: int, maximum: int) -> int:
     """`APPEALS_<key>` as loaded into the config (from_prefixed_env parses numbers)."""
-    value = app.config.get(key, default)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise SettingError(f"APPEALS_{key} must be a whole number") from None
-    if not minimum <= number <= maximum:
-        raise SettingError(f"APPEALS_{key} must be from {minimum} to {maximum}")
-    return number
+    return whole_number(f"APPEALS_{key}", app.config.get(key), default, minimum, maximum)

@@ -101,6 +101,7 @@ def test_settings_are_bounded_and_come_from_the_environment() -> None:
     ):
         with pytest.raises(SettingError, match=variable):
             ServerSettings.from_env({variable: value})
+    assert ServerSettings.from_env({"APPEALS_THREADS": "  "}).threads == default.threads  # blank
     with pytest.raises(SettingError, match="APPEALS_MAX_CONNECTIONS"):
         ServerSettings.from_env({"APPEALS_THREADS": "8", "APPEALS_MAX_CONNECTIONS": "8"})
     assert all(s.variable.startswith("APPEALS_") and s.meaning for s in SETTINGS.values())
@@ -250,5 +251,7 @@ def test_forwarded_headers_are_believed_only_for_the_configured_hops(
     plain = behind.test_client().get("/auth/login", headers={"X-Forwarded-Proto": "http"})
     assert "Strict-Transport-Security" not in plain.headers  # HSTS only over HTTPS
 
-    with pytest.raises(SettingError, match="APPEALS_PROXY_HOPS"):
+    with pytest.raises(SettingError, match="APPEALS_PROXY_HOPS must be a whole number"):
         _proxy_app(database_url, seen, PROXY_HOPS="two")
+    with pytest.raises(SettingError, match="APPEALS_PROXY_HOPS must be from 0 to 10"):
+        _proxy_app(database_url, seen, PROXY_HOPS=11)
