@@ -29,7 +29,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from appeals.files import private_folder
@@ -279,19 +279,25 @@ def _write(engine: Engine, row: int | None, **values: object) -> None:
 def _finish(engine: Engine, job_id: str, error: str) -> None:
     """Mark the job finished; files it never reached fail with `error` (or a generic reason)."""
     with engine.begin() as connection:
-        connection.execute(
-            sa.update(UploadJobFile)
-            .where(
-                col(UploadJobFile.job_id) == job_id,
-                col(UploadJobFile.state).in_(UNFINISHED_STATES),
-            )
-            .values(state="failed", error=f"Import stopped: {error}." if error else "Not imported.")
+        file_error = f"Import stopped: {error}." if error else "Not imported."
+        _close(connection, [job_id], file_error, error)
+
+
+def _close(connection: Connection, job_ids: list[str], file_error: str, job_error: str) -> None:
+    """Finish the jobs: their files not yet imported fail with `file_error`."""
+    connection.execute(
+        sa.update(UploadJobFile)
+        .where(
+            col(UploadJobFile.job_id).in_(job_ids),
+            col(UploadJobFile.state).in_(UNFINISHED_STATES),
         )
-        connection.execute(
-            sa.update(UploadJob)
-            .where(col(UploadJob.id) == job_id, col(UploadJob.finished_at).is_(None))
-            .values(finished_at=utcnow(), error=error)
-        )
+        .values(state="failed", error=file_error)
+    )
+    connection.execute(
+        sa.update(UploadJob)
+        .where(col(UploadJob.id).in_(job_ids), col(UploadJob.finished_at).is_(None))
+        .values(finished_at=utcnow(), error=job_error)
+    )
 
 
 def fail_unfinished(
@@ -311,19 +317,7 @@ def fail_unfinished(
         ids = list(connection.execute(select(UploadJob.id).where(*where)).scalars())
         if not ids:
             return 0
-        connection.execute(
-            sa.update(UploadJobFile)
-            .where(
-                col(UploadJobFile.job_id).in_(ids),
-                col(UploadJobFile.state).in_(UNFINISHED_STATES),
-            )
-            .values(state="failed", error=reason[0].upper() + reason[1:] + ".")
-        )
-        connection.execute(
-            sa.update(UploadJob)
-            .where(col(UploadJob.id).in_(ids), col(UploadJob.finished_at).is_(None))
-            .values(finished_at=utcnow(), error=reason)
-        )
+        _close(connection, ids, reason[0].upper() + reason[1:] + ".", reason)
     if upload_folder is not None:
         for job_id in ids:
             shutil.rmtree(upload_folder / job_id, ignore_errors=True)
