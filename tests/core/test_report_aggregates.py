@@ -176,3 +176,43 @@ def test_postgres_insert_and_delete_triggers_join_stored_rows_by_index(engine: E
         by_index = name.endswith(("_insert", "_delete"))
         settings = set(config or ())
         assert ({"enable_hashjoin=off", "enable_mergejoin=off"} <= settings) == by_index, name
+
+
+def test_a_long_refresh_lets_sqlite_writers_in_between_cells(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite the refresh holds the only write lock: eight slow cells in one transaction kept
+    a writer waiting past its busy timeout (in production a 19 s refresh against the 10 s
+    timeout of logins and audit events); one cell per transaction, with a pause, lets it in."""
+    import sqlite3
+    import threading
+    import time
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("one write lock is SQLite's")
+    today = date(2026, 12, 4)
+    with Session(engine) as session:
+        for month in range(1, 9):
+            session.add(ReportStale(practice_id=1, basis="denied", month=f"2026-{month:02d}",
+                                    kind="denial"))  # fmt: skip
+        session.commit()
+    monkeypatch.setattr(aggregates, "store", lambda *args, **kwargs: time.sleep(0.3))
+    refreshed: list[int] = []
+    worker = threading.Thread(
+        target=lambda: refreshed.append(aggregates.refresh_stale(engine, today))
+    )
+    worker.start()
+    time.sleep(0.15)  # the refresh holds the lock now
+    writer = sqlite3.connect(str(engine.url.database), timeout=1.0)
+    try:
+        writer.execute(
+            "INSERT INTO auditevent (at, action, entity, entity_id, detail) "
+            "VALUES ('2026-12-04 10:00:00', 'view', 'denial', 1, '')"
+        )
+        writer.commit()  # before the refresh ends (2.4 s): it would fail after 1 s otherwise
+    finally:
+        writer.close()
+    worker.join()
+    assert refreshed == [8]
+    with Session(engine) as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(ReportStale)).scalar() == 0
