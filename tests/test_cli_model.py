@@ -37,3 +37,27 @@ def test_the_tables_show_each_calibration_error_beside_its_noise_floor(
     medicare = next(line for line in lines if line.startswith("Medicare"))
     assert medicare.split()[-3:] == ["0.090", "0.070", "80"]
     assert any("2.25" in line for line in lines if line.startswith("Trained model"))
+
+
+def test_status_names_the_live_ranker_and_each_error_beside_its_floor(
+    cli, engine, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import Session
+
+    from appeals import ranking
+    from classifiers import model as recovery_model
+
+    monkeypatch.setenv("APPEALS_INSTANCE", str(tmp_path))
+    assert "No model trained yet" in cli("model", "status").output
+    card = recovery_model.Card(
+        "2026-12-04T08:00:00+00:00", 872, 0.37, [], "2026-04-16",
+        {name: REPORT["scores"][name] for name in ("model", "prior")}, "model",
+        "the model beat the smoothed prior",
+    )  # fmt: skip
+    with Session(engine) as session:
+        recovery_model.save(ranking.model_folder(session), None, card)
+    result = cli("model", "status")
+    assert result.exit_code == 0, result.output
+    assert "Live ranker: Trained model" in result.output
+    assert "ECE 0.043 (noise floor 0.031)" in result.output
+    assert "ECE 0.043 (noise floor –)" in result.output  # a card from before the floor

@@ -125,7 +125,8 @@ def status_command() -> None:
     for name, values in card.holdout.items():
         click.echo(
             f"  {model_report.label(name):<16} AUC {_number(values.get('auc'))}  "
-            f"Brier {_number(values.get('brier'))}  ECE {_number(values.get('ece'))}"
+            f"Brier {_number(values.get('brier'))}  ECE {_number(values.get('ece'))} "
+            f"(noise floor {_number(values.get('ece_floor'))})"
         )
 
 
