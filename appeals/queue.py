@@ -13,12 +13,11 @@ late appeal needs good cause, else write-off review), "all" both. Other statuses
 from __future__ import annotations
 
 import re
-from collections import namedtuple
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
@@ -618,82 +617,6 @@ def letter_counts(session: Session, ids: Sequence[int]) -> dict[int, int]:
     return {int(d): int(n) for d, n in session.execute(query).all()}
 
 
-# Export rows carry the Denial columns as a plain record (no ORM entity to build per row),
-# but for the long texts and timestamps no export column shows (reading them was a third of
-# an export's time); a CSV column that needs one of these must take it off this list.
-EXPORT_UNREAD = frozenset(
-    {
-        "explanation",
-        "findings",
-        "deadline_basis",
-        "created_at",
-        "updated_at",
-        "worked_at",
-        "worked_probability",
-        "worked_rank",
-        "stake",
-    }
-)
-_EXPORT_COLUMNS = [c for c in Denial.__table__.c if c.name not in EXPORT_UNREAD]  # type: ignore[attr-defined]
-_DenialRecord = namedtuple("_DenialRecord", [c.name for c in _EXPORT_COLUMNS])  # type: ignore[misc]
-
-
-def all_rows(
-    session: Session, filters: QueueFilters, viewer: Viewer, today: date, batch: int = 1000
-) -> Iterator[QueueRow]:
-    """Every row matching the filters in queue order (for export), streamed.
-
-    The order of the pages: rows with a sort value, then (nullable sorts) those without, by id.
-    Each part is one Core select read `batch` rows at a time (a server-side cursor on
-    PostgreSQL); a row's `denial` is a record of the Denial columns (see `EXPORT_UNREAD`),
-    not an ORM entity.
-    """
-    spec = SORTS[filters.sort]
-    where = conditions(filters, viewer, today)
-    column, ident = spec.column, Denial.id
-    order = (column.desc(), ident.desc()) if spec.descending else (column.asc(), ident.asc())  # type: ignore[union-attr,attr-defined]
-    claim = Claim.__table__.c  # type: ignore[attr-defined]
-    base = (
-        sa.select(
-            *_EXPORT_COLUMNS,
-            claim.patient_last_name,
-            claim.patient_first_name,
-            claim.payer_claim_control_number,
-            Payer.__table__.c.name,  # type: ignore[attr-defined]
-            ServiceLine.__table__.c.modifiers,  # type: ignore[attr-defined]
-            User.__table__.c.username,  # type: ignore[attr-defined]
-        )
-        .join(Claim, Claim.id == Denial.claim_id)
-        .join(Payer, Payer.id == Denial.payer_id)
-        .join(ServiceLine, ServiceLine.id == Denial.line_id, isouter=True)
-        .join(User, User.id == Denial.assignee_id, isouter=True)
-        .where(*where)
-    )
-    parts = [base.where(column.is_not(None)) if spec.nullable else base]
-    if spec.nullable:
-        parts.append(base.where(column.is_(None)))
-    orders = [order, (ident.asc(),)]  # type: ignore[union-attr,attr-defined]
-    width = len(_EXPORT_COLUMNS)
-    make = _DenialRecord._make
-    connection = session.connection()  # Core rows: no ORM loading per row
-    for query, ordering in zip(parts, orders, strict=False):
-        # The with-block closes the server-side cursor when the export stops early.
-        with connection.execute(
-            query.order_by(*ordering).execution_options(stream_results=True, yield_per=batch)
-        ) as result:
-            for values in result:
-                last, first, number, payer, modifiers, assignee = values[width:]
-                yield QueueRow(
-                    cast(Denial, make(values[:width])),
-                    last,
-                    first,
-                    number,
-                    payer,
-                    modifiers or "",
-                    assignee or "",
-                )
-
-
 def scoped_denials(session: Session, viewer: Viewer, ids: Sequence[int]) -> list[Denial]:
     """The denials with these ids that the viewer may see (others are silently left out)."""
     query = select(Denial).where(Denial.id.in_(list(ids)))  # type: ignore[union-attr]
@@ -731,33 +654,143 @@ CSV_HEADER = (
 )
 
 
-def csv_values(row: QueueRow, today: date) -> list[str]:
-    """One export line; money as exact decimal strings."""
-    d = row.denial
-    left = days_left(d.deadline, today)
-    days = "" if left is None else str(left)
+def _as_driver_returns(column: Any) -> Any:
+    """`column` with no conversion by SQLAlchemy: SQLite gives money as integer cents and dates
+    as ISO text, PostgreSQL gives `Decimal`, `date` and `datetime` (converting 200,000 rows'
+    money and dates into objects only to write them back as text was a fifth of an export)."""
+    return sa.type_coerce(column, sa.types.NullType())
+
+
+def _money_text(value: int | Decimal) -> str:
+    """Stored money as export text: SQLite's integer cents or PostgreSQL's exact `Decimal`."""
+    if isinstance(value, int):
+        whole, cents = divmod(abs(value), 100)
+        return f"{'-' if value < 0 else ''}{whole}.{cents:02d}"
+    return f"{value:.2f}"
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+_EXPORT_COLUMNS = (
+    Denial.id,
+    Claim.patient_last_name,
+    Claim.patient_first_name,
+    Denial.patient_control_number,
+    Claim.payer_claim_control_number,
+    Denial.service_date,
+    Denial.denied_on,
+    Payer.name,
+    Denial.procedure_code,
+    ServiceLine.modifiers,
+    Denial.carcs,
+    Denial.carc,
+    Denial.rarcs,
+    Denial.category,
+    Denial.action,
+    Denial.denied_amount,
+    Denial.probability,
+    Denial.expected_recovery,
+    Denial.priority,
+    Denial.deadline,
+    Denial.status,
+    Denial.recovered_amount,
+    Denial.closed_at,
+    Denial.appeal_level,
+    User.username,
+)
+
+
+def export_rows(
+    session: Session, filters: QueueFilters, viewer: Viewer, today: date, batch: int = 1000
+) -> Iterator[list[str]]:
+    """Every row matching the filters in queue order, as the export's cells (`CSV_HEADER`).
+
+    The order of the pages: rows with a sort value, then (nullable sorts) those without, by id.
+    Each part is one Core select of just the exported columns, as the driver returns them,
+    read `batch` rows at a time (a server-side cursor on PostgreSQL). Money is exact decimal
+    text; text from files and users goes through `text_cell`.
+    """
+    spec = SORTS[filters.sort]
+    column, ident = spec.column, Denial.id
+    order = (column.desc(), ident.desc()) if spec.descending else (column.asc(), ident.asc())  # type: ignore[union-attr,attr-defined]
+    base = (
+        sa.select(*(_as_driver_returns(c) for c in _EXPORT_COLUMNS))
+        .select_from(Denial)
+        .join(Claim, Claim.id == Denial.claim_id)
+        .join(Payer, Payer.id == Denial.payer_id)
+        .join(ServiceLine, ServiceLine.id == Denial.line_id, isouter=True)
+        .join(User, User.id == Denial.assignee_id, isouter=True)
+        .where(*conditions(filters, viewer, today))
+    )
+    parts = [base.where(column.is_not(None)) if spec.nullable else base]
+    if spec.nullable:
+        parts.append(base.where(column.is_(None)))
+    orders = [order, (ident.asc(),)]  # type: ignore[union-attr,attr-defined]
+    connection = session.connection()
+    for query, ordering in zip(parts, orders, strict=False):
+        # The with-block closes the server-side cursor when the export stops early.
+        with connection.execute(
+            query.order_by(*ordering).execution_options(stream_results=True, yield_per=batch)
+        ) as result:
+            for row in result:
+                yield _export_cells(*row, today=today)
+
+
+def _export_cells(
+    ident: int,
+    last: str,
+    first: str,
+    account: str,
+    claim_number: str,
+    service_date: date | str | None,
+    denied_on: date | str | None,
+    payer: str,
+    procedure: str,
+    modifiers: str | None,
+    carcs: str,
+    carc: str,
+    rarcs: str,
+    category: str,
+    action: str,
+    denied: int | Decimal,
+    probability: float | None,
+    expected: int | Decimal | None,
+    priority: float,
+    deadline: date | str | None,
+    status: str,
+    recovered: int | Decimal,
+    closed_at: datetime | str | None,
+    level: int,
+    assignee: str | None,
+    today: date,
+) -> list[str]:
+    due = None if deadline is None else _as_date(deadline)
+    left = days_left(due, today)
+    expired = status in OPEN_STATUSES and is_expired(due, today)
     return [
-        str(d.id),
-        text_cell(row.patient),
-        text_cell(d.patient_control_number),
-        text_cell(row.claim_number),
-        d.service_date.isoformat() if d.service_date else "",
-        d.denied_on.isoformat() if d.denied_on else "",
-        text_cell(row.payer_name),
-        text_cell(row.procedure),
-        text_cell(" ".join(c for c in (d.carcs or d.carc).split() if c)),
-        text_cell(d.rarcs),
-        category_label(d.category),
-        row.action_text(today),
-        f"{d.denied_amount:.2f}",
-        "" if d.probability is None else f"{d.probability:.3f}",
-        "" if d.expected_recovery is None else f"{d.expected_recovery:.2f}",
-        f"{d.priority:.2f}",
-        d.deadline.isoformat() if d.deadline else "",
-        days,
-        status_label(d.status),
-        f"{d.recovered_amount:.2f}",
-        d.closed_at.date().isoformat() if d.closed_at else "",
-        str(d.appeal_level),
-        text_cell(row.assignee),
+        str(ident),
+        text_cell(", ".join(p for p in (last, first) if p)),
+        text_cell(account),
+        text_cell(claim_number),
+        "" if service_date is None else str(service_date),
+        "" if denied_on is None else str(denied_on),
+        text_cell(payer),
+        text_cell(" ".join(p for p in (procedure, modifiers) if p)),
+        text_cell(" ".join((carcs or carc).split())),
+        text_cell(rarcs),
+        category_label(category),
+        EXPIRED_ACTION if expired else action_label(action),
+        _money_text(denied),
+        "" if probability is None else f"{probability:.3f}",
+        "" if expected is None else _money_text(expected),
+        f"{priority:.2f}",
+        "" if deadline is None else str(deadline),
+        "" if left is None else str(left),
+        status_label(status),
+        _money_text(recovered),
+        "" if closed_at is None else str(closed_at)[:10],
+        str(level),
+        text_cell(assignee),
     ]

@@ -209,8 +209,8 @@ def export() -> Response:
         writer.writerow(queue.CSV_HEADER)
         try:
             with Session(engine) as stream:
-                for row in queue.all_rows(stream, filters, viewer, day):
-                    writer.writerow(queue.csv_values(row, day))
+                for cells in queue.export_rows(stream, filters, viewer, day):
+                    writer.writerow(cells)
                     if buffer.tell() > 64 * 1024:
                         yield buffer.getvalue()
                         buffer.seek(0)

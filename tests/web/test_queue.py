@@ -362,7 +362,7 @@ def test_export_of_a_name_search_does_not_log_the_name(
 def test_an_export_that_fails_midway_says_so_and_logs_no_patient_data(
     specialist: FlaskClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    real_rows = queue_core.all_rows
+    real_rows = queue_core.export_rows
     # The stack quotes source lines: the message is built away from the line that raises.
     message = "lost the connection while reading ALVAREZ, Synthetic"
 
@@ -370,7 +370,7 @@ def test_an_export_that_fails_midway_says_so_and_logs_no_patient_data(
         yield from itertools.islice(real_rows(*args, **kwargs), 1)
         raise RuntimeError(message)
 
-    monkeypatch.setattr(queue_core, "all_rows", failing_rows)
+    monkeypatch.setattr(queue_core, "export_rows", failing_rows)
     with caplog.at_level(logging.ERROR):
         response = specialist.get("/queue/export.csv?q=Alvarez&status=all")
         lines = response.get_data(as_text=True).splitlines()
@@ -716,3 +716,60 @@ def test_neighbours_in_a_view_with_a_nullable_sort(session: Session, world: Worl
     assert auth is not None and mohs is not None
     assert queue_core.neighbours(session, by_deadline, viewer, TODAY, auth) == (d["excision"], None)
     assert queue_core.neighbours(session, by_deadline, viewer, TODAY, mohs) == (None, d["excision"])
+
+
+def test_an_export_row_has_every_cell_as_the_queue_reads_it(
+    specialist: FlaskClient, world: World, session: Session
+) -> None:
+    # Money, dates and days left are formatted from what the driver returns (integer cents
+    # and ISO text on SQLite, Decimal and dates on PostgreSQL): every cell of one row, exactly.
+    practice = session.get(Practice, world.practice_a)
+    payer = session.get(Payer, world.medicare)
+    denial = add_denial(
+        session,
+        practice,
+        payer,
+        last="=Cells",
+        first="Every",
+        account="-EC1",
+        claim_number="CN-9",
+        modifiers="59 RT",
+        amount="1000.05",
+        deadline_days=-3,
+        status="in_progress",
+        service_date=TODAY - timedelta(days=41),
+    )
+    denial.probability = 0.4567
+    denial.priority = 1234.5
+    denial.recovered_amount = Decimal("0.07")
+    denial.carcs = "50 16"
+    denial.rarcs = "N115 M15"
+    session.add(denial)
+    session.commit()
+    text = specialist.get("/queue/export.csv?view=expired&q=-EC1").get_data(as_text=True)
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert row == {
+        "denial_id": str(denial.id),
+        "patient": "'=Cells, Every",
+        "account": "'-EC1",
+        "payer_claim_number": "CN-9",
+        "date_of_service": (TODAY - timedelta(days=41)).isoformat(),
+        "denial_date": (TODAY - timedelta(days=10)).isoformat(),
+        "payer": payer.name,  # type: ignore[union-attr]
+        "procedure": "11602 59 RT",
+        "carc": "50 16",
+        "rarcs": "N115 M15",
+        "category": "Medical necessity",
+        "recommended_action": queue_core.EXPIRED_ACTION,
+        "denied_amount": "1000.05",
+        "probability": "0.457",
+        "expected_recovery": "500.02",
+        "priority": "1234.50",
+        "deadline": (TODAY - timedelta(days=3)).isoformat(),
+        "days_left": "-3",
+        "status": "In progress",
+        "recovered_amount": "0.07",
+        "closed_on": "",
+        "appeal_level": "1",
+        "assignee": "",
+    }
