@@ -12,7 +12,7 @@ from appeals.models import Denial, User
 from appeals.web import get_session, params, record_read
 from appeals.web.auth import me
 from appeals.web.htmx import is_htmx, render_page_or_partial, trigger
-from appeals.web.queue import denial_url, queue_url, today, view_filters
+from appeals.web.queue import denial_url, queue_url, today, view_filters, view_query
 
 bp = Blueprint("denials", __name__, url_prefix="/denials")
 
@@ -63,8 +63,8 @@ def queue_nav(denial: Denial) -> dict[str, Any]:
     before, after = queue.neighbours(get_session(), filters, me().viewer, today(), denial)
     return {
         "back_url": queue_url(filters),
-        "prev_url": denial_url(before, filters) if before is not None else None,
-        "next_url": denial_url(after, filters) if after is not None else None,
+        "prev_url": denial_url(before, view_query(filters)) if before is not None else None,
+        "next_url": denial_url(after, view_query(filters)) if after is not None else None,
     }
 
 

@@ -10,7 +10,6 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import date
-from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -66,18 +65,18 @@ def view_filters(text: str) -> queue.QueueFilters:
     return queue.QueueFilters.from_args(MultiDict(parse_qsl(text or "")))
 
 
-def denial_url(denial_id: int, filters: queue.QueueFilters | None = None) -> str:
-    """A denial's page, carrying the queue view it was opened from (back link, next / previous)."""
-    page = url_for("denials.detail", denial_id=denial_id)
-    view = _view_query(tuple(filters.to_args())) if filters is not None else ""
-    return f"{page}?{view}" if view else page
-
-
-@lru_cache(maxsize=256)
-def _view_query(args: tuple[tuple[str, str], ...]) -> str:
-    """`queue=<the view's own query string>`, once per view (a page links 50 denials to it)."""
-    view = urlencode(args)
+def view_query(filters: queue.QueueFilters) -> str:
+    """`queue=<the view's own query string>` for links to denial pages (once per page: a page
+    links 50 denials to the same view)."""
+    view = urlencode(filters.to_args())
     return urlencode({"queue": view}) if view else ""
+
+
+def denial_url(denial_id: int, view: str = "") -> str:
+    """A denial's page, carrying the queue view it was opened from (`view_query`: back link,
+    next / previous)."""
+    page = url_for("denials.detail", denial_id=denial_id)
+    return f"{page}?{view}" if view else page
 
 
 def selected_ids(form: MultiDict[str, str]) -> tuple[list[int], bool]:
@@ -144,6 +143,7 @@ def _render(filters: queue.QueueFilters, status: int = 200) -> Response:
         expired_advice=queue.EXPIRED_ADVICE,
         queue_url=queue_url,
         denial_url=denial_url,
+        view_query=view_query,
         max_selected=MAX_SELECTED,
         **choices(),
     )

@@ -34,8 +34,10 @@ def test_it_lists_open_denials_by_priority(specialist: FlaskClient, world: World
     assert response.status_code == 200
     d = world.denials
     assert ids(response) == [d["mohs"], d["excision"], d["auth"]]  # cosmetic has expired
-    page = response.get_data(as_text=True)
-    assert "category priors" in page  # the ranking is labelled honestly
+    note = BeautifulSoup(response.get_data(as_text=True), "html.parser").select_one(
+        ".priority-note"
+    )
+    assert note is not None and "what the payer usually pays" in note.get_text()  # not the charge
 
 
 def test_rows_show_the_queue_columns(specialist: FlaskClient, world: World) -> None:
