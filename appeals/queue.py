@@ -729,6 +729,11 @@ def export_rows(
         parts.append(base.where(column.is_(None)))
     orders = [order, (ident.asc(),)]  # type: ignore[union-attr,attr-defined]
     connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # Every row is read: plan the cursor for the whole result, not for its first tenth
+        # (PostgreSQL's default for cursors picked index-ordered nested loops: 2.1 s against
+        # 1.6 s with hash joins and a sort for 200,000 rows). Ends with the transaction.
+        connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
     for query, ordering in zip(parts, orders, strict=False):
         # The with-block closes the server-side cursor when the export stops early.
         with connection.execute(
