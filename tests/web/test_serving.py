@@ -87,7 +87,7 @@ def test_the_access_log_line_has_no_search_and_no_referrer() -> None:
 
 def test_settings_are_bounded_and_come_from_the_environment() -> None:
     default = ServerSettings.from_env({})
-    assert default.workers >= 2 and default.threads == 8
+    assert default.workers == 2 * (os.cpu_count() or 1) + 1 and default.threads == 4
     assert default.worker_connections > default.threads
     assert 0 < default.read_timeout <= 60 and 0 < default.keepalive <= 30
     chosen = ServerSettings.from_env(
