@@ -61,10 +61,11 @@ def queue_nav(denial: Denial) -> dict[str, Any]:
     filters), and the denials before and after it in that view."""
     filters = view_filters(request.args.get("queue", ""))
     before, after = queue.neighbours(get_session(), filters, me().viewer, today(), denial)
+    view = view_query(filters)
     return {
         "back_url": queue_url(filters),
-        "prev_url": denial_url(before, view_query(filters)) if before is not None else None,
-        "next_url": denial_url(after, view_query(filters)) if after is not None else None,
+        "prev_url": denial_url(before, view) if before is not None else None,
+        "next_url": denial_url(after, view) if after is not None else None,
     }
 
 
