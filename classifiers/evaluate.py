@@ -35,13 +35,19 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
     """Mean |observed − predicted| over equal-width probability bins, weighted by their size."""
     if len(y) == 0:
         return 0.0
+    return float(_calibration_errors(np.asarray(y)[np.newaxis, :], p, bins)[0])
+
+
+def _calibration_errors(outcomes: np.ndarray, p: np.ndarray, bins: int) -> np.ndarray:
+    """The expected calibration error of each row of `outcomes` (one set of outcomes per row)
+    against the same probabilities `p`, over the same bins."""
     edges = np.minimum((p * bins).astype(int), bins - 1)
-    total = 0.0
+    total = np.zeros(len(outcomes))
     for b in range(bins):
         mask = edges == b
         if mask.any():
-            total += mask.sum() * abs(float(y[mask].mean()) - float(p[mask].mean()))
-    return float(total / len(y))
+            total += mask.sum() * np.abs(outcomes[:, mask].mean(axis=1) - p[mask].mean())
+    return total / len(p)
 
 
 def calibration_noise(p: np.ndarray, draws: int = 100, seed: int = 7, bins: int = 10) -> float:
@@ -54,13 +60,7 @@ def calibration_noise(p: np.ndarray, draws: int = 100, seed: int = 7, bins: int 
     if len(p) == 0:
         return 0.0
     drawn = np.random.default_rng(seed).random((draws, len(p))) < p
-    edges = np.minimum((p * bins).astype(int), bins - 1)
-    total = np.zeros(draws)
-    for b in range(bins):  # as `expected_calibration_error`, for every draw at once
-        mask = edges == b
-        if mask.any():
-            total += mask.sum() * np.abs(drawn[:, mask].mean(axis=1) - p[mask].mean())
-    return float(np.mean(total / len(p)))
+    return float(np.mean(_calibration_errors(drawn, p, bins)))
 
 
 def scores(y: np.ndarray, p: np.ndarray) -> Scores:
