@@ -548,19 +548,35 @@ class QueueRow:
 
     @property
     def patient(self) -> str:
-        return ", ".join(p for p in (self.patient_last_name, self.patient_first_name) if p)
+        return patient_name(self.patient_last_name, self.patient_first_name)
 
     @property
     def procedure(self) -> str:
-        return " ".join(p for p in (self.denial.procedure_code, self.modifiers) if p)
+        return procedure_text(self.denial.procedure_code, self.modifiers)
 
     def expired(self, today: date) -> bool:
-        """An open denial whose deadline has passed."""
-        return self.denial.status in OPEN_STATUSES and is_expired(self.denial.deadline, today)
+        return open_and_expired(self.denial.status, self.denial.deadline, today)
 
     def action_text(self, today: date) -> str:
-        """The recommended action in words: good cause or write-off once the deadline passed."""
-        return EXPIRED_ACTION if self.expired(today) else action_label(self.denial.action)
+        return action_text(self.denial.action, self.expired(today))
+
+
+def patient_name(last: str, first: str) -> str:
+    return ", ".join(p for p in (last, first) if p)
+
+
+def procedure_text(code: str, modifiers: str | None) -> str:
+    return " ".join(p for p in (code, modifiers) if p)
+
+
+def open_and_expired(status: str, deadline: date | None, today: date) -> bool:
+    """An open denial whose deadline has passed."""
+    return status in OPEN_STATUSES and is_expired(deadline, today)
+
+
+def action_text(action: str, expired: bool) -> str:
+    """The recommended action in words: good cause or write-off once the deadline passed."""
+    return EXPIRED_ACTION if expired else action_label(action)
 
 
 def _row_select() -> Any:
@@ -773,20 +789,19 @@ def _export_cells(
 ) -> list[str]:
     due = None if deadline is None else _as_date(deadline)
     left = days_left(due, today)
-    expired = status in OPEN_STATUSES and is_expired(due, today)
     return [
         str(ident),
-        text_cell(", ".join(p for p in (last, first) if p)),
+        text_cell(patient_name(last, first)),
         text_cell(account),
         text_cell(claim_number),
         "" if service_date is None else str(service_date),
         "" if denied_on is None else str(denied_on),
         text_cell(payer),
-        text_cell(" ".join(p for p in (procedure, modifiers) if p)),
+        text_cell(procedure_text(procedure, modifiers)),
         text_cell(" ".join((carcs or carc).split())),
         text_cell(rarcs),
         category_label(category),
-        EXPIRED_ACTION if expired else action_label(action),
+        action_text(action, open_and_expired(status, due, today)),
         _money_text(denied),
         "" if probability is None else f"{probability:.3f}",
         "" if expected is None else _money_text(expected),
