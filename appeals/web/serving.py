@@ -102,7 +102,7 @@ def whole_number(variable: str, value: object, default: int, minimum: int, maxim
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
     try:
-        number = int(value.strip() if isinstance(value, str) else value)  # type: ignore[call-overload]
+        number = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise SettingError(f"{variable} must be a whole number") from None
     if not minimum <= number <= maximum:
