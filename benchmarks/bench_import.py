@@ -18,7 +18,9 @@ and dropped on the server) it reports, each step in a fresh subprocess:
                 beyond its own line; `--large 0` skips it).
 
 with seconds, claims/s, denials, reversals linked to their original, the subprocess's peak
-resident memory and the CPU seconds it spent on the steps (not the database server's), then
+resident memory, that of the largest worker process the coding checks forked (its pages shared
+with the subprocess counted in both), and the CPU seconds the subprocess and its workers spent
+on the steps (not the database server's), then
 the targets: the big file with checks under 15 s (SQLite) / 20 s (PostgreSQL), the daily file
 into the large database within 2x of the empty one, peak memory under 300 MB. The speed index
 printed first (a fixed Python loop) says how fast and how busy the machine was: the targets
@@ -88,6 +90,7 @@ with engine.connect() as connection:
         .where(payment.c.file_id == result.file_id, claim.c.reverses_claim_id.is_not(None))
     ).scalar()
 usage = resource.getrusage(resource.RUSAGE_SELF)
+workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the checks' forked workers
 full = 0.0
 if daily:  # the day's full rescore, as the web app's first request of a day or cron runs it
     from sqlmodel import Session
@@ -101,8 +104,9 @@ print(json.dumps({{"import": imported, "checks": checking, "rescore": rescoring[
                    "daily_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                    "claims": result.claims,
                    "denials": result.denials, "checked": checked, "linked": linked,
-                   "maxrss_kb": usage.ru_maxrss,
-                   "cpu": usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime}}))
+                   "maxrss_kb": usage.ru_maxrss, "workers_kb": workers.ru_maxrss,
+                   "cpu": usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+                          + workers.ru_utime + workers.ru_stime}}))
 """
 
 COLUMNS = (
@@ -117,9 +121,10 @@ COLUMNS = (
     "claims/s",
     "denials",
     "peak MB",
+    "worker MB",
     "cpu s",
 )
-HEAD = "{:<10} {:<12} {:>7} {:>6} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>7} {:>6}"
+HEAD = "{:<10} {:<12} {:>7} {:>6} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>7} {:>9} {:>6}"
 
 
 def speed_index() -> float:
@@ -227,6 +232,7 @@ def show(database: str, step: str, figures: dict[str, float]) -> float:
             f"{figures['claims'] / total:.0f}",
             int(figures["denials"]),
             f"{figures['maxrss_kb'] / 1024:.0f}",
+            f"{figures.get('workers_kb', 0) / 1024:.0f}",
             f"{figures.get('cpu', 0):.1f}",
         ),
         flush=True,

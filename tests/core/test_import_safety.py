@@ -343,6 +343,76 @@ def test_the_cli_leaves_stopped_checks_pending_and_findings_refresh_runs_them(
     assert (again.exit_code, "already imported  derm_initial.835" in again.output) == (0, True)
 
 
+def _check_in_a_fresh_process(url: str, file_id: int, marks: str, fail: bool) -> None:
+    """Run the file's checks with two processes (a fresh process: no other thread, so the
+    checks may fork). Each forked worker leaves a mark; with `fail` it stops on its first part.
+    Exit status 3: the checks failed; 4: the progress counts did not add up to the denials."""
+    import sys
+
+    from appeals import findings
+
+    parent, real = os.getpid(), findings.refresh_findings
+
+    def marked(session: Session, ids: Any, **kwargs: Any) -> int:
+        if os.getpid() != parent:
+            (Path(marks) / str(os.getpid())).touch()
+            if fail:
+                raise RuntimeError("worker stopped")
+        return real(session, ids, **kwargs)
+
+    findings.refresh_findings = marked  # type: ignore[assignment]
+    findings.check_workers = lambda: 2  # type: ignore[assignment]
+    counts: list[int] = []
+    try:
+        checked = refresh_findings_for_files(
+            db.create_engine(url), [file_id], progress=counts.append, chunk=3
+        )
+    except findings.ChecksFailed:
+        sys.exit(3)
+    if sum(counts) != checked:
+        sys.exit(4)
+
+
+def _import_and_check_with_a_worker(
+    engine: Engine, database_url: str, folder: Path, fail: bool
+) -> tuple[int, int | None]:
+    """Import a file of 20 denials, check it in a fresh process with a forked worker; the
+    file's id and that process's exit status."""
+    path = folder / "twenty.835"
+    path.write_text(payment("TRC-WORKERS", 20, "W"))
+    result = import_file(engine, path, today=TODAY)
+    assert result.status == "imported" and unchecked(engine) == 20
+    child = SPAWN.Process(
+        target=_check_in_a_fresh_process, args=(database_url, result.file_id, str(folder), fail)
+    )
+    child.start()
+    child.join(300)
+    return result.file_id or 0, child.exitcode
+
+
+def test_checks_shared_with_a_worker_process_store_what_one_process_would(
+    engine, database_url: str, tmp_path: Path
+) -> None:
+    from appeals.findings import refresh_findings
+
+    _, status = _import_and_check_with_a_worker(engine, database_url, tmp_path, fail=False)
+    assert status == 0
+    assert len(list(tmp_path.glob("[0-9]*"))) == 1  # one forked worker did a share of the parts
+    assert unchecked(engine) == 0 and pending_files(engine) == []
+    with Session(engine) as session:
+        ids = list(session.exec(select(Denial.id)))
+        assert refresh_findings(session, ids) == 0  # what one process stores: nothing changes
+
+
+def test_a_failed_checks_worker_leaves_the_file_pending(
+    engine, database_url: str, tmp_path: Path
+) -> None:
+    file_id, status = _import_and_check_with_a_worker(engine, database_url, tmp_path, fail=True)
+    assert status == 3
+    assert pending_files(engine) == [file_id] and unchecked(engine) > 0
+    assert refresh_pending_findings(engine) == 20 and unchecked(engine) == 0
+
+
 # --- a folder import goes on past a bad file ------------------------------------------------------
 
 
