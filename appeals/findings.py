@@ -466,11 +466,13 @@ def _check_parts(
     import, shared with forked workers (the rules and the reads are Python: about 4 s for
     28,000 denials on one core). Forking is safe only with no other thread running and no
     connection open (SQLite forbids carrying one across a fork): the engine's pool is closed
-    first, and each worker opens its own."""
+    first, and each worker opens its own. A daemon process (the checks at serve start) checks
+    alone."""
     workers = min(check_workers(), len(parts) // 2)
     if (
         workers < 2
         or threading.active_count() > 1
+        or multiprocessing.current_process().daemon  # may not have children
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
         _check_chunks(engine, parts, claimed, progress)

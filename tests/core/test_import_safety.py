@@ -374,30 +374,35 @@ def _check_in_a_fresh_process(url: str, file_id: int, marks: str, fail: bool) ->
 
 
 def _import_and_check_with_a_worker(
-    engine: Engine, database_url: str, folder: Path, fail: bool
+    engine: Engine, database_url: str, folder: Path, fail: bool, daemon: bool = False
 ) -> tuple[int, int | None]:
-    """Import a file of 20 denials, check it in a fresh process with a forked worker; the
-    file's id and that process's exit status."""
+    """Import a file of 20 denials, check it in a fresh process with a forked worker (a daemon
+    process, as at serve start, may not fork one); the file's id and that process's exit
+    status."""
     path = folder / "twenty.835"
     path.write_text(payment("TRC-WORKERS", 20, "W"))
     result = import_file(engine, path, today=TODAY)
     assert result.status == "imported" and unchecked(engine) == 20
     child = SPAWN.Process(
-        target=_check_in_a_fresh_process, args=(database_url, result.file_id, str(folder), fail)
+        target=_check_in_a_fresh_process,
+        args=(database_url, result.file_id, str(folder), fail),
+        daemon=daemon,
     )
     child.start()
     child.join(300)
     return result.file_id or 0, child.exitcode
 
 
+@pytest.mark.parametrize("daemon", [False, True], ids=["cli", "serve-start"])
 def test_checks_shared_with_a_worker_process_store_what_one_process_would(
-    engine, database_url: str, tmp_path: Path
+    engine, database_url: str, tmp_path: Path, daemon: bool
 ) -> None:
     from appeals.findings import refresh_findings
 
-    _, status = _import_and_check_with_a_worker(engine, database_url, tmp_path, fail=False)
+    _, status = _import_and_check_with_a_worker(engine, database_url, tmp_path, False, daemon)
     assert status == 0
-    assert len(list(tmp_path.glob("[0-9]*"))) == 1  # one forked worker did a share of the parts
+    # one forked worker did a share of the parts, unless the process was a daemon
+    assert len(list(tmp_path.glob("[0-9]*"))) == (0 if daemon else 1)
     assert unchecked(engine) == 0 and pending_files(engine) == []
     with Session(engine) as session:
         ids = list(session.exec(select(Denial.id)))
