@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import Session, select
 
-from appeals.csvsafe import text_cell
+from appeals.csvsafe import neutralised
 from appeals.deadlines import days_left, is_expired
 from appeals.denials import action_label, category_label
 from appeals.models import (
@@ -677,12 +677,17 @@ def _as_driver_returns(column: Any) -> Any:
     return sa.type_coerce(column, sa.types.NullType())
 
 
-def _money_text(value: int | Decimal) -> str:
-    """Stored money as export text: SQLite's integer cents or PostgreSQL's exact `Decimal`."""
-    if isinstance(value, int):
-        whole, cents = divmod(abs(value), 100)
-        return f"{'-' if value < 0 else ''}{whole}.{cents:02d}"
-    return f"{value:.2f}"
+def _export_column(column: Any, dialect: str) -> Any:
+    """An exported column as the driver returns it; money as its exact text with two decimals,
+    written by the database (SQLite keeps integer cents, PostgreSQL numeric(14, 2))."""
+    if not isinstance(column.type, Money):
+        return _as_driver_returns(column)
+    if dialect == "postgresql":
+        return sa.cast(column, sa.Text)
+    cents = sa.type_coerce(column, sa.BigInteger)
+    sign = sa.case((cents < 0, "-"), else_="")
+    text = sa.func.printf("%s%d.%02d", sign, sa.func.abs(cents) // 100, sa.func.abs(cents) % 100)
+    return sa.case((cents.is_(None), None), else_=text)
 
 
 def _as_date(value: date | str) -> date:
@@ -718,6 +723,9 @@ _EXPORT_COLUMNS = (
 )
 
 
+EXPORT_MMAP_BYTES = 1 << 30  # SQLite: the largest database file the export maps
+
+
 def export_rows(
     session: Session, filters: QueueFilters, viewer: Viewer, today: date, batch: int = 1000
 ) -> Iterator[list[str]]:
@@ -726,13 +734,15 @@ def export_rows(
     The order of the pages: rows with a sort value, then (nullable sorts) those without, by id.
     Each part is one Core select of just the exported columns, as the driver returns them,
     read `batch` rows at a time (a server-side cursor on PostgreSQL). Money is exact decimal
-    text; text from files and users goes through `text_cell`.
+    text; text from files and users goes through `csvsafe.neutralised`.
     """
     spec = SORTS[filters.sort]
     column, ident = spec.column, Denial.id
     order = (column.desc(), ident.desc()) if spec.descending else (column.asc(), ident.asc())  # type: ignore[union-attr,attr-defined]
+    connection = session.connection()
+    dialect = connection.dialect.name
     base = (
-        sa.select(*(_as_driver_returns(c) for c in _EXPORT_COLUMNS))
+        sa.select(*(_export_column(c, dialect) for c in _EXPORT_COLUMNS))
         .select_from(Denial)
         .join(Claim, Claim.id == Denial.claim_id)
         .join(Payer, Payer.id == Denial.payer_id)
@@ -744,19 +754,27 @@ def export_rows(
     if spec.nullable:
         parts.append(base.where(column.is_(None)))
     orders = [order, (ident.asc(),)]  # type: ignore[union-attr,attr-defined]
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
+    if dialect == "postgresql":
         # Every row is read: plan the cursor for the whole result, not for its first tenth
         # (PostgreSQL's default for cursors picked index-ordered nested loops: 2.1 s against
         # 1.6 s with hash joins and a sort for 200,000 rows). Ends with the transaction.
         connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
-    for query, ordering in zip(parts, orders, strict=False):
-        # The with-block closes the server-side cursor when the export stops early.
-        with connection.execute(
-            query.order_by(*ordering).execution_options(stream_results=True, yield_per=batch)
-        ) as result:
-            for row in result:
-                yield _export_cells(*row, today=today)
+    else:
+        # Every row is read, each with a lookup of its claim and line: through memory-mapped
+        # pages, not a read call per page (200,000 rows: 3.4 s → 3.1 s). Only while the export
+        # runs: the pages it maps count in the process's resident size.
+        connection.exec_driver_sql(f"PRAGMA mmap_size={EXPORT_MMAP_BYTES}")
+    try:
+        for query, ordering in zip(parts, orders, strict=False):
+            # The with-block closes the server-side cursor when the export stops early.
+            with connection.execute(
+                query.order_by(*ordering).execution_options(stream_results=True, yield_per=batch)
+            ) as result:
+                for row in result:
+                    yield _export_cells(*row, today=today)
+    finally:
+        if dialect == "sqlite":
+            connection.exec_driver_sql("PRAGMA mmap_size=0")
 
 
 def _export_cells(
@@ -775,13 +793,13 @@ def _export_cells(
     rarcs: str,
     category: str,
     action: str,
-    denied: int | Decimal,
+    denied: str,
     probability: float | None,
-    expected: int | Decimal | None,
+    expected: str | None,
     priority: float,
     deadline: date | str | None,
     status: str,
-    recovered: int | Decimal,
+    recovered: str,
     closed_at: datetime | str | None,
     level: int,
     assignee: str | None,
@@ -789,28 +807,33 @@ def _export_cells(
 ) -> list[str]:
     due = None if deadline is None else _as_date(deadline)
     left = days_left(due, today)
-    return [
+    cells = [
         str(ident),
-        text_cell(patient_name(last, first)),
-        text_cell(account),
-        text_cell(claim_number),
+        patient_name(last, first),
+        account or "",
+        claim_number or "",
         "" if service_date is None else str(service_date),
         "" if denied_on is None else str(denied_on),
-        text_cell(payer),
-        text_cell(procedure_text(procedure, modifiers)),
-        text_cell(" ".join((carcs or carc).split())),
-        text_cell(rarcs),
+        payer or "",
+        procedure_text(procedure, modifiers),
+        " ".join((carcs or carc).split()),
+        rarcs or "",
         category_label(category),
         action_text(action, open_and_expired(status, due, today)),
-        _money_text(denied),
+        denied,
         "" if probability is None else f"{probability:.3f}",
-        "" if expected is None else _money_text(expected),
+        "" if expected is None else expected,
         f"{priority:.2f}",
         "" if deadline is None else str(deadline),
         "" if left is None else str(left),
         status_label(status),
-        _money_text(recovered),
+        recovered,
         "" if closed_at is None else str(closed_at)[:10],
         str(level),
-        text_cell(assignee),
+        assignee or "",
     ]
+    return neutralised(cells, _EXPORT_TEXT_CELLS)
+
+
+# The cells holding text from files or users (names, numbers, codes): `neutralised`.
+_EXPORT_TEXT_CELLS = (1, 2, 3, 6, 7, 8, 9, 22)

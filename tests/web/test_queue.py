@@ -775,3 +775,26 @@ def test_an_export_row_has_every_cell_as_the_queue_reads_it(
         "appeal_level": "1",
         "assignee": "",
     }
+
+
+@pytest.mark.parametrize(
+    "amount", ["-1234.56", "-0.07", "0.00", "0.05", "999999999999.99"], ids=str
+)
+def test_exported_money_is_the_stored_amount_to_the_cent(
+    specialist: FlaskClient, world: World, session: Session, amount: str
+) -> None:
+    # The database writes money as text (SQLite from integer cents): signs, small and large.
+    denial = add_denial(
+        session,
+        session.get(Practice, world.practice_a),
+        session.get(Payer, world.medicare),
+        last="Money",
+        account="MONEY-1",
+    )
+    denial.denied_amount = Decimal(amount)
+    denial.expected_recovery = None
+    session.add(denial)
+    session.commit()
+    text = specialist.get("/queue/export.csv?view=all&q=MONEY-1").get_data(as_text=True)
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert (row["denied_amount"], row["expected_recovery"]) == (amount, "")
