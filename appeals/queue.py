@@ -12,6 +12,7 @@ late appeal needs good cause, else write-off review), "all" both. Other statuses
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -686,7 +687,8 @@ def _export_column(column: Any, dialect: str) -> Any:
         return sa.cast(column, sa.Text)
     cents = sa.type_coerce(column, sa.BigInteger)
     sign = sa.case((cents < 0, "-"), else_="")
-    text = sa.func.printf("%s%d.%02d", sign, sa.func.abs(cents) // 100, sa.func.abs(cents) % 100)
+    whole = sa.func.abs(cents, type_=sa.BigInteger)  # typed: `//` is SQLite's integer division
+    text = sa.func.printf("%s%d.%02d", sign, whole // 100, whole % 100)
     return sa.case((cents.is_(None), None), else_=text)
 
 
@@ -774,7 +776,9 @@ def export_rows(
                     yield _export_cells(*row, today=today)
     finally:
         if dialect == "sqlite":
-            connection.exec_driver_sql("PRAGMA mmap_size=0")
+            # A connection an error broke is discarded anyway: its error is the one to report.
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                connection.exec_driver_sql("PRAGMA mmap_size=0")
 
 
 def _export_cells(
