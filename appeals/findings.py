@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, col, select
 
 from appeals import db, deadlines, ranking
@@ -478,7 +479,10 @@ def _check_parts(
         workers < 2
         or threading.active_count() > 1
         or multiprocessing.current_process().daemon  # may not have children
-        or engine.pool.checkedout() > 0  # a connection in use would be carried across the fork
+        # a database in memory (a worker would write to its own copy), or a connection in use
+        # (it would be carried across the fork)
+        or not isinstance(engine.pool, QueuePool)
+        or engine.pool.checkedout() > 0
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
         _check_chunks(engine, parts, claimed, progress)
