@@ -840,4 +840,16 @@ def _export_cells(
 
 
 # The cells holding text from files or users (names, numbers, codes): `neutralised`.
-_EXPORT_TEXT_CELLS = (1, 2, 3, 6, 7, 8, 9, 22)
+_EXPORT_TEXT_CELLS = tuple(
+    CSV_HEADER.index(name)
+    for name in (
+        "patient",
+        "account",
+        "payer_claim_number",
+        "payer",
+        "procedure",
+        "carc",
+        "rarcs",
+        "assignee",
+    )
+)
