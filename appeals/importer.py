@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -51,6 +52,7 @@ from appeals.models import (
     ServiceLine,
 )
 from appeals.workflow import AWAITING_PAYMENT
+from appeals.write_thread import WriteThread
 from appeals.x12 import X12Error, iter_remittance
 from appeals.x12 import model as x12
 
@@ -191,12 +193,28 @@ def _import_direct(engine: Engine, job: _Job) -> FileResult:
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
         if _file_known(connection, job.sha):
             raise _AlreadyStored
-        with open(job.path, "rb") as handle, _heap_frozen():
-            writer = _Writer(connection, result, job.user_id, job.today)
+        with open(job.path, "rb") as handle, _heap_frozen(), _writes_for(connection) as writes:
+            writer = _Writer(connection, result, job.user_id, job.today, writes=writes)
             writer.only_practice = job.practice_id
             writer.start_file(job.sha, job.path.stat().st_size)
             writer.run(handle, job.progress)
     return result
+
+
+@contextmanager
+def _writes_for(connection: Connection) -> Iterator[WriteThread | None]:
+    """PostgreSQL: a thread for the import's writes (see `appeals.write_thread`); the writes
+    still pending when the import fails are dropped before the transaction rolls back."""
+    if connection.dialect.name != "postgresql":
+        yield None
+        return
+    writes = WriteThread()
+    try:
+        yield writes
+    except BaseException:
+        writes.close(discard=True)
+        raise
+    writes.close()
 
 
 def _import_staged(engine: Engine, job: _Job) -> FileResult:
@@ -397,6 +415,8 @@ def _executemany(connection: Connection, table: sa.Table, rows: list[dict[str, A
     same NULL (no column has a server default) without the driver adapting each None. On
     PostgreSQL the tables in `COPY_TABLES` take the same values through `COPY ... FROM STDIN`.
     """
+    if not rows:
+        return
     dialect = connection.dialect
     names = list(rows[0])
     if len(names) == 1:
@@ -460,13 +480,18 @@ class _Writer:
         today: date,
         *,
         live: Connection | None = None,
+        writes: WriteThread | None = None,
     ):
         """`live`: when set, `connection` is a staging database (see `appeals.staging`) and
         what is already stored is read through `live`; changes to stored rows (recoveries,
-        repeats, a payer's type) and the audit events wait in `deferred` for the merge."""
-        self.connection = connection
-        self.live = live if live is not None else connection
+        repeats, a payer's type) and the audit events wait in `deferred` for the merge.
+        `writes`: a thread that runs the batches' writes (see `later`)."""
+        self._connection = connection
+        self._live = live
         self.staged = live is not None
+        self.writes = writes
+        self.reserved: dict[str, list[int]] = {}  # table → ids drawn ahead (see `new_ids`)
+        self.drawn: dict[str, int] = {}  # table → ids drawn so far
         self.deferred_recoveries: list[dict[str, Any]] = []
         self.deferred_repeats: list[tuple[int, date | None, int]] = []
         self.deferred_payer_types: dict[int, str] = {}
@@ -487,6 +512,47 @@ class _Writer:
         self.overrides = deadlines.payer_overrides(self.live)
         self.repeated: list[int] = []  # existing denials that a claim of this file denied again
         self.payment_claims: set[int] = set()  # the ids of the current payment's claims
+
+    @property
+    def connection(self) -> Connection:
+        """The importing connection, once the writes handed to the write thread are done."""
+        if self.writes is not None:
+            self.writes.drain()
+        return self._connection
+
+    @property
+    def live(self) -> Connection:
+        """Where stored rows are read: the live database when staging, else `connection`."""
+        return self._live if self._live is not None else self.connection
+
+    def later(self, write: Callable[[Connection], object]) -> None:
+        """Run `write` on the importing connection after the writes before it: on the write
+        thread when there is one (this goes on meanwhile), else now."""
+        if self.writes is None:
+            write(self._connection)
+        else:
+            self.writes.submit(partial(write, self._connection))
+
+    def new_ids(self, model: type, count: int) -> list[int]:
+        """`count` new primary keys for `model`, in ascending order.
+
+        With the write thread they come from ids drawn ahead from the sequence, so that a
+        batch's rows are built while the previous batch is still being written: each draw
+        takes as many as the file has drawn so far (at most ten batches' worth), which leaves
+        at most that many numbers of the sequence unused when the file ends.
+        """
+        table = model.__table__  # type: ignore[attr-defined]
+        if self.writes is None:
+            return _allocate_ids(self.connection, table, count)
+        reserve = self.reserved.setdefault(table.name, [])
+        if len(reserve) < count:
+            drawn = self.drawn.get(table.name, 0)
+            more = max(count - len(reserve), min(drawn, 10 * count))
+            reserve += _allocate_ids(self.connection, table, more)
+            self.drawn[table.name] = drawn + more
+        ids = reserve[:count]
+        del reserve[:count]
+        return ids
 
     def stored(self, query: sa.Select[Any]) -> list[Any]:
         """The rows `query` finds among stored rows and, when staging, this file's staged ones
@@ -824,41 +890,53 @@ class _Writer:
     # --- claims ----------------------------------------------------------------------------
 
     def flush(self) -> None:
+        """Write the batch of claims: their rows are built first, then what is stored is read
+        (after the previous batch's writes), then the writes are handed on (see `later`)."""
         if not self.batch or self.payment is None or self.payment.payment_id is None:
             self.batch = []
             return
         claims, self.batch = self.batch, []
         state = self.payment
         self.learn_payer_type(claims[0])
-        claim_ids = _insert(self.connection, Claim, [self.claim_row(c) for c in claims])
+        claim_ids = self.new_ids(Claim, len(claims))
+        line_ids = self.new_ids(ServiceLine, sum(len(claim.lines) for claim in claims))
         self.payment_claims.update(claim_ids)
+        claim_rows: list[dict[str, Any]] = []
         line_rows: list[dict[str, Any]] = []
-        for claim, claim_id in zip(claims, claim_ids, strict=True):
-            for number, line in enumerate(claim.lines, start=1):
-                line_rows.append(_line_row(claim_id, number, line, claim))
-        line_ids = _insert(self.connection, ServiceLine, line_rows)
         adjustments: list[dict[str, Any]] = []
         remarks: list[dict[str, Any]] = []
         denials: list[dict[str, Any]] = []
         drafts = [find_denials(claim) for claim in claims]
         position = 0
         for claim, claim_id, claim_drafts in zip(claims, claim_ids, drafts, strict=True):
+            claim_rows.append(self.claim_row(claim, claim_id))
             claim_line_ids = line_ids[position : position + len(claim.lines)]
             position += len(claim.lines)
+            for number, (line, line_id) in enumerate(
+                zip(claim.lines, claim_line_ids, strict=True), start=1
+            ):
+                line_rows.append(_line_row(line_id, claim_id, number, line, claim))
             _collect(claim, claim_id, claim_line_ids, adjustments, remarks)
             denials.extend(self.denial_rows(claim, claim_drafts, claim_id, claim_line_ids, state))
             if claim.warnings:
                 self.result.warnings += len(claim.warnings)
                 self.file_warnings.extend(claim.warnings)
-        _insert_plain(self.connection, Adjustment, adjustments)
-        _insert_plain(self.connection, Remark, remarks)
-        self.close_recovered(claims, claim_ids, drafts)
-        self.link_reversals(claims, claim_ids)
-        _insert_plain(self.connection, Denial, self.attach_repeats(denials))
+        recovered = self.find_recoveries(claims, claim_ids, drafts)
+        links = self.reversal_links(claims, claim_ids)
+        fresh, repeats = self.split_repeats(denials)
+        self.later(partial(_executemany, table=Claim.__table__, rows=claim_rows))
+        self.later(partial(_executemany, table=ServiceLine.__table__, rows=line_rows))
+        self.later(partial(_insert_plain, model=Adjustment, rows=adjustments))
+        self.later(partial(_insert_plain, model=Remark, rows=remarks))
+        self.write_recoveries(recovered)
+        if links:
+            self.later(partial(_link_reversals, links=links))
+        self.attach_repeats(repeats)
+        self.later(partial(_insert_plain, model=Denial, rows=fresh))
         self.result.claims += len(claims)
         self.result.lines += len(line_rows)
 
-    def claim_row(self, claim: x12.Claim) -> dict[str, Any]:
+    def claim_row(self, claim: x12.Claim, claim_id: int) -> dict[str, Any]:
         state = self.payment
         assert state is not None
         patient = claim.corrected_patient or claim.patient or x12.Person("QC")
@@ -866,6 +944,7 @@ class _Writer:
         provider = claim.rendering_provider or x12.Person("82")
         member_id = (claim.patient.identifier if claim.patient else "") or insured.identifier
         return {
+            "id": claim_id,
             "payment_id": state.payment_id,
             "practice_id": state.practice_id,
             "payer_id": state.payer_id,
@@ -980,10 +1059,10 @@ class _Writer:
             bucket[1] += draft.denied_amount
         return rows
 
-    def close_recovered(
+    def find_recoveries(
         self, claims: list[x12.Claim], claim_ids: list[int], drafts: list[list[DenialDraft]]
-    ) -> None:
-        """Close open denials of earlier remittances that these claims now pay.
+    ) -> list[dict[str, Any]]:
+        """The open denials of earlier remittances that these claims now pay, to be closed.
 
         `drafts` are the claims' own denials: a line still denied is only partly recovered.
         """
@@ -993,7 +1072,7 @@ class _Writer:
             if not c.is_reversal and c.paid > 0
         }
         if not paying:
-            return
+            return []
         assert self.payment is not None
         table = Denial.__table__
         rows = self.earlier_denials(
@@ -1046,8 +1125,7 @@ class _Writer:
             self.closed[denial_id] = status
             self.result.recovered += 1
             self.result.recovered_amount += recovered
-        if closed:
-            self.write_recoveries(closed)
+        return closed
 
     def write_recoveries(self, closed: list[dict[str, Any]]) -> None:
         """Close these denials as paid, fill their open appeals and audit: three statements.
@@ -1055,15 +1133,18 @@ class _Writer:
         Staging: the file's own staged denials are closed at once (a later payment of the file
         may look at them); stored ones, their appeals and the audit wait for the merge.
         """
+        if not closed:
+            return
         assert self.payment is not None
         for row in closed:
             row["closed_on"] = self.payment.payment_date
         if self.staged:
-            self.close_denials(self.connection, [r for r in closed if r["denial"] > staging.BASE])
+            staged = [r for r in closed if r["denial"] > staging.BASE]
+            self.later(partial(self.close_denials, closed=staged))
             self.deferred_recoveries.extend(closed)
             return
-        self.close_denials(self.connection, closed)
-        self.fill_appeals_and_audit(self.connection, closed)
+        self.later(partial(self.close_denials, closed=closed))
+        self.later(partial(self.fill_appeals_and_audit, closed=closed))
 
     def close_denials(
         self, connection: Connection, closed: list[dict[str, Any]], *, only_awaiting: bool = False
@@ -1159,15 +1240,18 @@ class _Writer:
             (row for row in found if row.owner_claim_id not in mine), key=attrgetter("id")
         )
 
-    def attach_repeats(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Rows that are new denials; the others deny again a line an earlier remittance denied.
+    def split_repeats(
+        self, rows: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[tuple[int, date | None, int]]]:
+        """Rows that are new denials, and the (earlier denial, denied on, claim) repeats: rows
+        that deny again a line an earlier remittance denied.
 
         Same payer, patient control number, procedure and date of service as a denial of an
         earlier payment that is not closed with money: the repeat is recorded on that denial
-        (a pending appeal there was lost), not opened as a new queue row.
+        (a pending appeal there was lost, see `attach_repeats`), not opened as a new queue row.
         """
         if not rows:
-            return rows
+            return rows, []
         state = self.payment
         assert state is not None
         table = Denial.__table__
@@ -1191,21 +1275,24 @@ class _Writer:
                 key = (row.patient_control_number, row.procedure_code, row.service_date)
                 earlier.setdefault(key, []).append(row.id)
         fresh: list[dict[str, Any]] = []
-        repeats: list[tuple[int, dict[str, Any]]] = []
+        repeats: list[tuple[int, date | None, int]] = []
         for row in rows:
             key = (row["patient_control_number"], row["procedure_code"], row["service_date"])
             if earlier.get(key):
-                repeats.append((earlier[key].pop(0), row))
+                repeats.append((earlier[key].pop(0), row["denied_on"], row["claim_id"]))
             else:
                 fresh.append(row)
-        if repeats:
-            found_repeats = [(d, row["denied_on"], row["claim_id"]) for d, row in repeats]
-            if self.staged:
-                self.deferred_repeats.extend(found_repeats)
-            else:
-                self.record_repeats(self.connection, found_repeats)
-            self.result.repeats += len(repeats)
-        return fresh
+        return fresh, repeats
+
+    def attach_repeats(self, repeats: list[tuple[int, date | None, int]]) -> None:
+        """Record the repeats on their earlier denials (at the merge when staging)."""
+        if not repeats:
+            return
+        if self.staged:
+            self.deferred_repeats.extend(repeats)
+        else:
+            self.record_repeats(self.connection, repeats)
+        self.result.repeats += len(repeats)
 
     def record_repeats(
         self, connection: Connection, repeats: list[tuple[int, date | None, int]]
@@ -1228,13 +1315,14 @@ class _Writer:
             session.flush()
             del loaded
 
-    def link_reversals(self, claims: list[x12.Claim], claim_ids: list[int]) -> None:
-        """Point each reversal (CLP02 22) at the claim it reverses: one query per batch.
+    def reversal_links(self, claims: list[x12.Claim], claim_ids: list[int]) -> list[dict[str, int]]:
+        """Each reversal (CLP02 22) with the claim it reverses: one query per batch.
 
         The original is the latest earlier claim of the same payer with the same payer claim
-        control number that is not itself a reversal. Only the numbers go to the database (so
-        the lookup runs on `ix_claim_payer_claim_control_number` whatever the statistics say);
-        payer, kind and order are checked here.
+        control number that is not itself a reversal: a stored one or one of this batch (all
+        of the payment's payer). Only the numbers go to the database (so the lookup runs on
+        `ix_claim_payer_claim_control_number` whatever the statistics say); payer, kind and
+        order are checked here.
         """
         assert self.payment is not None
         wanted = [
@@ -1243,25 +1331,32 @@ class _Writer:
             if claim.is_reversal and claim.payer_claim_control_number
         ]
         if not wanted:
-            return
+            return []
         payer_id = self.payment.payer_id
+        numbers = {number for number, _ in wanted}
         candidates: dict[str, list[int]] = {}
-        for row in self.stored(reversal_lookup(sorted({number for number, _ in wanted}))):
+        for row in self.stored(reversal_lookup(sorted(numbers))):
             if row.payer_id == payer_id and not row.is_reversal:
                 candidates.setdefault(row.payer_claim_control_number, []).append(row.id)
+        for claim, claim_id in zip(claims, claim_ids, strict=True):
+            if not claim.is_reversal and claim.payer_claim_control_number in numbers:
+                candidates.setdefault(claim.payer_claim_control_number, []).append(claim_id)
         links = []
         for number, claim_id in wanted:
             earlier = [i for i in candidates.get(number, ()) if i < claim_id]
             if earlier:
                 links.append({"original": max(earlier), "reversal": claim_id})
-        if links:
-            table = Claim.__table__
-            self.connection.execute(
-                sa.update(table)
-                .where(table.c.id == sa.bindparam("reversal"))
-                .values(reverses_claim_id=sa.bindparam("original")),
-                links,
-            )
+        return links
+
+
+def _link_reversals(connection: Connection, links: list[dict[str, int]]) -> None:
+    table = Claim.__table__
+    connection.execute(
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("reversal"))
+        .values(reverses_claim_id=sa.bindparam("original")),
+        links,
+    )
 
 
 def reversal_lookup(numbers: Sequence[str]) -> sa.Select[Any]:
@@ -1303,11 +1398,12 @@ def _matching_line(
 
 
 def _line_row(
-    claim_id: int, number: int, line: x12.ServiceLine, claim: x12.Claim
+    line_id: int, claim_id: int, number: int, line: x12.ServiceLine, claim: x12.Claim
 ) -> dict[str, Any]:
     original = line.original_procedure
     allowed = next((a.amount for a in line.amounts if a.qualifier == "B6"), None)
     return {
+        "id": line_id,
         "claim_id": claim_id,
         "line_number": number,
         "procedure_qualifier": line.procedure.qualifier,

@@ -1,0 +1,58 @@
+"""One connection's writes, run in order on a thread of their own while the caller goes on.
+
+An import on PostgreSQL spends about half its time waiting for the server to take each batch's
+rows (index entries, foreign-key checks), and the server waits for the importer to parse the
+next batch: two cores, used one at a time. With the writes on a thread the server works on one
+batch while the importer parses and builds the next (the thread holds the interpreter lock only
+while it hands rows to the driver, which releases it to wait for the server).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+
+
+class WriteThread:
+    """Runs submitted writes one after the other, on one thread.
+
+    The submitter uses the connection again only after `drain()`, which waits for every write
+    submitted so far. The first write that fails is raised by the next `drain()` (or `close()`);
+    the writes submitted after it are skipped.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Callable[[], object] | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._discard = False
+        self._thread = threading.Thread(target=self._run, name="appeals-writes", daemon=True)
+        self._thread.start()
+
+    def submit(self, write: Callable[[], object]) -> None:
+        self._queue.put(write)
+
+    def drain(self) -> None:
+        self._queue.join()
+        if self._error is not None:
+            raise self._error
+
+    def close(self, *, discard: bool = False) -> None:
+        """Stop the thread once the writes before are done; with `discard` (the caller failed
+        and will roll back) the writes not started yet are skipped and no error is raised."""
+        self._discard = discard
+        self._queue.put(None)
+        self._thread.join()
+        if not discard and self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while (write := self._queue.get()) is not None:
+            try:
+                if self._error is None and not self._discard:
+                    write()
+            except BaseException as error:  # handed to the submitter at its next drain
+                self._error = error
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
