@@ -13,7 +13,7 @@ import multiprocessing.queues
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import islice
@@ -31,12 +31,12 @@ from sqlmodel import Session, col, select
 from appeals import db, deadlines, ranking
 from appeals.denials import classify
 from appeals.fields import documentation_for_claims
-from appeals.importer import denial_ids_for_file
 from appeals.models import (
     Adjustment,
     Claim,
     Denial,
     Payer,
+    Payment,
     Remark,
     RemittanceFile,
     ServiceLine,
@@ -134,6 +134,26 @@ def _claims_facts(session: Session, ids: list[int]) -> dict[int, tuple[ClaimFact
             )
         )
     }
+    return build_claims_facts(session, claims, lines, cas, remarks, payer_types)
+
+
+def build_claims_facts(
+    session: Session,
+    claims: Sequence[Any],
+    lines: dict[int, list[Any]],
+    cas: dict[tuple[int, int | None], list[tuple[str, str, Decimal]]],
+    remarks: dict[tuple[int, int | None], list[str]],
+    payer_types: dict[int, str],
+) -> dict[int, tuple[ClaimFacts, list[int]]]:
+    """`claims_facts` from rows already at hand (read by `_claims_facts`, or built by the
+    importer before it writes them), with their documentation read from `session`.
+
+    `claims`: rows with `id`, `practice_id`, `payer_id`, `patient_control_number`,
+    `service_date`, `filing_indicator`; `lines`: each claim's service lines in line order
+    (`id`, `line_number`, `procedure_code`, `modifiers`, `units`, `charge`, `paid`,
+    `original_procedure_code`, `service_date`); `cas` and `remarks`: the (group, reason,
+    amount) adjustments and the remark codes of each (claim id, line id or None), in order.
+    """
     docs = documentation_for_claims(session, [(claim, lines.get(claim.id, [])) for claim in claims])
     found: dict[int, tuple[ClaimFacts, list[int]]] = {}
     for claim in claims:
@@ -192,6 +212,31 @@ def compute_findings(session: Session, denial: Denial) -> list[Finding]:
         return []
     facts, line_ids = claim_facts(session, claim)
     return findings_for(facts, line_ids, denial)
+
+
+def check_new_denials(
+    facts: dict[int, tuple[ClaimFacts, list[int]]],
+    denials: Iterable[dict[str, Any]],
+    overrides: dict[int, dict[tuple[str, int], deadlines.Override]],
+) -> None:
+    """The coding checks of denials not stored yet: rows as the importer writes them, on claims
+    whose facts it built (`build_claims_facts`). Each row gets what `refresh_findings` would
+    store: its findings, the action they recommend and, where that moves an open denial to
+    another route, that route's deadline."""
+    for row in denials:
+        found = facts.get(row["claim_id"])
+        if found is None:
+            continue
+        denial = SimpleNamespace(**row)
+        findings = findings_for(found[0], found[1], denial)  # type: ignore[arg-type]
+        row["findings"] = findings_json(findings)
+        action = recommended_action(denial, findings)  # type: ignore[arg-type]
+        if action == row["action"]:
+            continue
+        row["action"] = denial.action = action
+        if row["status"] in OPEN_STATUSES:
+            deadline = deadlines.deadline_for(denial, overrides.get(row["payer_id"]))  # type: ignore[arg-type]
+            row["deadline"], row["deadline_basis"] = deadline.due, deadline.basis
 
 
 def findings_json(findings: Iterable[Finding]) -> str:
@@ -435,7 +480,14 @@ def _check_files(
     try:
         with Session(engine) as session:
             ids = [i for file_id in claimed for i in denial_ids_for_file(session, file_id)]
-        parts = [ids[start : start + chunk] for start in range(0, len(ids), chunk)]
+            unchecked = [
+                i
+                for file_id in claimed
+                for i in denial_ids_for_file(session, file_id, unchecked=True)
+            ]
+        if progress is not None and len(unchecked) < len(ids):
+            progress(len(ids) - len(unchecked))  # checked by the import itself
+        parts = [unchecked[start : start + chunk] for start in range(0, len(unchecked), chunk)]
         _check_parts(engine, parts, claimed, progress)
         with Session(engine) as session:
             # With their findings known, the new denials get the recovery model's score.
@@ -450,6 +502,23 @@ def _check_files(
         _release(engine, claimed)
         raise
     return len(ids)
+
+
+def denial_ids_for_file(
+    connection: sa.Connection | Session, file_id: int, *, unchecked: bool = False
+) -> list[int]:
+    """The denials a file's claims created; with `unchecked`, those the import did not check
+    (files imported before the importer checked each batch, see `check_new_denials`)."""
+    query = (
+        sa.select(Denial.id)
+        .join(Claim, Claim.id == Denial.claim_id)
+        .join(Payment, Payment.id == Claim.payment_id)
+        .where(Payment.file_id == file_id)
+        .order_by(Denial.id)
+    )
+    if unchecked:
+        query = query.where(Denial.findings == "")
+    return list(connection.execute(query).scalars())
 
 
 def check_workers() -> int:

@@ -5,13 +5,14 @@ is skipped, and so is a payment seen before inside another file (same payer, tra
 amount and date: clearinghouses re-send). Claims stream from the reader and are written in
 batches with bulk inserts, so memory stays flat and 100,000 claims import in seconds.
 
-Alongside the rows the importer finds denials (appeals.denials), sets their deadline and first
-priority, links reversals to the claims they reverse, and closes open denials that a later
-remittance pays. Every lookup into what is already stored is set-wise, one query per batch on
-an index that matches it (reversals on the payer claim control number, repeats and recoveries
-on the patient control number), so a day's file costs the same into a large database as into
-an empty one. On PostgreSQL the big tables go in with COPY; the planner's statistics are
-refreshed when the claims have doubled (`refresh_statistics`).
+Alongside the rows the importer finds denials (appeals.denials), sets their deadline, runs the
+dermatology coding checks on them and ranks them before they are written, links reversals to
+the claims they reverse, and closes open denials that a later remittance pays. Every lookup
+into what is already stored is set-wise, one query per batch on an index that matches it
+(reversals on the payer claim control number, repeats and recoveries on the patient control
+number), so a day's file costs the same into a large database as into an empty one. On
+PostgreSQL the big tables go in with COPY; the planner's statistics are refreshed when the
+claims have doubled (`refresh_statistics`).
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from decimal import Decimal
 from functools import partial
 from operator import attrgetter, itemgetter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from appeals import db, deadlines, lifecycle, ranking, staging
+from appeals import db, deadlines, findings, lifecycle, ranking, staging
 from appeals.denials import DenialDraft, find_denials
 from appeals.models import (
     Adjustment,
@@ -327,18 +329,6 @@ def import_paths(
     ]
 
 
-def denial_ids_for_file(connection: Connection | Session, file_id: int) -> list[int]:
-    """The denials a file's claims created (for the dermatology checks that follow an import)."""
-    query = (
-        sa.select(Denial.id)
-        .join(Claim, Claim.id == Denial.claim_id)
-        .join(Payment, Payment.id == Claim.payment_id)
-        .where(Payment.file_id == file_id)
-        .order_by(Denial.id)
-    )
-    return list(connection.execute(query).scalars())
-
-
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     found: list[Path] = []
     for raw in paths:
@@ -507,6 +497,7 @@ class _Writer:
         self.batch: list[x12.Claim] = []
         self.practices: dict[str, int] = {}
         self.payers: dict[str, tuple[int, str]] = {}
+        self.payer_names: dict[int, str] = {}  # as stored (the scores' reasons name the payer)
         self.file_warnings: list[x12.Issue] = []
         self.only_practice: int | None = None
         self.overrides = deadlines.payer_overrides(self.live)
@@ -583,6 +574,7 @@ class _Writer:
                     "warning_count": 0,
                     "warnings": "",
                     "interchange_control_number": "",
+                    "checks_pending": False,  # each batch's denials are checked as written
                 }
             ],
         )[0]
@@ -623,8 +615,6 @@ class _Writer:
                 denial_count=r.denials,
                 warning_count=r.warnings,
                 warnings=_issues_json(self.file_warnings[:500]),
-                # committed with the rows: checks interrupted after the commit are found later
-                checks_pending=r.denials > 0,
             )
         )
         if not self.staged:
@@ -837,11 +827,12 @@ class _Writer:
             return self.payers[key]
         table = Payer.__table__
         found = self.stored(
-            sa.select(table.c.id, table.c.payer_type).where(table.c.identifier == key)
+            sa.select(table.c.id, table.c.payer_type, table.c.name).where(table.c.identifier == key)
         )
         row = found[0] if found else None
         if row:
             found = (row[0], row[1])
+            self.payer_names[row[0]] = row[2]
         else:
             website = next(
                 (
@@ -852,13 +843,14 @@ class _Writer:
                 ),
                 "",
             )
+            name = header.payer.name or key
             new_id = _insert(
                 self.connection,
                 Payer,
                 [
                     {
                         "identifier": key,
-                        "name": header.payer.name or key,
+                        "name": name,
                         "payer_type": "other",
                         "website": website[:500],
                         "phone": "",
@@ -866,6 +858,7 @@ class _Writer:
                 ],
             )[0]
             found = (new_id, "other")
+            self.payer_names[new_id] = name
         self.payers[key] = found
         return found
 
@@ -924,6 +917,7 @@ class _Writer:
         recovered = self.find_recoveries(claims, claim_ids, drafts)
         links = self.reversal_links(claims, claim_ids)
         fresh, repeats = self.split_repeats(denials)
+        self.check(fresh, claim_rows, line_rows, adjustments, remarks)
         self.later(partial(_executemany, table=Claim.__table__, rows=claim_rows))
         self.later(partial(_executemany, table=ServiceLine.__table__, rows=line_rows))
         self.later(partial(_insert_plain, model=Adjustment, rows=adjustments))
@@ -1001,15 +995,6 @@ class _Writer:
                 service_date=service_date,
                 overrides=overrides,
             )
-            s = ranking.initial(
-                draft.carc,
-                draft.rarcs,
-                payer_type,
-                draft.category,
-                draft.denied_amount,
-                due.due,
-                self.today,
-            )
             rows.append(
                 {
                     "practice_id": state.practice_id,
@@ -1037,15 +1022,9 @@ class _Writer:
                     "deadline_basis": due.basis,
                     "repeat_count": 0,
                     "last_denied_on": None,
-                    "probability": s.probability,
-                    "ranker": "prior",
-                    "stake": draft.denied_amount,
                     "worked_at": None,
                     "worked_probability": None,
                     "worked_rank": None,
-                    "expected_recovery": s.expected_recovery,
-                    "priority": s.priority,
-                    "explanation": s.explanation,
                     "findings": "",
                     "recovered_amount": Decimal("0"),
                     "created_at": _now(),
@@ -1058,6 +1037,47 @@ class _Writer:
             bucket[0] += 1
             bucket[1] += draft.denied_amount
         return rows
+
+    def check(
+        self,
+        denials: list[dict[str, Any]],
+        claim_rows: list[dict[str, Any]],
+        line_rows: list[dict[str, Any]],
+        adjustments: list[dict[str, Any]],
+        remarks: list[dict[str, Any]],
+    ) -> None:
+        """Check and rank the batch's new denials before they are written: the coding checks
+        (`findings.check_new_denials`) from the rows about to be written and the documentation
+        stored for them, then the score `ranking.rescore` would give them once stored
+        (`ranking.score_new`). On PostgreSQL this runs while the write thread writes the
+        previous batch."""
+        if not denials:
+            return
+        state = self.payment
+        assert state is not None
+        denied = {row["claim_id"] for row in denials}
+        claim_of = {row["id"]: row for row in claim_rows if row["id"] in denied}
+        line_of = {row["id"]: row for row in line_rows if row["claim_id"] in denied}
+        claims = [SimpleNamespace(**row) for row in claim_of.values()]
+        lines: dict[int, list[Any]] = {}
+        for row in line_of.values():
+            lines.setdefault(row["claim_id"], []).append(SimpleNamespace(**row))
+        cas: dict[tuple[int, int | None], list[tuple[str, str, Decimal]]] = {}
+        for row in adjustments:
+            if row["claim_id"] in denied:
+                key = (row["claim_id"], row["line_id"])
+                cas.setdefault(key, []).append((row["group_code"], row["reason"], row["amount"]))
+        codes: dict[tuple[int, int | None], list[str]] = {}
+        for row in remarks:
+            if row["claim_id"] in denied:
+                codes.setdefault((row["claim_id"], row["line_id"]), []).append(row["code"])
+        with Session(bind=self.live) as session:
+            facts = findings.build_claims_facts(
+                session, claims, lines, cas, codes, {state.payer_id: state.payer_type}
+            )
+            findings.check_new_denials(facts, denials, self.overrides)
+            payer_name = self.payer_names[state.payer_id]
+            ranking.score_new(session, denials, line_of, claim_of, payer_name, self.today)
 
     def find_recoveries(
         self, claims: list[x12.Claim], claim_ids: list[int], drafts: list[list[DenialDraft]]

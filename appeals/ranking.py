@@ -3,8 +3,8 @@
 The probability of recovery and the dollars at stake (the payer's usual allowed amount) come
 from `classifiers.recovery`: the trained model where it beat the smoothed prior on the newest
 outcomes, else the prior. Each denial keeps which one scored it and why, in plain words.
-At import, before the coding checks, a denial gets its documented CARC prior; the checks that
-follow rescore it with everything known.
+A new denial is scored by the import before it is stored (`score_new`, after its coding
+checks), as `rescore` scores stored ones.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from appeals.deadlines import days_left
 from appeals.models import AppState, Denial
 from classifiers import model as recovery_model
 from classifiers import recovery, scoring
-from classifiers.priors import prior_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,22 +65,6 @@ def combine(
     # Only an urgent or passed deadline is a reason (and "N days left" would change every day).
     factors = [*reasons[:2], deadline_words] if multiplier != 1.0 else reasons[:3]
     return Score(probability, expected, float(expected) * multiplier, factors)
-
-
-def initial(
-    carc: str,
-    rarcs: Sequence[str],
-    payer_type: str,
-    category: str,
-    denied_amount: Decimal,
-    deadline: date | None,
-    today: date,
-) -> Score:
-    """The first score at import: the documented CARC prior on the denied amount."""
-    prior = prior_for(carc, tuple(rarcs), payer_type, category)
-    words = f"CO-{carc}" if carc else category
-    reason = f"{words}: {prior.probability:.0%} likely to be recovered (published rates)"
-    return combine(prior.probability, denied_amount, deadline, today, [reason])
 
 
 def model_folder(session: Session) -> Path:
@@ -156,6 +139,46 @@ def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> 
     bulk = scoring.score(cols, live.aggregates, live.model)
     _write(session, _changed(cols, bulk, today), committing=denial_ids is None)
     return len(cols)
+
+
+def score_new(
+    session: Session,
+    rows: Sequence[dict[str, Any]],
+    lines: dict[int, dict[str, Any]],
+    claims: dict[int, dict[str, Any]],
+    payer_name: str,
+    today: date,
+) -> None:
+    """Score denials before they are stored, as `rescore` would once they are: `rows` as the
+    importer writes them (findings included), with their service lines and claims by id and
+    their payer's name. Each row gets its probability, stake, expected dollars, priority,
+    reasons and ranker, so a new denial is stored once, already ranked."""
+    if not rows:
+        return
+    live = _context(session, today, fresh=False)
+    line_of = [lines.get(row["line_id"]) if row["line_id"] is not None else None for row in rows]
+    cols = scoring.Columns(
+        id=[0] * len(rows), payer_id=[r["payer_id"] for r in rows],
+        payer_name=[payer_name] * len(rows), payer_type=[r["payer_type"] or "other" for r in rows],
+        carc=[r["carc"] for r in rows], group_code=[r["group_code"] for r in rows],
+        rarc=[r["rarc"] for r in rows], carcs=[r["carcs"] for r in rows],
+        rarcs=[r["rarcs"] for r in rows], category=[r["category"] for r in rows],
+        action=[r["action"] for r in rows], procedure=[r["procedure_code"] for r in rows],
+        modifiers=[line["modifiers"] if line else "" for line in line_of],
+        units=[float(line["units"]) if line and line["units"] else 1.0 for line in line_of],
+        denied_cents=[int(r["denied_amount"].scaleb(2)) for r in rows],
+        whole_claim=[r["line_id"] is None for r in rows],
+        claim_status=[claims[r["claim_id"]]["status"] for r in rows],
+        service_date=[r["service_date"] for r in rows], denied_on=[r["denied_on"] for r in rows],
+        deadline=[r["deadline"] for r in rows], findings=[r["findings"] for r in rows],
+        stored_probability=[None] * len(rows), stored_priority=[None] * len(rows),
+        stored_explanation=[""] * len(rows), stored_ranker=[""] * len(rows),
+        stored_stake=[None] * len(rows), stored_expected=[None] * len(rows),
+    )  # fmt: skip
+    bulk = scoring.score(cols, live.aggregates, live.model)
+    for row, values in zip(rows, _changed(cols, bulk, today), strict=True):
+        del values["b_id"]
+        row.update(values)
 
 
 def _write(session: Session, values: list[dict[str, Any]], *, committing: bool = False) -> None:

@@ -10,8 +10,10 @@ and a daily file of `--daily` claims that reverses and corrects as many claims o
 For each database (SQLite, and PostgreSQL unless `--no-postgres`; a scratch database is created
 and dropped on the server) it reports, each step in a fresh subprocess:
 
-  file          the big file into an empty database: the import, then the coding checks that
-                `appeals import` runs after it (`findings.refresh_findings_for_files`);
+  file          the big file into an empty database: the import (which runs the coding checks
+                and ranks each batch's new denials before writing them), then what
+                `appeals import` runs after it (`findings.refresh_findings_for_files`: nothing
+                for a file imported now; the checks of files left pending by earlier versions);
   daily+file    the daily file into the database that holds the big file;
   daily         the same daily file into an empty database;
   daily+large   the same daily file into a database of `--large` claims (built first, untimed

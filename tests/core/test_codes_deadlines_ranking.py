@@ -110,12 +110,11 @@ def test_priority_is_expected_dollars_raised_near_the_deadline() -> None:
     today = date(2026, 3, 1)
 
     def at(deadline: date) -> ranking.Score:
-        return ranking.initial(
-            "50", ["N115"], "commercial", "medical_necessity", Decimal("200.00"), deadline, today
-        )
+        reasons = ["CO-50: 50% likely to be recovered (published rates)"]
+        return ranking.combine(0.5, Decimal("200.00"), deadline, today, reasons)
 
     far, near, gone = at(date(2026, 6, 1)), at(date(2026, 3, 10)), at(date(2026, 2, 1))
-    assert far.expected_recovery == Decimal("100.00")  # CO-50: 50 % published prior
+    assert far.expected_recovery == Decimal("100.00")
     assert near.priority > far.priority > gone.priority == 0
     assert "published rates" in far.factors[0]
     assert near.factors[-1] == "deadline in 9 days"

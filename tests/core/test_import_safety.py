@@ -222,10 +222,12 @@ def test_a_stale_staging_is_staged_again(engine, tmp_path: Path, monkeypatch) ->
 
 
 # --- 3. coding checks survive an interruption ---------------------------------------------------
+# The import checks and ranks each batch's denials as it writes them. Files imported before it
+# did were left pending for a run after their commit; these tests make stored files look so.
 
 
 def _import_then_die(url: str, path: str) -> None:
-    """The import commits, then the process is killed before the coding checks run."""
+    """The import commits, then the process is killed."""
     engine = db.create_engine(url)
     import_file(engine, path, today=TODAY)
     os.kill(os.getpid(), signal.SIGKILL)
@@ -238,7 +240,15 @@ def unchecked(engine: Engine) -> int:
         ).one()
 
 
-def test_an_import_killed_before_its_checks_is_checked_by_the_next_run(
+def as_imported_before_the_import_checked(engine: Engine) -> None:
+    """Every stored file as an earlier version left it when its checks were interrupted: its
+    denials without findings, the file pending."""
+    with engine.begin() as connection:
+        connection.execute(sa.update(Denial.__table__).values(findings=""))  # type: ignore[attr-defined]
+        connection.execute(sa.update(RemittanceFile.__table__).values(checks_pending=True))  # type: ignore[attr-defined]
+
+
+def test_an_import_killed_after_its_commit_leaves_its_denials_checked(
     engine, database_url: str
 ) -> None:
     child = SPAWN.Process(
@@ -247,9 +257,18 @@ def test_an_import_killed_before_its_checks_is_checked_by_the_next_run(
     child.start()
     child.join(300)
     assert child.exitcode == -signal.SIGKILL
-    assert count(engine, Denial) == 2 and unchecked(engine) == 2
-    assert len(pending_files(engine)) == 1
-    # the next import (as the web upload runs it) checks its own file and the one left behind
+    assert count(engine, Denial) == 2 and unchecked(engine) == 0
+    assert pending_files(engine) == []
+    with Session(engine) as session:
+        ranked = session.exec(select(Denial).where(Denial.explanation != "")).all()
+        assert len(ranked) == 2
+
+
+def test_a_file_left_pending_is_checked_by_the_next_run(engine) -> None:
+    import_file(engine, FIXTURES / "derm_initial.835", today=TODAY)
+    as_imported_before_the_import_checked(engine)
+    assert unchecked(engine) == 2 and len(pending_files(engine)) == 1
+    # the next import (as the web upload runs it) checks the file left behind
     later = import_file(engine, FIXTURES / "derm_repayment.835", today=TODAY)
     assert later.status == "imported"
     refresh_findings_for_files(engine, [later.file_id])
@@ -260,6 +279,7 @@ def test_checks_stopped_by_an_error_run_at_serve_start(engine, monkeypatch) -> N
     from appeals import findings
 
     result = import_file(engine, FIXTURES / "derm_initial.835", today=TODAY)
+    as_imported_before_the_import_checked(engine)
 
     def broken(*_args: Any, **_kwargs: Any) -> int:
         raise RuntimeError("checks interrupted")
@@ -283,6 +303,7 @@ def test_a_file_being_checked_is_not_checked_again_by_another_run(engine, monkey
     from appeals import findings
 
     result = import_file(engine, FIXTURES / "derm_initial.835", today=TODAY)
+    as_imported_before_the_import_checked(engine)
     real = findings.refresh_findings
     started, release = threading.Event(), threading.Event()
 
@@ -328,8 +349,10 @@ def test_the_cli_leaves_stopped_checks_pending_and_findings_refresh_runs_them(
     def broken(*_args: Any, **_kwargs: Any) -> int:
         raise RuntimeError("checks interrupted")
 
+    assert cli("import", str(FIXTURES / "derm_initial.835")).exit_code == 0
+    as_imported_before_the_import_checked(engine)
     monkeypatch.setattr(findings, "refresh_findings", broken)
-    result = cli("import", str(FIXTURES / "derm_initial.835"))
+    result = cli("import", str(FIXTURES / "derm_repayment.835"))
     assert result.exit_code == 1
     assert "Coding checks stopped (RuntimeError)" in result.output
     assert "Traceback" not in result.output
@@ -382,6 +405,7 @@ def _import_and_check_with_a_worker(
     path = folder / "twenty.835"
     path.write_text(payment("TRC-WORKERS", 20, "W"))
     result = import_file(engine, path, today=TODAY)
+    as_imported_before_the_import_checked(engine)
     assert result.status == "imported" and unchecked(engine) == 20
     child = SPAWN.Process(
         target=_check_in_a_fresh_process,

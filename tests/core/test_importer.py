@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import shutil
 from datetime import date
 from decimal import Decimal
@@ -168,11 +169,33 @@ def test_a_user_of_one_practice_cannot_import_another_practices_file(engine) -> 
         assert count(session, Practice) == 1
 
 
-def test_the_coding_checks_run_on_the_denials_a_file_created(engine) -> None:
-    from appeals.findings import refresh_findings_for_files
+def test_the_import_checks_and_ranks_the_denials_it_creates(engine) -> None:
+    """Each new denial is stored once, as the coding checks and `ranking.rescore` leave it."""
+    from appeals import ranking
+    from appeals.findings import refresh_findings, refresh_findings_for_files
 
     result = import_file(engine, FIXTURES / "derm_initial.835", today=TODAY)
-    assert refresh_findings_for_files(engine, [result.file_id]) == 2
+    assert refresh_findings_for_files(engine, [result.file_id]) == 0  # nothing left pending
+    columns = (
+        Denial.id,
+        Denial.findings,
+        Denial.action,
+        Denial.deadline,
+        Denial.probability,
+        Denial.priority,
+        Denial.explanation,
+        Denial.ranker,
+        Denial.stake,
+        Denial.expected_recovery,
+    )
+    with Session(engine) as session:
+        stored = session.exec(select(*columns).order_by(Denial.id)).all()
+        ids = [row.id for row in stored]
+        assert len(ids) == 2 and all(row.findings and row.explanation for row in stored)
+        assert refresh_findings(session, ids, rescore=False) == 0
+        ranking.rescore(session, ids, TODAY)
+        session.commit()
+        assert session.exec(select(*columns).order_by(Denial.id)).all() == stored
 
 
 @pytest.mark.parametrize("enabled_before", [True, False])
@@ -385,3 +408,44 @@ def test_copy_and_inserts_store_the_same_rows(
     with_copy, with_inserts = snapshots
     assert with_copy["provideradjustment"] and with_copy["documentationfact"]
     assert with_copy == with_inserts
+
+
+def test_the_import_stores_the_findings_the_checks_would(engine, tmp_path: Path) -> None:
+    """Each batch's new denials are checked by the import itself, with the documentation
+    already stored for them: checking the stored rows again changes nothing."""
+    from appeals.documentation import import_documentation_csv
+    from appeals.findings import refresh_findings
+    from tests.remits import Line, RemitClaim, write_remittance
+
+    paid = Line("17000", "250.00", "120.00", [("CO", "45", "130.00")])
+    claims = [RemitClaim("PCN2001", [paid]), RemitClaim("PCN2002", [paid])]
+    earlier = write_remittance(tmp_path, "earlier.835", "TRC-EARLIER", date(2026, 8, 3), claims)
+    assert import_file(engine, earlier, today=TODAY).status == "imported"
+    documentation = tmp_path / "documentation.csv"  # documented on the claim already stored
+    documentation.write_text(
+        "patient_control_number,date_of_service,procedure,field,value\n"
+        "PCN2001,2026-07-13,,separate_em,yes\n"
+        "PCN2001,2026-07-13,,em_reason,new rash evaluated\n"
+    )
+    with Session(engine) as session:
+        report = import_documentation_csv(session, None, documentation)
+        session.commit()
+    assert not report.unmatched
+    # the payer's second look at both claims denies the E/M billed with them
+    em_denied = [Line("99213", "150.00", "0", [("CO", "97", "150.00")], ["M15"]), paid]
+    claims = [RemitClaim("PCN2001", em_denied, "12", "2"), RemitClaim("PCN2002", em_denied)]
+    later = write_remittance(tmp_path, "later.835", "TRC-LATER", date(2026, 9, 1), claims)
+    for path in (FIXTURES / "derm_initial.835", reversal_file(tmp_path), later):
+        result = import_file(engine, path, today=TODAY)
+        assert result.status == "imported", result.error
+    with Session(engine) as session:
+        denials = session.exec(select(Denial)).all()
+        assert denials and all(d.findings for d in denials)
+        missing = {
+            d.patient_control_number: [f.get("missing") for f in json.loads(d.findings)]
+            for d in denials
+            if d.patient_control_number in ("PCN2001", "PCN2002")
+        }
+        assert missing["PCN2002"] == [["separate_em", "em_reason"]]
+        assert ["separate_em", "em_reason"] not in missing["PCN2001"]
+        assert refresh_findings(session, [d.id for d in denials], rescore=False) == 0

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from appeals import lifecycle, ranking
+from appeals.deadlines import RESUBMISSION_ROUTES
 from appeals.importer import import_file
 from appeals.models import Appeal, AuditEvent, Denial
 from tests.remits import Line, RemitClaim, write_remittance
@@ -55,7 +56,8 @@ def test_a_corrected_claim_denial_gets_its_timely_filing_date(
     import_file(engine, path, today=TODAY)
     with Session(engine) as session:
         denial = denial_of(session, "CC1")
-        assert denial.action in ("corrected_claim", "reopening")
+        # the import's coding checks route it (CO-16 MA130: resubmit with what was missing)
+        assert denial.action in RESUBMISSION_ROUTES
         assert denial.deadline == date(2027, 7, 13)
         assert denial.deadline_basis == (
             "Timely filing: 12 months from the 07/13/2026 date of service, 42 CFR 424.44"
