@@ -10,9 +10,6 @@ import json
 import logging
 import multiprocessing
 import multiprocessing.queues
-import os
-import queue
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,7 +22,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
-from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, col, select
 
 from appeals import db, deadlines, ranking
@@ -445,15 +441,15 @@ def refresh_findings_for_files(
     *,
     pending: bool = True,
 ) -> int:
-    """Run the checks on the denials that imported files created, committing every `chunk`.
+    """Run the checks on the denials of these files, if they are still pending, committing
+    every `chunk` (one UPDATE each; a part holds SQLite's write lock until its commit).
 
-    A commit per `DENIAL_CHUNK` (one UPDATE each): a part holds SQLite's write lock from its
-    first UPDATE to its commit, and with parts of two chunks the checks' worker processes
-    waited on each other (28,000 denials: 2.9 s against 2.5 s).
-
-    `progress`, if given, is called with the number of denials checked since the last call.
-    Each file's `checks_pending` mark (set by its import) is cleared in the commit that stores
-    the last of its checks, so an interruption anywhere before leaves it pending. With
+    The import checks and ranks the denials it creates; files imported by earlier versions,
+    which checked after the commit, were marked `checks_pending` until their checks were
+    stored, and one whose checks were interrupted is checked here. `progress`, if given, is
+    called with the number of denials checked since the last call. The mark is cleared in the
+    commit that stores the last of a file's checks, so an interruption anywhere before leaves
+    it pending. With
     `pending` (the default) files left pending by an earlier, interrupted run are checked too,
     after these (without `progress`). Returns the number of denials checked.
     """
@@ -488,7 +484,7 @@ def _check_files(
         if progress is not None and len(unchecked) < len(ids):
             progress(len(ids) - len(unchecked))  # checked by the import itself
         parts = [unchecked[start : start + chunk] for start in range(0, len(unchecked), chunk)]
-        _check_parts(engine, parts, claimed, progress)
+        _check_chunks(engine, parts, claimed, progress)
         with Session(engine) as session:
             # With their findings known, the new denials get the recovery model's score.
             ranking.rescore(session, ids, date.today())
@@ -519,95 +515,6 @@ def denial_ids_for_file(
     if unchecked:
         query = query.where(Denial.findings == "")
     return list(connection.execute(query).scalars())
-
-
-def check_workers() -> int:
-    """Processes the coding checks of a large import use: one per core, at most 4."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return min(4, cores or 1)
-
-
-class ChecksFailed(RuntimeError):
-    """A worker process of the coding checks stopped; the files' checks stay pending."""
-
-
-def _check_parts(
-    engine: Engine,
-    parts: list[list[int]],
-    claimed: list[int],
-    progress: Callable[[int], object] | None,
-) -> None:
-    """Check `parts` of denial ids, each committed on its own: in this process, or, for a large
-    import, shared with forked workers (the rules and the reads are Python: about 4 s for
-    28,000 denials on one core). Forking is safe only with no other thread running and no
-    connection open (SQLite forbids carrying one across a fork): none of the engine's may be
-    in use, its pool is closed first, and each worker opens its own. A daemon process (the
-    checks at serve start) checks alone."""
-    workers = min(check_workers(), len(parts) // 2)
-    if (
-        workers < 2
-        or threading.active_count() > 1
-        or multiprocessing.current_process().daemon  # may not have children
-        # a database in memory (a worker would write to its own copy), or a connection in use
-        # (it would be carried across the fork)
-        or not isinstance(engine.pool, QueuePool)
-        or engine.pool.checkedout() > 0
-        or "fork" not in multiprocessing.get_all_start_methods()
-    ):
-        _check_chunks(engine, parts, claimed, progress)
-        return
-    context = multiprocessing.get_context("fork")
-    done: multiprocessing.queues.Queue[int] = context.Queue()
-    engine.dispose()
-    url = engine.url.render_as_string(hide_password=False)
-    children = [
-        context.Process(
-            target=_check_in_worker,
-            args=(url, parts[k::workers], claimed, done),
-            name=f"coding-checks-{k}",
-            daemon=True,
-        )
-        for k in range(1, workers)
-    ]
-    for child in children:
-        child.start()
-
-    def report(count: int) -> None:
-        while True:  # the workers' counts so far, then this process's own
-            try:
-                count += done.get_nowait()
-            except queue.Empty:
-                break
-        if progress:
-            progress(count)
-
-    try:
-        _check_chunks(engine, parts[0::workers], claimed, report)
-        while any(child.is_alive() for child in children):
-            try:
-                report(done.get(timeout=0.2))
-            except queue.Empty:
-                continue
-        report(0)
-    except BaseException:
-        for child in children:  # this run is over: its workers stop too, claims released after
-            child.terminate()
-        raise
-    finally:
-        for child in children:
-            child.join()
-        done.close()
-    failed = [child.exitcode for child in children if child.exitcode != 0]
-    if failed:
-        raise ChecksFailed(f"a coding-checks worker stopped (exit status {failed[0]})")
-
-
-def _check_in_worker(url: str, parts: list[list[int]], claimed: list[int], done: Any) -> None:
-    engine = db.create_engine(url)  # its own connections, none inherited
-    try:
-        _check_chunks(engine, parts, claimed, done.put)
-    finally:
-        engine.dispose()
 
 
 def _check_chunks(

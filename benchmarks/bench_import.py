@@ -20,13 +20,11 @@ and dropped on the server) it reports, each step in a fresh subprocess:
                 beyond its own line; `--large 0` skips it).
 
 with seconds, claims/s, denials, reversals linked to their original, the subprocess's peak
-resident memory, that of the largest worker process the coding checks forked (its pages shared
-with the subprocess counted in both), and the CPU seconds the subprocess and its workers spent
-on the steps (not the database server's), then
-the targets: the big file with checks under 15 s (SQLite) / 20 s (PostgreSQL), the daily file
-into the large database within 2x of the empty one, peak memory under 300 MB. The speed index
-printed first (a fixed Python loop) says how fast and how busy the machine was: the targets
-are meant for a speed index of about 0.4 s.
+resident memory, and the CPU seconds the subprocess spent on the steps (not the database
+server's), then the targets: the big file with checks under 15 s (SQLite) / 20 s (PostgreSQL),
+the daily file into the large database within 2x of the empty one, peak memory under 300 MB.
+The speed index printed first (a fixed Python loop) says how fast and how busy the machine was:
+the targets are meant for a speed index of about 0.4 s.
 """
 
 from __future__ import annotations
@@ -66,15 +64,6 @@ from appeals.models import Claim, Payment
 from appeals import ranking
 url, path, checks = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 daily = len(sys.argv) > 4 and sys.argv[4] == "1"
-rescoring = [0.0]
-rescore = ranking.rescore
-def timed_rescore(*args, **kwargs):
-    started = time.perf_counter()
-    try:
-        return rescore(*args, **kwargs)
-    finally:
-        rescoring[0] += time.perf_counter() - started
-ranking.rescore = timed_rescore
 engine = db.get_engine(url)
 before = resource.getrusage(resource.RUSAGE_SELF)
 start = time.perf_counter()
@@ -92,23 +81,20 @@ with engine.connect() as connection:
         .where(payment.c.file_id == result.file_id, claim.c.reverses_claim_id.is_not(None))
     ).scalar()
 usage = resource.getrusage(resource.RUSAGE_SELF)
-workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the checks' forked workers
 full = 0.0
 if daily:  # the day's full rescore, as the web app's first request of a day or cron runs it
     from sqlmodel import Session
-    ranking.rescore = rescore  # not the import's rescore
     start = time.perf_counter()
     with Session(engine) as session:
         ranking.rescore_daily(session, date.today(), force=True)
     full = time.perf_counter() - start
-print(json.dumps({{"import": imported, "checks": checking, "rescore": rescoring[0],
+print(json.dumps({{"import": imported, "checks": checking,
                    "daily_rescore": full,
                    "daily_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                    "claims": result.claims,
                    "denials": result.denials, "checked": checked, "linked": linked,
-                   "maxrss_kb": usage.ru_maxrss, "workers_kb": workers.ru_maxrss,
-                   "cpu": usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
-                          + workers.ru_utime + workers.ru_stime}}))
+                   "maxrss_kb": usage.ru_maxrss,
+                   "cpu": usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime}}))
 """
 
 COLUMNS = (
@@ -118,15 +104,13 @@ COLUMNS = (
     "linked",
     "import s",
     "checks s",
-    "rescore",
     "total s",
     "claims/s",
     "denials",
     "peak MB",
-    "worker MB",
     "cpu s",
 )
-HEAD = "{:<10} {:<12} {:>7} {:>6} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>7} {:>9} {:>6}"
+HEAD = "{:<10} {:<12} {:>7} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}"
 
 
 def speed_index() -> float:
@@ -229,12 +213,10 @@ def show(database: str, step: str, figures: dict[str, float]) -> float:
             int(figures["linked"]),
             f"{figures['import']:.2f}",
             f"{figures['checks']:.2f}",
-            f"{figures.get('rescore', 0):.2f}",
             f"{total:.2f}",
             f"{figures['claims'] / total:.0f}",
             int(figures["denials"]),
             f"{figures['maxrss_kb'] / 1024:.0f}",
-            f"{figures.get('workers_kb', 0) / 1024:.0f}",
             f"{figures.get('cpu', 0):.1f}",
         ),
         flush=True,
@@ -274,8 +256,6 @@ def bench(
     if large is not None:
         url, drop = scratch()
         try:
-            # a year already checked, as in production: otherwise its denials stay pending and
-            # the daily file's checks would take them all on
             built = run(url, large, checks=True, daily=True)
             show(database, f"build {args.large // 1000}k", built)
             print(
@@ -290,14 +270,9 @@ def bench(
 
 
 def ratios(into: Figures, empty: Figures) -> str:
-    """How much longer the daily file took into a full database: in all, and by part."""
+    """How much longer the daily file took into a full database."""
     total = (into["import"] + into["checks"]) / (empty["import"] + empty["checks"])
-    checks = (into["checks"] - into["rescore"]) / max(empty["checks"] - empty["rescore"], 1e-6)
-    return (
-        f"{total:.2f}x of empty (import {into['import'] / empty['import']:.2f}x, "
-        f"checks without the rescore {checks:.2f}x, "
-        f"rescore {into['rescore']:.2f} s vs {empty['rescore']:.2f} s)"
-    )
+    return f"{total:.2f}x of empty (import {into['import'] / empty['import']:.2f}x)"
 
 
 def main() -> None:
