@@ -67,7 +67,7 @@ daily = len(sys.argv) > 4 and sys.argv[4] == "1"
 engine = db.get_engine(url)
 before = resource.getrusage(resource.RUSAGE_SELF)
 start = time.perf_counter()
-result = import_file(engine, path, today=date(2025, 3, 15))
+result = import_file(engine, path)  # scored as of today, as the day's rescore scores
 imported = time.perf_counter() - start
 assert result.status == "imported", result.error
 start = time.perf_counter()
