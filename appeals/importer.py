@@ -214,7 +214,8 @@ def _writes_for(connection: Connection) -> Iterator[WriteThread | None]:
     try:
         yield writes
     except BaseException:
-        writes.close(discard=True)
+        writes.abandon()
+        writes.close()
         raise
     writes.close()
 
@@ -501,6 +502,10 @@ class _Writer:
         self.file_warnings: list[x12.Issue] = []
         self.only_practice: int | None = None
         self.overrides = deadlines.payer_overrides(self.live)
+        with Session(bind=self.live) as session:
+            # the scoring aggregates (kept for the day) from what was stored before this file,
+            # never from its own uncommitted rows
+            ranking.prepare_scores(session, today)
         self.repeated: list[int] = []  # existing denials that a claim of this file denied again
         self.payment_claims: set[int] = set()  # the ids of the current payment's claims
 
@@ -1049,8 +1054,7 @@ class _Writer:
         """Check and rank the batch's new denials before they are written: the coding checks
         (`findings.check_new_denials`) from the rows about to be written and the documentation
         stored for them, then the score `ranking.rescore` would give them once stored
-        (`ranking.score_new`). On PostgreSQL this runs while the write thread writes the
-        previous batch."""
+        (`ranking.score_new`)."""
         if not denials:
             return
         state = self.payment

@@ -37,13 +37,17 @@ class WriteThread:
         if self._error is not None:
             raise self._error
 
-    def close(self, *, discard: bool = False) -> None:
-        """Stop the thread once the writes before are done; with `discard` (the caller failed
-        and will roll back) the writes not started yet are skipped and no error is raised."""
-        self._discard = discard
+    def abandon(self) -> None:
+        """The caller failed and will roll back: the writes not started yet are skipped, and
+        `close` raises no error of theirs."""
+        self._discard = True
+
+    def close(self) -> None:
+        """Stop the thread once the write under way (and, unless abandoned, those after it)
+        is done."""
         self._queue.put(None)
         self._thread.join()
-        if not discard and self._error is not None:
+        if not self._discard and self._error is not None:
             raise self._error
 
     def _run(self) -> None:

@@ -43,7 +43,7 @@ def test_a_failed_write_surfaces_at_the_next_drain_and_skips_the_rest() -> None:
         writes.close()
 
 
-def test_close_with_discard_drops_pending_writes_and_ends_the_thread() -> None:
+def test_an_abandoned_thread_drops_pending_writes_and_ends() -> None:
     started, release = threading.Event(), threading.Event()
     done: list[str] = []
 
@@ -55,8 +55,9 @@ def test_close_with_discard_drops_pending_writes_and_ends_the_thread() -> None:
     writes.submit(slow)
     writes.submit(lambda: done.append("pending"))
     started.wait(5)
-    threading.Timer(0.2, release.set).start()  # once close() has marked the rest discarded
-    writes.close(discard=True)
+    writes.abandon()
+    release.set()
+    writes.close()
     assert done == []
     assert not any(t.name == "appeals-writes" for t in threading.enumerate())
 
