@@ -168,9 +168,12 @@ def test_a_new_files_denials_are_scored_from_the_kept_aggregates(
         raise AssertionError("the kept aggregates should have been used")
 
     monkeypatch.setattr(scoring, "build", no_rebuild)
+    written: list[dict] = []
+    monkeypatch.setattr(ranking, "_write", lambda _session, values, **_: written.extend(values))
     with Session(engine) as session:
         ids = [i for r in results for i in denial_ids_for_file(session, r.file_id or 0)]
         assert ranking.rescore(session, ids, today) >= 3
+        assert written == []  # the import stored them scored: nothing left to change
         session.commit()
         reference = {s.id: s for s in recovery.score(session, ids, before_file)}
         table = Denial.__table__  # type: ignore[attr-defined]
