@@ -30,7 +30,7 @@ from functools import partial
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -80,6 +80,7 @@ STATISTICS_TABLES = (
 _SETTLED = ("won", "partial", "written_off")
 # PostgreSQL: the advisory lock competing imports take ("835" and the issue that asked for it).
 IMPORT_LOCK = 835_0015
+WRITES_PENDING = 16  # PostgreSQL: writes handed on at most (about two batches: memory stays flat)
 STAGE_ATTEMPTS = 3  # SQLite: stagings of one file before it is imported holding the write lock
 
 Progress = Callable[[int], None]
@@ -195,8 +196,15 @@ def _import_direct(engine: Engine, job: _Job) -> FileResult:
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
         if _file_known(connection, job.sha):
             raise _AlreadyStored
-        with open(job.path, "rb") as handle, _heap_frozen(), _writes_for(connection) as writes:
-            writer = _Writer(connection, result, job.user_id, job.today, writes=writes)
+        with (
+            open(job.path, "rb") as handle,
+            _heap_frozen(),
+            _writes_for(connection) as writes,
+            _reader_for(engine, writes) as reader,
+        ):
+            writer = _Writer(
+                connection, result, job.user_id, job.today, writes=writes, reader=reader
+            )
             writer.only_practice = job.practice_id
             writer.start_file(job.sha, job.path.stat().st_size)
             writer.run(handle, job.progress)
@@ -210,7 +218,7 @@ def _writes_for(connection: Connection) -> Iterator[WriteThread | None]:
     if connection.dialect.name != "postgresql":
         yield None
         return
-    writes = WriteThread()
+    writes = WriteThread(pending=WRITES_PENDING)
     try:
         yield writes
     except BaseException:
@@ -218,6 +226,16 @@ def _writes_for(connection: Connection) -> Iterator[WriteThread | None]:
         writes.close()
         raise
     writes.close()
+
+
+@contextmanager
+def _reader_for(engine: Engine, writes: WriteThread | None) -> Iterator[Connection | None]:
+    """With a write thread: a second connection for the batches' lookups (see `_Writer`)."""
+    if writes is None:
+        yield None
+        return
+    with engine.connect() as reader:
+        yield reader
 
 
 def _import_staged(engine: Engine, job: _Job) -> FileResult:
@@ -472,22 +490,28 @@ class _Writer:
         *,
         live: Connection | None = None,
         writes: WriteThread | None = None,
+        reader: Connection | None = None,
     ):
         """`live`: when set, `connection` is a staging database (see `appeals.staging`) and
         what is already stored is read through `live`; changes to stored rows (recoveries,
         repeats, a payer's type) and the audit events wait in `deferred` for the merge.
-        `writes`: a thread that runs the batches' writes (see `later`)."""
+        `writes`: a thread that runs the batches' writes (see `later`); `reader` then reads what
+        was stored before the file, so that a batch's lookups need not wait for the previous
+        batches' writes: the file's own claims and denials are looked up in memory beside it
+        (`file_claims`, `file_denials`)."""
         self._connection = connection
         self._live = live
         self.staged = live is not None
         self.writes = writes
-        self.reserved: dict[str, list[int]] = {}  # table → ids drawn ahead (see `new_ids`)
-        self.drawn: dict[str, int] = {}  # table → ids drawn so far
+        self.reader = reader
+        self.file_claims: dict[str, list[_StoredClaim]] = {}  # by payer claim control number
+        self.file_denials: dict[str, list[SimpleNamespace]] = {}  # by patient control number
         self.deferred_recoveries: list[dict[str, Any]] = []
         self.deferred_repeats: list[tuple[int, date | None, int]] = []
         self.deferred_payer_types: dict[int, str] = {}
-        # denials this file closed by payment → their new status (stored ones are closed only
-        # at the merge when staging, but later payments of the file must see them closed)
+        # denials this file changed → their status now: closed by payment (stored ones are
+        # closed only at the merge when staging, but later payments of the file must see them
+        # closed), or moved by a repeat (read through `reader`, they show the status before)
         self.closed: dict[int, str] = {}
         self.result = result
         self.user_id = user_id
@@ -506,7 +530,6 @@ class _Writer:
             # the scoring aggregates (kept for the day) from what was stored before this file,
             # never from its own uncommitted rows
             ranking.prepare_scores(session, today)
-        self.repeated: list[int] = []  # existing denials that a claim of this file denied again
         self.payment_claims: set[int] = set()  # the ids of the current payment's claims
 
     @property
@@ -530,25 +553,11 @@ class _Writer:
             self.writes.submit(partial(write, self._connection))
 
     def new_ids(self, model: type, count: int) -> list[int]:
-        """`count` new primary keys for `model`, in ascending order.
-
-        With the write thread they come from ids drawn ahead from the sequence, so that a
-        batch's rows are built while the previous batch is still being written: each draw
-        takes as many as the file has drawn so far (at most ten batches' worth), which leaves
-        at most that many numbers of the sequence unused when the file ends.
-        """
+        """`count` new primary keys for `model`, in ascending order. With the write thread they
+        are drawn through `reader` (a sequence is outside transactions), so that a batch's rows
+        are built while the previous batches are still being written."""
         table = model.__table__  # type: ignore[attr-defined]
-        if self.writes is None:
-            return _allocate_ids(self.connection, table, count)
-        reserve = self.reserved.setdefault(table.name, [])
-        if len(reserve) < count:
-            drawn = self.drawn.get(table.name, 0)
-            more = max(count - len(reserve), min(drawn, 10 * count))
-            reserve += _allocate_ids(self.connection, table, more)
-            self.drawn[table.name] = drawn + more
-        ids = reserve[:count]
-        del reserve[:count]
-        return ids
+        return _allocate_ids(self.reader or self.connection, table, count)
 
     def stored(self, query: sa.Select[Any]) -> list[Any]:
         """The rows `query` finds among stored rows and, when staging, this file's staged ones
@@ -746,28 +755,28 @@ class _Writer:
             return
         self.flush()
         payment_id = self.payment.payment_id
-        _insert_plain(
-            self.connection,
-            ProviderAdjustment,
-            [
-                {
-                    "payment_id": payment_id,
-                    "provider_id": plb.provider_id,
-                    "fiscal_period_date": plb.fiscal_period_date,
-                    "reason": plb.reason,
-                    "reference": plb.reference,
-                    "amount": plb.amount,
-                }
-                for plb in end.provider_adjustments
-            ],
-        )
+        plbs = [
+            {
+                "payment_id": payment_id,
+                "provider_id": plb.provider_id,
+                "fiscal_period_date": plb.fiscal_period_date,
+                "reason": plb.reason,
+                "reference": plb.reference,
+                "amount": plb.amount,
+            }
+            for plb in end.provider_adjustments
+        ]
+        self.later(partial(_insert_plain, model=ProviderAdjustment, rows=plbs))
         if end.warnings:
             self.result.warnings += len(end.warnings)
             self.file_warnings.extend(end.warnings)
-            self.connection.execute(
-                sa.update(Payment.__table__)
-                .where(Payment.__table__.c.id == payment_id)
-                .values(warnings=_issues_json(end.warnings))
+            table = Payment.__table__
+            self.later(
+                lambda connection: connection.execute(
+                    sa.update(table)
+                    .where(table.c.id == payment_id)
+                    .values(warnings=_issues_json(end.warnings))
+                )
             )
         self.payment = None
 
@@ -921,8 +930,10 @@ class _Writer:
                 self.file_warnings.extend(claim.warnings)
         recovered = self.find_recoveries(claims, claim_ids, drafts)
         links = self.reversal_links(claims, claim_ids)
-        fresh, repeats = self.split_repeats(denials)
+        fresh, repeats, deciding = self.split_repeats(denials)
         self.check(fresh, claim_rows, line_rows, adjustments, remarks)
+        if self.reader is not None:
+            self.remember(claim_rows, fresh)
         self.later(partial(_executemany, table=Claim.__table__, rows=claim_rows))
         self.later(partial(_executemany, table=ServiceLine.__table__, rows=line_rows))
         self.later(partial(_insert_plain, model=Adjustment, rows=adjustments))
@@ -930,7 +941,7 @@ class _Writer:
         self.write_recoveries(recovered)
         if links:
             self.later(partial(_link_reversals, links=links))
-        self.attach_repeats(repeats)
+        self.attach_repeats(repeats, deciding)
         self.later(partial(_insert_plain, model=Denial, rows=fresh))
         self.result.claims += len(claims)
         self.result.lines += len(line_rows)
@@ -1043,6 +1054,36 @@ class _Writer:
             bucket[1] += draft.denied_amount
         return rows
 
+    def remember(self, claim_rows: list[dict[str, Any]], denials: list[dict[str, Any]]) -> None:
+        """Keep what later batches look up of this batch's claims and denials (see `reader`);
+        the denials get their ids here, drawn ahead like the claims'."""
+        for row, denial_id in zip(denials, self.new_ids(Denial, len(denials)), strict=True):
+            row["id"] = denial_id
+            self.file_denials.setdefault(row["patient_control_number"], []).append(
+                SimpleNamespace(
+                    id=denial_id,
+                    patient_control_number=row["patient_control_number"],
+                    procedure_code=row["procedure_code"],
+                    service_date=row["service_date"],
+                    line_id=row["line_id"],
+                    denied_amount=row["denied_amount"],
+                    practice_id=row["practice_id"],
+                    payer_id=row["payer_id"],
+                    status=row["status"],
+                    owner_claim_id=row["claim_id"],
+                )
+            )
+        for row in claim_rows:
+            if row["payer_claim_control_number"]:
+                self.file_claims.setdefault(row["payer_claim_control_number"], []).append(
+                    _StoredClaim(
+                        row["id"],
+                        row["payer_claim_control_number"],
+                        row["payer_id"],
+                        row["is_reversal"],
+                    )
+                )
+
     def check(
         self,
         denials: list[dict[str, Any]],
@@ -1075,7 +1116,7 @@ class _Writer:
         for row in remarks:
             if row["claim_id"] in denied:
                 codes.setdefault((row["claim_id"], row["line_id"]), []).append(row["code"])
-        with Session(bind=self.live) as session:
+        with Session(bind=self.reader or self.live) as session:
             facts = findings.build_claims_facts(
                 session, claims, lines, cas, codes, {state.payer_id: state.payer_type}
             )
@@ -1113,7 +1154,14 @@ class _Writer:
         )
         state = self.payment
         candidates = [
-            row[:6]
+            (
+                row.id,
+                row.patient_control_number,
+                row.procedure_code,
+                row.service_date,
+                row.line_id,
+                row.denied_amount,
+            )
             for row in rows
             if row.practice_id == state.practice_id
             and row.payer_id == state.payer_id
@@ -1254,11 +1302,15 @@ class _Writer:
         the callers.
         """
         table = Denial.__table__
-        found = self.stored(
-            sa.select(*columns, table.c.claim_id.label("owner_claim_id")).where(
-                table.c.patient_control_number.in_(sorted(set(pcns)))
-            )
+        wanted = sorted(set(pcns))
+        query = sa.select(*columns, table.c.claim_id.label("owner_claim_id")).where(
+            table.c.patient_control_number.in_(wanted)
         )
+        if self.reader is not None:
+            found = list(self.reader.execute(query))
+            found += [row for pcn in wanted for row in self.file_denials.get(pcn, ())]
+        else:
+            found = self.stored(query)
         mine = self.payment_claims
         return sorted(
             (row for row in found if row.owner_claim_id not in mine), key=attrgetter("id")
@@ -1266,16 +1318,17 @@ class _Writer:
 
     def split_repeats(
         self, rows: list[dict[str, Any]]
-    ) -> tuple[list[dict[str, Any]], list[tuple[int, date | None, int]]]:
-        """Rows that are new denials, and the (earlier denial, denied on, claim) repeats: rows
-        that deny again a line an earlier remittance denied.
+    ) -> tuple[list[dict[str, Any]], list[tuple[int, date | None, int]], bool]:
+        """Rows that are new denials, the (earlier denial, denied on, claim) repeats: rows
+        that deny again a line an earlier remittance denied, and whether a repeat decides a
+        pending appeal (`lifecycle.REPEAT_DECIDES`), which moves its denial.
 
         Same payer, patient control number, procedure and date of service as a denial of an
         earlier payment that is not closed with money: the repeat is recorded on that denial
         (a pending appeal there was lost, see `attach_repeats`), not opened as a new queue row.
         """
         if not rows:
-            return rows, []
+            return rows, [], False
         state = self.payment
         assert state is not None
         table = Denial.__table__
@@ -1290,11 +1343,13 @@ class _Writer:
             table.c.status,
         )
         earlier: dict[tuple[str, str, date | None], list[int]] = {}
+        status: dict[int, str] = {}
         for row in found:
+            status[row.id] = self.closed.get(row.id, row.status)
             if (
                 row.practice_id == state.practice_id
                 and row.payer_id == state.payer_id
-                and self.closed.get(row.id, row.status) not in _SETTLED
+                and status[row.id] not in _SETTLED
             ):
                 key = (row.patient_control_number, row.procedure_code, row.service_date)
                 earlier.setdefault(key, []).append(row.id)
@@ -1306,16 +1361,21 @@ class _Writer:
                 repeats.append((earlier[key].pop(0), row["denied_on"], row["claim_id"]))
             else:
                 fresh.append(row)
-        return fresh, repeats
+        deciding = any(status[d] in lifecycle.REPEAT_DECIDES for d, _, _ in repeats)
+        return fresh, repeats, deciding
 
-    def attach_repeats(self, repeats: list[tuple[int, date | None, int]]) -> None:
-        """Record the repeats on their earlier denials (at the merge when staging)."""
+    def attach_repeats(self, repeats: list[tuple[int, date | None, int]], deciding: bool) -> None:
+        """Record the repeats on their earlier denials (at the merge when staging). Repeats
+        that only count go to the write thread; one that decides an appeal is recorded at once,
+        since the next batches' lookups must see where it moved its denial (`closed`)."""
         if not repeats:
             return
         if self.staged:
             self.deferred_repeats.extend(repeats)
-        else:
+        elif deciding:
             self.record_repeats(self.connection, repeats)
+        else:
+            self.later(partial(self.record_repeats, repeats=repeats))
         self.result.repeats += len(repeats)
 
     def record_repeats(
@@ -1334,8 +1394,10 @@ class _Writer:
                 denial = session.get(Denial, denial_id)
                 if denial is None:
                     continue  # removed since it was staged
+                before = denial.status
                 lifecycle.record_repeat(session, denial, denied_on, claim_id, self.user_id)
-                self.repeated.append(denial_id)
+                if denial.status != before:
+                    self.closed[denial_id] = denial.status
             session.flush()
             del loaded
 
@@ -1359,7 +1421,12 @@ class _Writer:
         payer_id = self.payment.payer_id
         numbers = {number for number, _ in wanted}
         candidates: dict[str, list[int]] = {}
-        for row in self.stored(reversal_lookup(sorted(numbers))):
+        if self.reader is not None:
+            stored = list(self.reader.execute(reversal_lookup(sorted(numbers))))
+            stored += [row for number in numbers for row in self.file_claims.get(number, ())]
+        else:
+            stored = self.stored(reversal_lookup(sorted(numbers)))
+        for row in stored:
             if row.payer_id == payer_id and not row.is_reversal:
                 candidates.setdefault(row.payer_claim_control_number, []).append(row.id)
         for claim, claim_id in zip(claims, claim_ids, strict=True):
@@ -1381,6 +1448,15 @@ def _link_reversals(connection: Connection, links: list[dict[str, int]]) -> None
         .values(reverses_claim_id=sa.bindparam("original")),
         links,
     )
+
+
+class _StoredClaim(NamedTuple):
+    """The columns of `reversal_lookup`, for a claim of the file being imported."""
+
+    id: int
+    payer_claim_control_number: str
+    payer_id: int
+    is_reversal: bool
 
 
 def reversal_lookup(numbers: Sequence[str]) -> sa.Select[Any]:

@@ -473,6 +473,11 @@ def start_next_level(
     return True
 
 
+# The statuses a repeat moves (the pending appeal or resubmission was lost); any other status
+# a repeat only counts.
+REPEAT_DECIDES = ("appealed", "corrected_claim_sent")
+
+
 def record_repeat(
     session: Session, denial: Denial, denied_on: date | None, claim_id: int, user_id: int | None
 ) -> None:
@@ -493,7 +498,7 @@ def record_repeat(
         denial.id,
         {"claim_id": claim_id, "denied_on": denied_on, "status": denial.status},
     )
-    if denial.status in ("appealed", "corrected_claim_sent") and denied_on is not None:
+    if denial.status in REPEAT_DECIDES and denied_on is not None:
         pending = pending_appeal(session, denial)
         decided_on = (
             max(denied_on, pending.submitted_on) if pending and pending.submitted_on else denied_on

@@ -22,8 +22,9 @@ class WriteThread:
     the writes submitted after it are skipped.
     """
 
-    def __init__(self) -> None:
-        self._queue: queue.Queue[Callable[[], object] | None] = queue.Queue()
+    def __init__(self, pending: int = 0) -> None:
+        """`pending`: how many writes may wait at most (`submit` then waits); 0, no limit."""
+        self._queue: queue.Queue[Callable[[], object] | None] = queue.Queue(pending)
         self._error: BaseException | None = None
         self._discard = False
         self._thread = threading.Thread(target=self._run, name="appeals-writes", daemon=True)

@@ -449,3 +449,36 @@ def test_the_import_stores_the_findings_the_checks_would(engine, tmp_path: Path)
         assert missing["PCN2002"] == [["separate_em", "em_reason"]]
         assert ["separate_em", "em_reason"] not in missing["PCN2001"]
         assert refresh_findings(session, [d.id for d in denials], rescore=False) == 0
+
+
+def test_a_later_payment_of_the_same_file_pays_or_denies_again_what_an_earlier_one_denied(
+    engine, tmp_path: Path
+) -> None:
+    """Within one file (on PostgreSQL looked up in memory beside the stored rows, while the
+    earlier payment's rows are still being written): a payment closes the denial an earlier
+    payment of the file opened, and a denial repeated by a later payment attaches to it."""
+    from tests.remits import Line, RemitClaim, remittance
+
+    denied = Line("11102", "150.00", "0", [("CO", "97", "150.00")], ["M15"])
+    paid = Line("11102", "150.00", "110.00", [("CO", "45", "40.00")])
+    first = remittance(
+        "TRC-SAME-1",
+        date(2026, 8, 3),
+        [RemitClaim("PCN3001", [denied]), RemitClaim("PCN3002", [denied])],
+    )
+    second = remittance(
+        "TRC-SAME-2",
+        date(2026, 9, 1),
+        [RemitClaim("PCN3001", [paid]), RemitClaim("PCN3002", [denied])],
+    )
+    path = tmp_path / "both.835"
+    path.write_text(first + second)
+    result = import_file(engine, path, today=TODAY)
+    assert (result.status, result.payments, result.repeats) == ("imported", 2, 1), result.error
+    with Session(engine) as session:
+        rows = session.exec(select(Denial).order_by(Denial.patient_control_number)).all()
+    assert [(d.patient_control_number, d.status, d.repeat_count) for d in rows] == [
+        ("PCN3001", "won", 0),
+        ("PCN3002", "new", 1),
+    ]
+    assert rows[0].recovered_amount == Decimal("110.00")
