@@ -877,7 +877,7 @@ class _Writer:
         return found
 
     def learn_payer_type(self, claim: x12.Claim) -> None:
-        """A new payer's type comes from the first claim's filing indicator (CLP06)."""
+        """A new payer's type comes from its first claim with a filing indicator (CLP06)."""
         state = self.payment
         if state is None or state.payer_type != "other" or not claim.filing_indicator:
             return
@@ -898,13 +898,14 @@ class _Writer:
 
     def flush(self) -> None:
         """Write the batch of claims: their rows are built first, then what is stored is read
-        (after the previous batch's writes), then the writes are handed on (see `later`)."""
+        (through `reader` beside the file's own rows in memory, else after the previous
+        batch's writes), then the writes are handed on (see `later`)."""
         if not self.batch or self.payment is None or self.payment.payment_id is None:
             self.batch = []
             return
         claims, self.batch = self.batch, []
         state = self.payment
-        self.learn_payer_type(claims[0])
+        self.learn_payer_type(next((c for c in claims if c.filing_indicator), claims[0]))
         claim_ids = self.new_ids(Claim, len(claims))
         line_ids = self.new_ids(ServiceLine, sum(len(claim.lines) for claim in claims))
         self.payment_claims.update(claim_ids)

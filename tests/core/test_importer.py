@@ -482,3 +482,23 @@ def test_a_later_payment_of_the_same_file_pays_or_denies_again_what_an_earlier_o
         ("PCN3002", "new", 1),
     ]
     assert rows[0].recovered_amount == Decimal("110.00")
+
+
+def test_a_new_payers_type_comes_from_the_first_claim_that_names_one(
+    engine, tmp_path: Path
+) -> None:
+    """A claim without CLP06 first: the batch is still checked and stored as Medicare's."""
+    from appeals.models import Payer
+    from tests.remits import Line, RemitClaim, write_remittance
+
+    line = Line("11102", "150.00", "0", [("CO", "16", "150.00")], ["MA130"])
+    claims = [RemitClaim("PCN4001", [line], ""), RemitClaim("PCN4002", [line], "MB")]
+    path = write_remittance(
+        tmp_path, "mb.835", "TRC-MB", date(2026, 8, 3), claims, payer_id="MEDICARE9"
+    )
+    assert import_file(engine, path, today=TODAY).status == "imported"
+    with Session(engine) as session:
+        payer = session.exec(select(Payer).where(Payer.identifier == "MEDICARE9")).one()
+        assert payer.payer_type == "medicare"
+        types = session.exec(select(Denial.payer_type).order_by(Denial.patient_control_number))
+        assert list(types) == ["medicare", "medicare"]
