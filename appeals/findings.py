@@ -448,9 +448,8 @@ def refresh_findings_for_files(
     stored, and one whose checks were interrupted is checked here. `progress`, if given, is
     called with the number of denials checked since the last call. The mark is cleared in the
     commit that stores the last of a file's checks, so an interruption anywhere before leaves
-    it pending. With
-    `pending` (the default) files left pending by an earlier, interrupted run are checked too,
-    after these (without `progress`). Returns the number of denials checked.
+    it pending. With `pending` (the default) files left pending by an earlier, interrupted run
+    are checked too, after these (without `progress`). Returns the number of denials checked.
     """
     wanted = list(dict.fromkeys(file_ids))
     checked = _check_files(engine, wanted, progress, chunk)

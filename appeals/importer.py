@@ -526,10 +526,6 @@ class _Writer:
         self.file_warnings: list[x12.Issue] = []
         self.only_practice: int | None = None
         self.overrides = deadlines.payer_overrides(self.live)
-        with Session(bind=self.live) as session:
-            # the scoring aggregates (kept for the day) from what was stored before this file,
-            # never from its own uncommitted rows
-            ranking.prepare_scores(session, today)
         self.payment_claims: set[int] = set()  # the ids of the current payment's claims
 
     @property
@@ -558,6 +554,14 @@ class _Writer:
         are built while the previous batches are still being written."""
         table = model.__table__  # type: ignore[attr-defined]
         return _allocate_ids(self.reader or self.connection, table, count)
+
+    def looked_up(self, query: sa.Select[Any], own: Iterable[Any]) -> list[Any]:
+        """A batch's lookup: with `reader`, what it finds stored before the file, and `own`,
+        the rows of the file kept in memory that match (`file_claims`, `file_denials`); else
+        `stored`, where the file's rows written so far are found by the query itself."""
+        if self.reader is None:
+            return self.stored(query)
+        return [*self.reader.execute(query), *own]
 
     def stored(self, query: sa.Select[Any]) -> list[Any]:
         """The rows `query` finds among stored rows and, when staging, this file's staged ones
@@ -1096,7 +1100,9 @@ class _Writer:
         """Check and rank the batch's new denials before they are written: the coding checks
         (`findings.check_new_denials`) from the rows about to be written and the documentation
         stored for them, then the score `ranking.rescore` would give them once stored
-        (`ranking.score_new`)."""
+        (`ranking.score_new`). Both read through `reader` (PostgreSQL) or the live database
+        (SQLite staging), which see only committed rows: the day's scoring aggregates, built
+        by the first batch with denials and then kept, never hold this file's."""
         if not denials:
             return
         state = self.payment
@@ -1307,11 +1313,8 @@ class _Writer:
         query = sa.select(*columns, table.c.claim_id.label("owner_claim_id")).where(
             table.c.patient_control_number.in_(wanted)
         )
-        if self.reader is not None:
-            found = list(self.reader.execute(query))
-            found += [row for pcn in wanted for row in self.file_denials.get(pcn, ())]
-        else:
-            found = self.stored(query)
+        own = (row for pcn in wanted for row in self.file_denials.get(pcn, ()))
+        found = self.looked_up(query, own)
         mine = self.payment_claims
         return sorted(
             (row for row in found if row.owner_claim_id not in mine), key=attrgetter("id")
@@ -1422,12 +1425,8 @@ class _Writer:
         payer_id = self.payment.payer_id
         numbers = {number for number, _ in wanted}
         candidates: dict[str, list[int]] = {}
-        if self.reader is not None:
-            stored = list(self.reader.execute(reversal_lookup(sorted(numbers))))
-            stored += [row for number in numbers for row in self.file_claims.get(number, ())]
-        else:
-            stored = self.stored(reversal_lookup(sorted(numbers)))
-        for row in stored:
+        own = (row for number in numbers for row in self.file_claims.get(number, ()))
+        for row in self.looked_up(reversal_lookup(sorted(numbers)), own):
             if row.payer_id == payer_id and not row.is_reversal:
                 candidates.setdefault(row.payer_claim_control_number, []).append(row.id)
         for claim, claim_id in zip(claims, claim_ids, strict=True):

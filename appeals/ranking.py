@@ -141,12 +141,6 @@ def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> 
     return len(cols)
 
 
-def prepare_scores(session: Session, today: date) -> None:
-    """Have today's scoring context ready (see `_context`): an import calls it before it writes
-    anything, so aggregates built then, and kept for the day, hold only committed rows."""
-    _context(session, today, fresh=False)
-
-
 def score_new(
     session: Session,
     rows: Sequence[dict[str, Any]],
