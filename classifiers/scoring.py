@@ -45,8 +45,8 @@ from classifiers.features import (
     FEATURES,
     FINAL_LOSSES,
     OPEN,
-    RATES_SETTLE,
     RECOVERED,
+    SETTLE,
     _findings,
 )
 from classifiers.priors import STRENGTH, prior_for
@@ -91,7 +91,7 @@ def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, s
     lost = d.c.status.in_(FINAL_LOSSES)
     expired = d.c.status.in_(OPEN) & d.c.deadline.is_not(None) & (d.c.deadline < as_of)
     decided = sa.case((won | lost, sa.func.coalesce(decision, closed, arrived)), else_=d.c.deadline)
-    settle = RATES_SETTLE.days
+    settle = SETTLE.days
     if dialect == "sqlite":  # ISO date text compares in date order
         counted = sa.func.max(decided, sa.func.date(arrived, f"+{settle} days"))
     else:
@@ -192,7 +192,7 @@ def save(folder: Path, aggregates: Aggregates) -> Path:
     data = {
         "as_of": aggregates.as_of.isoformat(),
         "model": aggregates.model_key,
-        "settle_days": RATES_SETTLE.days,
+        "settle_days": SETTLE.days,
         "outcomes": aggregates.outcomes,
         "payments": [[p, c, str(v)] for (p, c), v in sorted(aggregates.payments.items())],
     }
@@ -211,7 +211,7 @@ def load(folder: Path, as_of: date, key: str) -> Aggregates | None:
     except (OSError, ValueError):
         return None
     built_for = (data.get("as_of"), data.get("model"), data.get("settle_days"))
-    if built_for != (as_of.isoformat(), key, RATES_SETTLE.days):
+    if built_for != (as_of.isoformat(), key, SETTLE.days):
         return None
     return Aggregates(
         as_of,

@@ -23,7 +23,7 @@ from classifiers import recovery
 from classifiers.features import (
     FEATURES,
     OUTCOME_COLUMNS,
-    RATES_SETTLE,
+    SETTLE,
     History,
     Record,
     matrix,
@@ -91,7 +91,7 @@ def test_no_outcome_column_is_a_feature() -> None:
 
 def test_a_denials_features_never_see_its_own_or_later_outcomes() -> None:
     past = record(1, arrived=START, label=1, decided=START + timedelta(days=10))
-    denial = record(2, arrived=START + RATES_SETTLE + timedelta(days=20), label=0)
+    denial = record(2, arrived=START + SETTLE + timedelta(days=20), label=0)
     later = record(3, arrived=denial.arrived + timedelta(days=1), label=1)
     undecided = replace(denial, label=None, status="new", recovered=0.0, decided_on=None)
     with_outcomes = row(denial, rates(denial, History([past, denial, later])))
@@ -101,15 +101,15 @@ def test_a_denials_features_never_see_its_own_or_later_outcomes() -> None:
 
 
 def test_an_outcome_counts_in_the_rates_once_its_cohort_has_settled() -> None:
-    """A quick win decided 10 days after arriving counts from `RATES_SETTLE` after arriving, so
+    """A quick win decided 10 days after arriving counts from `SETTLE` after arriving, so
     recent cohorts' fast wins do not outweigh their slower losses; a slow one from its day."""
     quick = record(1, arrived=START, label=1, decided=START + timedelta(days=10))
-    slow = record(2, arrived=START, label=0, decided=START + RATES_SETTLE + timedelta(days=30))
+    slow = record(2, arrived=START, label=0, decided=START + SETTLE + timedelta(days=30))
     history = History([quick, slow])
     key = ("carc_payer", quick.carc, quick.payer_id)
     assert history.before(key, START + timedelta(days=11)) == (0, 0)
-    assert history.before(key, START + RATES_SETTLE + timedelta(days=1)) == (1, 1)
-    assert history.before(key, START + RATES_SETTLE + timedelta(days=31)) == (2, 1)
+    assert history.before(key, START + SETTLE + timedelta(days=1)) == (1, 1)
+    assert history.before(key, START + SETTLE + timedelta(days=31)) == (2, 1)
 
 
 def test_training_is_deterministic_and_survives_a_skops_round_trip(tmp_path: Path) -> None:
