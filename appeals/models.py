@@ -263,7 +263,7 @@ class Claim(SQLModel, table=True):
     payment_id: int = Field(foreign_key="payment.id", index=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
     payer_id: int = Field(foreign_key="payer.id", index=True)
-    patient_control_number: str = Field(index=True)
+    patient_control_number: str  # looked up through ix_claim_account, its first column
     payer_claim_control_number: str = Field(default="", index=True)
     status: str
     charge: Decimal = money()
@@ -297,7 +297,7 @@ class ServiceLine(SQLModel, table=True):
     claim_id: int = Field(foreign_key="claim.id", index=True)
     line_number: int
     procedure_qualifier: str = "HC"
-    procedure_code: str = Field(index=True)
+    procedure_code: str
     modifiers: str = ""  # space-separated, as billed order
     description: str = ""
     original_procedure_code: str = ""
@@ -316,25 +316,29 @@ class ServiceLine(SQLModel, table=True):
 
 
 class Adjustment(SQLModel, table=True):
-    """One CAS triplet, at claim level (line_id null) or line level."""
+    """One CAS triplet, at claim level (line_id null) or line level.
+
+    Read by claim only, and never deleted: the claim index is the only one besides the key
+    (each index is written again for every row an import inserts).
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     claim_id: int = Field(foreign_key="claim.id", index=True)
-    line_id: int | None = Field(default=None, foreign_key="serviceline.id", index=True)
+    line_id: int | None = Field(default=None, foreign_key="serviceline.id")
     group_code: str
-    reason: str = Field(index=True)
+    reason: str
     amount: Decimal = money()
     quantity: Decimal | None = Field(default=None, sa_type=Units)
     position: int = 0
 
 
 class Remark(SQLModel, table=True):
-    """A remark code (RARC) from MOA/MIA (claim level) or LQ (line level)."""
+    """A remark code (RARC) from MOA/MIA (claim level) or LQ (line level); read by claim only."""
 
     id: int | None = Field(default=None, primary_key=True)
     claim_id: int = Field(foreign_key="claim.id", index=True)
-    line_id: int | None = Field(default=None, foreign_key="serviceline.id", index=True)
-    code: str = Field(index=True)
+    line_id: int | None = Field(default=None, foreign_key="serviceline.id")
+    code: str
     source: str = ""
     qualifier: str = "HE"
 
