@@ -234,8 +234,8 @@ def labelled(records: Iterable[Record], as_of: date) -> list[Record]:
     return out
 
 
-# By then a cohort's outcomes are mostly known: wins come back within weeks (95 % by 128 days on
-# the demo practice) while losses and lapsed windows take months (a commercial plan's 180-day
+# By then a cohort's outcomes are mostly known: wins come back within weeks (95 % by 128 days in
+# the synthetic practice) while losses and lapsed windows take months (a commercial plan's 180-day
 # window): the past rates count an outcome from here on, and training learns only from cohorts
 # this old.
 SETTLE = timedelta(days=180)

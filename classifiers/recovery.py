@@ -164,11 +164,17 @@ def _choose(report: Evaluation) -> tuple[str, str]:
 
 
 def outcome_count(session: Session, as_of: date) -> int:
-    """How many denials have a known outcome (cheap: one count; decides when to retrain)."""
+    """How many outcomes training can learn from: known, of denials at least `SETTLE` old (cheap:
+    one count, compared with the card's `outcomes` to decide when to retrain)."""
     table = Denial.__table__  # type: ignore[attr-defined]
     closed = table.c.status.in_(("won", "partial", "lost", "written_off"))
     expired = table.c.status.in_(("new", "in_progress")) & (table.c.deadline < as_of)
-    query = sa.select(sa.func.count()).select_from(table).where(closed | expired)
+    arrived = sa.func.coalesce(table.c.denied_on, table.c.service_date)
+    query = (
+        sa.select(sa.func.count())
+        .select_from(table)
+        .where(closed | expired, arrived <= as_of - SETTLE)
+    )
     return int(session.execute(query).scalar_one())
 
 

@@ -16,6 +16,7 @@ from appeals.cli import with_appcontext
 from appeals.web import get_engine
 from classifiers import model as recovery_model
 from classifiers import recovery
+from classifiers.features import SETTLE
 
 
 def _number(value: Any, spec: str = ".3f") -> str:
@@ -115,12 +116,15 @@ def status_command() -> None:
         outcomes = recovery.outcome_count(session, date.today())
     if card is None:
         click.echo(
-            f"No model trained yet: the smoothed prior ranks ({outcomes} outcomes known; "
+            f"No model trained yet: the smoothed prior ranks ({outcomes} outcomes of denials "
+            f"at least {SETTLE.days} days old; "
             f"{recovery_model.MIN_OUTCOMES} are needed to train)."
         )
         return
     click.echo(f"Live ranker: {model_report.label(card.live)}")
-    click.echo(f"Trained {card.trained_at} on {card.outcomes} outcomes ({outcomes} known now)")
+    click.echo(
+        f"Trained {card.trained_at} on {card.outcomes} outcomes ({outcomes} to learn from now)"
+    )
     click.echo(f"Why: {card.reason}")
     for name, values in card.holdout.items():
         click.echo(

@@ -17,6 +17,7 @@ from appeals.web.auth import me, role_required
 from appeals.web.htmx import render_page_or_partial
 from classifiers import model as recovery_model
 from classifiers import recovery
+from classifiers.features import SETTLE
 
 bp = Blueprint("model", __name__, url_prefix="/model")
 
@@ -34,6 +35,7 @@ def index() -> Response:
         card=card,
         outcomes=recovery.outcome_count(db, date.today()),
         needed=recovery_model.MIN_OUTCOMES,
+        settle_days=SETTLE.days,
         metrics=model_report.metric_rows(report),
         by_type=model_report.payer_type_rows(report),
         dollars=model_report.dollar_rows(report),

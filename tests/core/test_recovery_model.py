@@ -181,6 +181,25 @@ def _denied(pcn: str, filing_indicator: str = "16") -> RemitClaim:
     return RemitClaim(pcn, [line], filing_indicator=filing_indicator)
 
 
+def test_outcomes_count_toward_training_once_their_cohort_has_settled(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The count that decides when to retrain (and that the model page shows) is of the outcomes
+    training can use: denials at least `SETTLE` old, like the card's own count."""
+    claims = [_denied(f"ST{i}") for i in range(3)]
+    path = write_remittance(tmp_path, "settle.835", "T-SETTLE", date(2026, 8, 4), claims)
+    import_file(engine, path, today=date(2026, 8, 20))
+    with Session(engine) as session:
+        for denial in session.exec(select(Denial)).all():
+            decision = lifecycle.Decision("lost", date(2026, 8, 15), Decimal("0"), False)
+            lifecycle.record_decision(session, denial, decision, None, today=date(2026, 8, 20))
+        session.commit()
+        arrived = session.exec(select(Denial.denied_on)).first()
+        assert arrived is not None
+        assert recovery.outcome_count(session, arrived + SETTLE - timedelta(days=1)) == 0
+        assert recovery.outcome_count(session, arrived + SETTLE) == 3
+
+
 def test_cold_start_ranks_by_the_documented_prior_and_ten_outcomes_do_not_train(
     engine: Engine, tmp_path: Path
 ) -> None:
