@@ -506,6 +506,7 @@ class _Writer:
         self.reader = reader
         self.file_claims: dict[str, list[_StoredClaim]] = {}  # by payer claim control number
         self.file_denials: dict[str, list[SimpleNamespace]] = {}  # by patient control number
+        self.file_payments: dict[str, int] = {}  # by dedupe key
         self.deferred_recoveries: list[dict[str, Any]] = []
         self.deferred_repeats: list[tuple[int, date | None, int]] = []
         self.deferred_payer_types: dict[int, str] = {}
@@ -547,6 +548,12 @@ class _Writer:
             write(self._connection)
         else:
             self.writes.submit(partial(write, self._connection))
+
+    def insert_later(self, model: type, row: dict[str, Any]) -> int:
+        """Insert `row` after the writes before it (`later`) and return its new id at once."""
+        row["id"] = self.new_ids(model, 1)[0]
+        self.later(partial(_executemany, table=model.__table__, rows=[row]))  # type: ignore[attr-defined]
+        return int(row["id"])
 
     def new_ids(self, model: type, count: int) -> list[int]:
         """`count` new primary keys for `model`, in ascending order. With the write thread they
@@ -716,7 +723,10 @@ class _Writer:
                 header.payment_date.isoformat() if header.payment_date else "",
             ]
         )
-        seen = self.stored(sa.select(Payment.id).where(Payment.dedupe_key == key))
+        query = sa.select(Payment.id).where(Payment.dedupe_key == key)
+        seen = self.looked_up(
+            query, [(self.file_payments[key],)] if key in self.file_payments else []
+        )
         if seen and header.trace_number:
             self.result.duplicate_payments += 1
             self.payment = _PaymentState(None, practice_id, payer_id, payer_type, None)
@@ -724,30 +734,28 @@ class _Writer:
         if seen:  # no trace number to go by: keep both, the key only has to be unique
             key = f"{key}|{self.file_id}|{header.segment}"
         payee = header.payee
-        payment_id = _insert(
-            self.connection,
+        payment_id = self.insert_later(
             Payment,
-            [
-                {
-                    "file_id": self.file_id,
-                    "practice_id": practice_id,
-                    "payer_id": payer_id,
-                    "dedupe_key": key,
-                    "transaction_control_number": header.transaction_control_number,
-                    "handling_code": header.handling_code,
-                    "amount": header.payment_amount,
-                    "credit_debit": header.credit_debit,
-                    "method": header.payment_method,
-                    "payment_date": header.payment_date,
-                    "trace_number": header.trace_number,
-                    "trace_originator": header.trace_originator,
-                    "payee_name": payee.name,
-                    "payee_npi": payee.npi,
-                    "payee_tax_id": payee.tax_id,
-                    "warnings": "",
-                }
-            ],
-        )[0]
+            {
+                "file_id": self.file_id,
+                "practice_id": practice_id,
+                "payer_id": payer_id,
+                "dedupe_key": key,
+                "transaction_control_number": header.transaction_control_number,
+                "handling_code": header.handling_code,
+                "amount": header.payment_amount,
+                "credit_debit": header.credit_debit,
+                "method": header.payment_method,
+                "payment_date": header.payment_date,
+                "trace_number": header.trace_number,
+                "trace_originator": header.trace_originator,
+                "payee_name": payee.name,
+                "payee_npi": payee.npi,
+                "payee_tax_id": payee.tax_id,
+                "warnings": "",
+            },
+        )
+        self.file_payments[key] = payment_id
         self.payment = _PaymentState(
             payment_id, practice_id, payer_id, payer_type, header.payment_date
         )

@@ -221,6 +221,18 @@ def test_a_stale_staging_is_staged_again(engine, tmp_path: Path, monkeypatch) ->
     assert count(engine, Payment) == 2
 
 
+def test_a_payment_carried_twice_in_one_file_is_stored_once(engine: Engine, tmp_path: Path) -> None:
+    """The second copy of a payment (same trace) in the same file is a duplicate, though the
+    first is not yet written when it is read (PostgreSQL writes on a thread of its own)."""
+    path = tmp_path / "twice.835"
+    path.write_text(
+        payment("TWICE1", 3, "T") + payment("OTHER1", 2, "O") + payment("TWICE1", 3, "T")
+    )
+    result = import_file(engine, path, today=TODAY)
+    assert (result.status, result.payments, result.duplicate_payments) == ("imported", 2, 1)
+    assert (count(engine, Payment), count(engine, Claim)) == (2, 5)
+
+
 # --- 3. coding checks survive an interruption ---------------------------------------------------
 # The import checks and ranks each batch's denials as it writes them. Files imported before it
 # did were left pending for a run after their commit; these tests make stored files look so.
