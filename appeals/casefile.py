@@ -137,18 +137,16 @@ def notes(session: Session, denial: Denial) -> list[NoteView]:
 
 def other_remittances(session: Session, claim: Claim) -> list[OtherRemittance]:
     """Other remittances of the same claim (same practice and account number), oldest first."""
-    rows = session.exec(
+    # The account number alone goes to the database: without planner statistics SQLite would
+    # read every claim of the practice through its index instead.
+    found = session.exec(
         select(Claim, Payer.name, Payment.payment_date)
         .join(Payment, Payment.id == Claim.payment_id)
         .join(Payer, Payer.id == Claim.payer_id)
-        .where(
-            Claim.practice_id == claim.practice_id,
-            Claim.patient_control_number == claim.patient_control_number,
-            Claim.id != claim.id,
-        )
+        .where(Claim.patient_control_number == claim.patient_control_number, Claim.id != claim.id)
         .order_by(Payment.payment_date, Claim.id)
-        .limit(50)
     ).all()
+    rows = [row for row in found if row[0].practice_id == claim.practice_id][:50]
     ids = [c.id for c, _, _ in rows]
     denials: dict[int, list[int]] = defaultdict(list)
     if ids:

@@ -497,8 +497,8 @@ class _Writer:
         repeats, a payer's type) and the audit events wait in `deferred` for the merge.
         `writes`: a thread that runs the batches' writes (see `later`); `reader` then reads what
         was stored before the file, so that a batch's lookups need not wait for the previous
-        batches' writes: the file's own claims and denials are looked up in memory beside it
-        (`file_claims`, `file_denials`)."""
+        batches' writes: the file's own payments, claims and denials are looked up in memory
+        beside it (`file_payments`, `file_claims`, `file_denials`)."""
         self._connection = connection
         self._live = live
         self.staged = live is not None
@@ -564,7 +564,8 @@ class _Writer:
 
     def looked_up(self, query: sa.Select[Any], own: Iterable[Any]) -> list[Any]:
         """A batch's lookup: with `reader`, what it finds stored before the file, and `own`,
-        the rows of the file kept in memory that match (`file_claims`, `file_denials`); else
+        the rows of the file kept in memory that match (`file_payments`, `file_claims`,
+        `file_denials`); else
         `stored`, where the file's rows written so far are found by the query itself."""
         if self.reader is None:
             return self.stored(query)

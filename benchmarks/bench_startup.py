@@ -3,8 +3,9 @@
     python benchmarks/bench_startup.py [--repeat 10]
 
 Each command runs `--repeat` times as a fresh process (the `appeals` script installed beside
-the Python that runs this one, as a user starts it); it prints the median and slowest wall time
-of each, and the same for a bare `python -c pass`, the floor any command pays to start Python.
+the Python that runs this one, as a user starts it) after one untimed run; it prints the median
+and slowest wall time of each, and the same for a bare `python -c pass`, the floor any command
+pays to start Python. The target is judged on the median.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ COMMANDS = {
 
 
 def timings(command: list[str], repeat: int) -> list[float]:
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)  # caches, bytecode
     out = []
     for _ in range(repeat):
         started = time.perf_counter()

@@ -127,6 +127,7 @@ class Card:
     versions: dict[str, str] = field(default_factory=dict)
     fingerprint: str = ""
     evaluation: dict[str, Any] = field(default_factory=dict)  # the full holdout report
+    settle_days: int = 0  # how old a denial had to be to count (0: a card from before it was kept)
 
 
 def versions() -> dict[str, str]:

@@ -24,6 +24,9 @@ from classifiers import evaluate as ev
 from classifiers import model as m
 from classifiers.features import (
     FEATURES,
+    FINAL_LOSSES,
+    OPEN,
+    RECOVERED,
     SETTLE,
     History,
     Rates,
@@ -167,24 +170,25 @@ def outcome_count(session: Session, as_of: date) -> int:
     """How many outcomes training can learn from: known, of denials at least `SETTLE` old (cheap:
     one count, compared with the card's `outcomes` to decide when to retrain)."""
     table = Denial.__table__  # type: ignore[attr-defined]
-    closed = table.c.status.in_(("won", "partial", "lost", "written_off"))
-    expired = table.c.status.in_(("new", "in_progress")) & (table.c.deadline < as_of)
-    arrived = sa.func.coalesce(table.c.denied_on, table.c.service_date)
-    query = (
-        sa.select(sa.func.count())
-        .select_from(table)
-        .where(closed | expired, arrived <= as_of - SETTLE)
-    )
+    won = table.c.status.in_(RECOVERED) & (table.c.recovered_amount > 0)
+    lost = table.c.status.in_(FINAL_LOSSES)
+    expired = table.c.status.in_(OPEN) & (table.c.deadline < as_of)
+    arrived = sa.func.coalesce(table.c.denied_on, table.c.service_date)  # Record.arrived
+    old_enough = arrived.is_(None) | (arrived <= as_of - SETTLE)
+    query = sa.select(sa.func.count()).select_from(table).where(won | lost | expired, old_enough)
     return int(session.execute(query).scalar_one())
 
 
 def due_for_training(session: Session, folder: Path, as_of: date) -> bool:
-    """Enough outcomes, and a tenth more (at least 50) than the last training saw."""
+    """Enough outcomes, and a tenth more (at least 50) than the last training saw, or that
+    training counted them with another settling window (its count is not comparable)."""
     count = outcome_count(session, as_of)
     if count < m.MIN_OUTCOMES:
         return False
     card = m.latest_card(folder)
-    return card is None or count >= max(card.outcomes * 1.1, card.outcomes + 50)
+    if card is None or card.settle_days != SETTLE.days:
+        return True
+    return count >= max(card.outcomes * 1.1, card.outcomes + 50)
 
 
 def train(session: Session, folder: Path, as_of: date) -> tuple[m.Card, Evaluation]:
@@ -211,6 +215,7 @@ def train(session: Session, folder: Path, as_of: date) -> tuple[m.Card, Evaluati
         versions=m.versions(),
         fingerprint=m.fingerprint([r.id for r in outcomes], y.tolist()),
         evaluation=asdict(report),
+        settle_days=SETTLE.days,
     )
     m.save(folder, final, card)
     return card, report

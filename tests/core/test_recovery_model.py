@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -198,6 +198,27 @@ def test_outcomes_count_toward_training_once_their_cohort_has_settled(
         assert arrived is not None
         assert recovery.outcome_count(session, arrived + SETTLE - timedelta(days=1)) == 0
         assert recovery.outcome_count(session, arrived + SETTLE) == 3
+
+
+def test_a_card_counted_with_another_settling_window_is_due_for_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A card's outcome count is comparable only under the same window: one saved under
+    another (or before the window was kept) is retrained, not left live until the count
+    catches up with a number counted differently."""
+    monkeypatch.setattr(recovery, "outcome_count", lambda session, as_of: 500)
+    card = m.Card("2026-08-01T00:00:00+00:00", 480, 0.3, [], "2026-03-01", {}, "model", "")
+
+    def due(settle_days: int | None) -> bool:
+        saved = {k: v for k, v in asdict(card).items() if k != "settle_days"}
+        if settle_days is not None:
+            saved["settle_days"] = settle_days
+        (tmp_path / "recovery-20260801T000000.json").write_text(json.dumps(saved))
+        return recovery.due_for_training(None, tmp_path, date(2026, 8, 20))  # type: ignore[arg-type]
+
+    assert not due(SETTLE.days)  # 500 is not a tenth more than 480
+    assert due(90)
+    assert due(None)
 
 
 def test_cold_start_ranks_by_the_documented_prior_and_ten_outcomes_do_not_train(
