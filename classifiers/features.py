@@ -234,6 +234,29 @@ def labelled(records: Iterable[Record], as_of: date) -> list[Record]:
     return out
 
 
+@dataclass(frozen=True)
+class OutcomeSql:
+    """`_label` and `labelled` as SQL conditions on the denial table, for set-wise counts:
+    recovered with money back, finally lost, or an open window that closed before `as_of`;
+    `arrived` as `Record.arrived`."""
+
+    won: Any
+    lost: Any
+    expired: Any
+    arrived: Any
+
+    @classmethod
+    def on(cls, d: sa.Table, as_of: date) -> OutcomeSql:
+        return cls(
+            won=d.c.status.in_(RECOVERED) & (d.c.recovered_amount > 0),
+            lost=d.c.status.in_(FINAL_LOSSES),
+            expired=d.c.status.in_(OPEN) & d.c.deadline.is_not(None) & (d.c.deadline < as_of),
+            arrived=sa.func.coalesce(
+                d.c.denied_on, d.c.service_date, sa.literal(date.min, sa.Date)
+            ),
+        )
+
+
 # By then a cohort's outcomes are mostly known: wins come back within weeks (95 % by 128 days in
 # the synthetic practice) while losses and lapsed windows take months (a commercial plan's 180-day
 # window): the past rates count an outcome from here on, and training learns only from cohorts

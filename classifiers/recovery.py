@@ -24,11 +24,9 @@ from classifiers import evaluate as ev
 from classifiers import model as m
 from classifiers.features import (
     FEATURES,
-    FINAL_LOSSES,
-    OPEN,
-    RECOVERED,
     SETTLE,
     History,
+    OutcomeSql,
     Rates,
     Record,
     _findings,
@@ -170,12 +168,12 @@ def outcome_count(session: Session, as_of: date) -> int:
     """How many outcomes training can learn from: known, of denials at least `SETTLE` old (cheap:
     one count, compared with the card's `outcomes` to decide when to retrain)."""
     table = Denial.__table__  # type: ignore[attr-defined]
-    won = table.c.status.in_(RECOVERED) & (table.c.recovered_amount > 0)
-    lost = table.c.status.in_(FINAL_LOSSES)
-    expired = table.c.status.in_(OPEN) & (table.c.deadline < as_of)
-    arrived = sa.func.coalesce(table.c.denied_on, table.c.service_date)  # Record.arrived
-    old_enough = arrived.is_(None) | (arrived <= as_of - SETTLE)
-    query = sa.select(sa.func.count()).select_from(table).where(won | lost | expired, old_enough)
+    known = OutcomeSql.on(table, as_of)
+    query = (
+        sa.select(sa.func.count())
+        .select_from(table)
+        .where(known.won | known.lost | known.expired, known.arrived <= as_of - SETTLE)
+    )
     return int(session.execute(query).scalar_one())
 
 

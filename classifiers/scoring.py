@@ -43,10 +43,10 @@ from classifiers import recovery
 from classifiers.features import (
     CATEGORICAL,
     FEATURES,
-    FINAL_LOSSES,
     OPEN,
     RECOVERED,
     SETTLE,
+    OutcomeSql,
     _findings,
 )
 from classifiers.priors import STRENGTH, prior_for
@@ -85,11 +85,9 @@ def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, s
         .subquery()
     )
     closed = sa.func.date(d.c.closed_at) if dialect == "sqlite" else sa.cast(d.c.closed_at, sa.Date)
-    arrived = sa.func.coalesce(d.c.denied_on, d.c.service_date, sa.literal(date.min, sa.Date))
+    known = OutcomeSql.on(d, as_of)
+    won, lost, expired, arrived = known.won, known.lost, known.expired, known.arrived
     decision = sa.case((d.c.status.in_((*RECOVERED, "lost")), decisions.c.decided), else_=sa.null())
-    won = d.c.status.in_(RECOVERED) & (d.c.recovered_amount > 0)
-    lost = d.c.status.in_(FINAL_LOSSES)
-    expired = d.c.status.in_(OPEN) & d.c.deadline.is_not(None) & (d.c.deadline < as_of)
     decided = sa.case((won | lost, sa.func.coalesce(decision, closed, arrived)), else_=d.c.deadline)
     settle = SETTLE.days
     if dialect == "sqlite":  # ISO date text compares in date order
@@ -101,14 +99,14 @@ def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, s
     payer_type = sa.func.coalesce(
         sa.func.nullif(d.c.payer_type, ""), sa.func.nullif(payer.c.payer_type, ""), "other"
     ).label("payer_type")
-    known = (
+    counted_rows = (
         sa.select(d.c.carc, payer_type, d.c.payer_id, d.c.procedure_code, day, label)
         .join(payer, payer.c.id == d.c.payer_id)
         .outerjoin(decisions, decisions.c.denial_id == d.c.id)
         .where(won | lost | expired, decided <= as_of)
         .subquery()
     )
-    query = sa.select(*known.c, sa.func.count()).group_by(*known.c)
+    query = sa.select(*counted_rows.c, sa.func.count()).group_by(*counted_rows.c)
     out = []
     for carc, kind, payer_id, procedure, when, value, count in session.execute(query):
         out.append(

@@ -2,11 +2,11 @@
 claims by patient control number alone (ix_claim_account starts with it)
 
 Claims, lines, adjustments and remarks are read by claim (and claims by account and payer claim
-number) and never deleted, so these six indexes were only written (one exception: SQLite planned
-the reports' CO-45 sum on the reason index, a scan of most adjustments; it now starts from the
-period's claims and their claim index): once per row of every import,
+number) and never deleted, so these six indexes were only written: once per row of every import,
 a few hundred thousand B-tree inserts for a 100,000-claim file with reversals (measured twice
-each way: SQLite 10.0/10.7 s -> 8.9/9.2 s, PostgreSQL 16.0/16.3 s -> 15.2/15.0 s).
+each way: SQLite 10.0/10.7 s -> 8.9/9.2 s, PostgreSQL 16.0/16.3 s -> 15.2/15.0 s). One plan
+used one: SQLite summed the reports' CO-45 adjustments through the reason index, a scan of most
+adjustments; it now starts from the period's claims and their claim index.
 
 Revision ID: 0014
 Revises: 0013
