@@ -14,6 +14,7 @@
 
     python benchmarks/bench_model.py                                   # SQLite, demo size
     python benchmarks/bench_model.py --claims-per-month 1500           # a bigger practice
+    python benchmarks/bench_model.py --drift     # win rates trend by payer type; a payer joins late
     python benchmarks/bench_model.py --database postgresql://user@host/db   # must be empty
 """
 
@@ -59,9 +60,11 @@ def fresh(url: str | None, folder: Path, name: str) -> sa.Engine:
     return db.get_engine(f"sqlite:///{folder / name}")
 
 
-def quality(engine: sa.Engine, folder: Path, months: int, per_month: int, seed: int) -> None:
+def quality(
+    engine: sa.Engine, folder: Path, months: int, per_month: int, seed: int, drift: bool
+) -> None:
     data = folder / "practice"
-    generate(data, seed=seed, months=months, claims_per_month=per_month)
+    generate(data, seed=seed, months=months, claims_per_month=per_month, drift=drift)
     started = time.perf_counter()
     ids = [import_file(engine, path).file_id for path in sorted(data.glob("*.835"))]
     refresh_findings_for_files(engine, [i for i in ids if i])
@@ -69,7 +72,8 @@ def quality(engine: sa.Engine, folder: Path, months: int, per_month: int, seed: 
         import_documentation_csv(session, None, data / "documentation.csv")
         import_appeal_history(session, data / "appeals.csv")
         session.commit()
-    print(f"practice: {months} months × {per_month} claims, built in "
+    print(f"practice: {months} months × {per_month} claims{', with drift' if drift else ''}, "
+          f"built in "
           f"{time.perf_counter() - started:.0f} s")  # fmt: skip
     with Session(engine) as session:
         started = time.perf_counter()
@@ -207,6 +211,9 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=18)
     parser.add_argument("--claims-per-month", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--drift", action="store_true", help="payers change over the period; a payer joins late"
+    )
     parser.add_argument("--scale", type=int, default=200_000, help="outcomes / open denials")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-training", action="store_true")
@@ -216,7 +223,7 @@ def main() -> None:
         os.environ["APPEALS_INSTANCE"] = str(folder / "instance")
         if not args.skip_quality:
             engine = fresh(args.database, folder, "practice.db")
-            quality(engine, folder, args.months, args.claims_per_month, args.seed)
+            quality(engine, folder, args.months, args.claims_per_month, args.seed, args.drift)
             if args.database:
                 print("(speed part skipped: it needs a second empty database)")
                 return

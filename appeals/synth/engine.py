@@ -8,13 +8,13 @@ order, so one seed always yields the same practice.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from appeals.synth import clinical as c
-from appeals.synth.params import DenialKind, Params, PayerParams
-from appeals.synth.people import Patient, Provider
+from appeals.synth.params import DenialKind, Drift, Params, PayerParams
+from appeals.synth.people import Patient, Provider, member_id
 from appeals.synth.planting import Context, Plan, plant
 
 CENT = Decimal("0.01")
@@ -172,8 +172,18 @@ def next_cycle(payer: PayerParams, ready: date) -> date:
     return day
 
 
+def first_month(end: date, months: int) -> date:
+    """The first day of the month `months - 1` months before `end`'s month."""
+    index = end.year * 12 + end.month - 1 - (months - 1)
+    return date(index // 12, index % 12 + 1, 1)
+
+
 class Simulation:
-    """Runs the practice; `run()` fills `remits`, `denials`, `appeals` and `documentation`."""
+    """Runs the practice; `run()` fills `remits`, `denials`, `appeals` and `documentation`.
+
+    With `drift`, payers change over the period: appeal win rates trend by payer kind, and a
+    late payer joins, taking a share of the commercial patients.
+    """
 
     def __init__(
         self,
@@ -183,6 +193,7 @@ class Simulation:
         patients: list[Patient],
         start: date,
         end: date,
+        drift: Drift | None = None,
     ) -> None:
         self.rng = rng
         self.params = params
@@ -205,6 +216,10 @@ class Simulation:
         self._scenario_names = list(params.scenarios)
         self._scenario_weights = [params.scenarios[n] for n in self._scenario_names]
         self._charge_cache: dict[str, Decimal] = {}
+        self.drift = drift
+        self.late_payer = next(p for p in params.payers if p.key == drift.new_payer) if drift else None
+        self.joins = first_month(end, drift.new_payer_months) if drift else end
+        self._stayed: set[int] = set()  # patients who chose not to move to the late payer
         ratio = params.em_with_procedure
         procedure_share = sum(params.scenarios[n] for n in PROCEDURE_SCENARIOS)
         # Derived so that the share of E/M visits with a same-day procedure matches the parameter.
@@ -401,6 +416,8 @@ class Simulation:
     def one_claim(self, number: int, service_date: date) -> None:
         rng = self.rng
         patient = rng.choice(self.patients)
+        if self.drift and service_date >= self.joins:
+            patient = self.maybe_move(patient)
         payer = patient.payer
         new_patient = rng.random() < self.params.new_patient_share
         plan: Plan | None = None
@@ -460,6 +477,34 @@ class Simulation:
         self.denials.append(denial)
         self.record_documentation(denial)
         self.work(denial)
+
+    def maybe_move(self, patient: Patient) -> Patient:
+        """A commercial patient's first visit after the late payer joins: moves to it or stays
+        (for good). A move is a new patient record, so earlier claims keep their member id."""
+        assert self.drift and self.late_payer
+        if patient.payer.kind != "commercial" or patient.payer is self.late_payer:
+            return patient
+        if patient.number in self._stayed:
+            return patient
+        if self.rng.random() >= self.drift.new_payer_share:
+            self._stayed.add(patient.number)
+            return patient
+        moved = replace(
+            patient, payer=self.late_payer, member_id=member_id(self.rng, self.late_payer)
+        )
+        self.patients[patient.number - 1] = moved
+        return moved
+
+    def win_factor(self, payer: PayerParams, filed: date) -> float:
+        """How much likelier than the denial kind's rate this payer overturns an appeal."""
+        factor = float(self.params.appeals["payer_win_factor"][payer.kind])
+        if self.drift is None:
+            return factor
+        if payer is self.late_payer:
+            return factor * self.drift.new_payer_win_factor
+        at_end = self.drift.win_factor_at_end[payer.kind]
+        elapsed = min(1.0, max(0.0, (filed - self.start).days / (self.end - self.start).days))
+        return factor * (1 + (at_end - 1) * elapsed)
 
     # ---- payer events on paid claims ---------------------------------------------------------
 
@@ -575,7 +620,7 @@ class Simulation:
                 chance = kind.win_merit if plan.merit else kind.win_no_merit
             else:
                 chance = float(appeals["second_level_win"]) if plan.merit else 0.03
-            chance = min(0.97, chance * float(appeals["payer_win_factor"][payer.kind]))
+            chance = min(0.97, chance * self.win_factor(payer, filed))
             won = not late and rng.random() < chance
             record = self.appeal_record(denial, route, level, filed, deadline)
             self.appeals.extend(record)

@@ -17,6 +17,7 @@ from appeals.synth.engine import (
     LineResult,
     ProviderAdjustment,
     Simulation,
+    first_month,
 )
 from appeals.synth.params import Params, PayerParams, load_params
 from appeals.synth.people import choose_payers, make_patients, make_providers
@@ -83,12 +84,6 @@ class SynthSummary:
         return self.denied_lines / self.remitted_lines if self.remitted_lines else 0.0
 
 
-def first_month(end: date, months: int) -> date:
-    """The first day of the month `months - 1` months before `end`'s month."""
-    index = end.year * 12 + end.month - 1 - (months - 1)
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def generate(
     out_dir: str | Path,
     seed: int = 1,
@@ -97,11 +92,14 @@ def generate(
     progress: Callable[[int], object] | None = None,
     end_date: date | None = None,
     params: Params | None = None,
+    drift: bool = False,
 ) -> SynthSummary:
     """Simulate a dermatology practice and write its remittances and appeal history to `out_dir`.
 
     Deterministic: the same seed, months, claims per month and end date give the same bytes.
     `progress`, if given, is called with the number of claims simulated since the last call.
+    `drift` makes payers change over the period (`[drift]` in the parameter file): without it
+    the practice is the same as before drift existed, byte for byte.
     """
     params = params or load_params()
     months = months or params.months
@@ -116,8 +114,10 @@ def generate(
     payers = choose_payers(rng, params)
     pool = max(20, int(months * claims_per_month * params.patients_per_claim))
     patients = make_patients(rng, params, payers, pool, end)
-    sim = Simulation(rng, params, providers, patients, start, end)
+    sim = Simulation(rng, params, providers, patients, start, end, params.drift if drift else None)
     sim.run(claims_per_month, progress)
+    if sim.late_payer:
+        payers.append(sim.late_payer)
 
     files, payments = _write_remittances(out, rng, params, payers, sim)
     _write_appeals(out / "appeals.csv", sim, payers)

@@ -47,6 +47,7 @@ class PayerParams:
     pays_interest: bool = False
     claim_level_denials: bool = False
     optional: bool = False
+    joins_late: bool = False  # only in a simulation with drift (`Drift.new_payer`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,17 @@ class CostSharing:
 
 
 @dataclass(frozen=True, slots=True)
+class Drift:
+    """How payers change over the period when a simulation asks for drift."""
+
+    win_factor_at_end: dict[str, float]  # by payer kind, against 1.0 at the start
+    new_payer: str  # key of a `joins_late` payer
+    new_payer_months: int  # joins this many months before the end
+    new_payer_share: float  # of commercial patients, moving at their next visit
+    new_payer_win_factor: float
+
+
+@dataclass(frozen=True, slots=True)
 class Params:
     """Everything the generator reads from the parameter file, typed."""
 
@@ -93,6 +105,7 @@ class Params:
     denials: dict[str, DenialKind]
     appeals: dict[str, Any]
     payer_events: dict[str, Any]
+    drift: Drift
     fees: dict[str, Decimal] = field(default_factory=dict)
 
 
@@ -148,5 +161,12 @@ def load_params(path: Path | None = None) -> Params:
         },
         appeals=raw["appeals"],
         payer_events=raw["payer_events"],
+        drift=Drift(
+            win_factor_at_end={k: float(v) for k, v in raw["drift"]["win_factor_at_end"].items()},
+            new_payer=raw["drift"]["new_payer"],
+            new_payer_months=int(raw["drift"]["new_payer_months"]),
+            new_payer_share=float(raw["drift"]["new_payer_share"]),
+            new_payer_win_factor=float(raw["drift"]["new_payer_win_factor"]),
+        ),
         fees={str(code): Decimal(amount) for code, amount in raw["fees"].items()},
     )

@@ -171,8 +171,8 @@ def make_providers(rng: random.Random, params: Params) -> list[Provider]:
 
 def choose_payers(rng: random.Random, params: Params) -> list[PayerParams]:
     """The practice's payers: the fixed ones plus zero to two optional commercial payers."""
-    fixed = [p for p in params.payers if not p.optional]
-    optional = [p for p in params.payers if p.optional]
+    fixed = [p for p in params.payers if not p.optional and not p.joins_late]
+    optional = [p for p in params.payers if p.optional and not p.joins_late]
     extra = rng.randint(0, len(optional))
     return fixed + optional[:extra]
 
