@@ -29,12 +29,18 @@ import click
     default=None,
     help="Last simulated day (default 2026-10-31).",
 )
+@click.option(
+    "--drift",
+    is_flag=True,
+    help="Payers change over the period: win rates trend by payer type, a payer joins late.",
+)
 def synth_command(
     out_dir: Path,
     seed: int,
     months: int | None,
     claims_per_month: int | None,
     end_date: datetime | None,
+    drift: bool,
 ) -> None:
     """Simulate a dermatology practice: 835 remittances, appeals.csv, documentation.csv."""
     from appeals.synth import generate
@@ -52,6 +58,7 @@ def synth_command(
             progress=bar.update,
             end_date=end,
             params=params,
+            drift=drift,
         )
     click.echo(
         f"{summary.files} files in {summary.out_dir} ({summary.start} to {summary.end}): "

@@ -217,7 +217,9 @@ class Simulation:
         self._scenario_weights = [params.scenarios[n] for n in self._scenario_names]
         self._charge_cache: dict[str, Decimal] = {}
         self.drift = drift
-        self.late_payer = next(p for p in params.payers if p.key == drift.new_payer) if drift else None
+        self.late_payer = (
+            next(p for p in params.payers if p.key == drift.new_payer) if drift else None
+        )
         self.joins = first_month(end, drift.new_payer_months) if drift else end
         self._stayed: set[int] = set()  # patients who chose not to move to the late payer
         ratio = params.em_with_procedure

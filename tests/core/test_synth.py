@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import random
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,8 +18,10 @@ import pyx12.x12n_document
 from appeals.denials import find_denials
 from appeals.documentation import validate_field
 from appeals.synth import generate, is_valid_npi, npi_check_digit
+from appeals.synth.engine import Simulation, first_month
 from appeals.synth.generator import APPEAL_COLUMNS, DOCUMENTATION_COLUMNS
 from appeals.synth.params import load_params
+from appeals.synth.people import make_providers
 from appeals.x12 import read_payments
 
 # Denial category groups and the shares data/synth/ASSUMPTIONS.md documents for them.
@@ -190,6 +194,52 @@ def test_won_appeals_are_paid_in_a_later_remittance(small) -> None:  # type: ign
         "pending",
         "dismissed_untimely",
     }
+
+
+def test_with_drift_a_late_payer_joins_and_takes_over_some_commercial_patients(
+    tmp_path: Path,
+) -> None:
+    params = load_params()
+    summary = generate(tmp_path, seed=3, months=12, claims_per_month=150, drift=True)
+    joins = first_month(summary.end, params.drift.new_payer_months)
+    late = [p for p in sorted(summary.out_dir.glob("*.835")) if "_keystone_" in p.name]
+    assert late, "the late payer pays claims once it has joined"
+    members: set[str] = set()
+    for path in late:
+        payment = read_payments(path)[0]
+        assert payment.all_warnings == []
+        assert payment.header.payer.name == "KEYSTONE CHOICE HEALTH"
+        for claim in payment.claims:
+            dates = [line.service_date for line in claim.lines] or [claim.statement_from]
+            assert all(day and day >= joins for day in dates)
+            person = claim.insured or claim.patient
+            assert person is not None
+            members.add(person.identifier)
+    assert members and all(m.startswith("KSC") for m in members)
+    assert not pyx12_errors(late[0])
+
+
+def test_without_drift_the_late_payer_never_appears(small) -> None:  # type: ignore[no-untyped-def]
+    assert not [p for p in small.out_dir.glob("*.835") if "_keystone_" in p.name]
+
+
+def test_drift_moves_appeal_win_factors_from_the_start_to_the_end() -> None:
+    params = load_params()
+    start, end = date(2025, 1, 1), date(2025, 12, 31)
+    providers = make_providers(random.Random(1), params)
+    sim = Simulation(random.Random(1), params, providers, [], start, end, params.drift)
+    plain = Simulation(random.Random(1), params, providers, [], start, end)
+    base = params.appeals["payer_win_factor"]
+    for payer in params.payers:
+        if payer.joins_late:
+            assert sim.win_factor(payer, start) == pytest.approx(
+                base[payer.kind] * params.drift.new_payer_win_factor
+            )
+            continue
+        at_end = params.drift.win_factor_at_end[payer.kind]
+        assert sim.win_factor(payer, start) == pytest.approx(base[payer.kind])
+        assert sim.win_factor(payer, end) == pytest.approx(base[payer.kind] * at_end)
+        assert plain.win_factor(payer, end) == pytest.approx(base[payer.kind])
 
 
 def test_the_cli_writes_a_practice(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
