@@ -1,7 +1,7 @@
 """The recovery model: a calibrated scikit-learn pipeline, trained on a time split, kept with skops.
 
 Training holds out the most recent outcomes: the model is fitted on the older ones, calibrated
-(isotonic, or sigmoid when few) on the newer part of those, and compared on the holdout with
+(isotonic, or sigmoid when few: `fit_calibrated`), and compared on the holdout with
 the smoothed prior. It goes live only where it beats the prior in Brier score and in dollars
 recovered working the top of the queue; otherwise the prior keeps ranking, and the card says
 why. Threads are limited to one: two cores fighting over OpenMP made training 20× slower.
@@ -77,6 +77,7 @@ def build_pipeline() -> Pipeline:
     return Pipeline([("encode", encode), ("boost", boost)])
 
 
+ISOTONIC = 800  # from here on, cross-validated calibration is isotonic; below it, sigmoid
 LARGE = 20_000  # from here on, a time slice is enough to calibrate on (isotonic)
 
 
@@ -84,7 +85,12 @@ def fit_calibrated(x: np.ndarray, y: np.ndarray) -> CalibratedClassifierCV:
     """A calibrated model: rows come in time order.
 
     With many outcomes, fit on the older 80 % and calibrate (isotonic) on the newer 20 %. With
-    few, every outcome counts: 5-fold cross-validated sigmoid calibration over the pipeline.
+    fewer, every outcome counts: 5-fold cross-validated calibration over the pipeline, isotonic
+    from `ISOTONIC` outcomes on and sigmoid below. Measured on the time split's holdout: with
+    about 900 training outcomes, sigmoid's single curve overrated the least likely denials (0.07
+    predicted, 0.02 recovered) and isotonic lowered the calibration error on three practices
+    (with drift, two seeds: 0.054 → 0.034 and 0.046 → 0.034; without: 0.033 → 0.025); on 3,000
+    the two were even, on 450–520 mixed, and on 190 isotonic's folds overfit (0.058 → 0.114).
     """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
@@ -95,7 +101,8 @@ def fit_calibrated(x: np.ndarray, y: np.ndarray) -> CalibratedClassifierCV:
         raise NotEnoughData("both outcomes are needed in the fitting and calibration parts")
     with threadpool_limits(limits=1):
         if len(y) < LARGE:
-            calibrated = CalibratedClassifierCV(build_pipeline(), method="sigmoid", cv=5)
+            method = "isotonic" if len(y) >= ISOTONIC else "sigmoid"
+            calibrated = CalibratedClassifierCV(build_pipeline(), method=method, cv=5)
             return calibrated.fit(x, y)
         pipeline = build_pipeline().fit(x[:cut], y[:cut])
         calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method="isotonic")

@@ -127,6 +127,19 @@ def test_training_is_deterministic_and_survives_a_skops_round_trip(tmp_path: Pat
     assert oct((tmp_path / next(tmp_path.glob("*.skops")).name).stat().st_mode)[-3:] == "600"
 
 
+def test_calibration_is_sigmoid_on_few_outcomes_and_isotonic_on_more() -> None:
+    outcomes = practice()
+    x, _ = matrix(outcomes, History(outcomes))
+    y = np.array([r.label for r in outcomes])
+
+    def calibrators(fitted: object) -> set[str]:
+        return {type(c.calibrators[0]).__name__ for c in fitted.calibrated_classifiers_}  # type: ignore[attr-defined]
+
+    few = m.ISOTONIC - 1
+    assert calibrators(m.fit_calibrated(x[:few], y[:few])) == {"_SigmoidCalibration"}
+    assert calibrators(m.fit_calibrated(x, y)) == {"IsotonicRegression"}
+
+
 def test_a_model_from_another_scikit_learn_is_not_trusted(tmp_path: Path) -> None:
     outcomes = practice(400)
     x, _ = matrix(outcomes, History(outcomes))
