@@ -81,8 +81,16 @@ ISOTONIC = 800  # from here on, cross-validated calibration is isotonic; below i
 LARGE = 20_000  # from here on, a time slice is enough to calibrate on (isotonic)
 
 
-def fit_calibrated(x: np.ndarray, y: np.ndarray) -> CalibratedClassifierCV:
-    """A calibrated model: rows come in time order.
+def calibration_for(outcomes: int) -> str:
+    """How a model fitted on this many outcomes is calibrated (see `fit_calibrated`)."""
+    if outcomes >= LARGE:
+        return "isotonic on the newest 20 %"
+    return "5-fold isotonic" if outcomes >= ISOTONIC else "5-fold sigmoid"
+
+
+def fit_calibrated(x: np.ndarray, y: np.ndarray, how: str = "") -> CalibratedClassifierCV:
+    """A calibrated model: rows come in time order; `how` (a `calibration_for` answer) defaults
+    to the one for `len(y)` (training refits the way the time split validated).
 
     With many outcomes, fit on the older 80 % and calibrate (isotonic) on the newer 20 %. With
     fewer, every outcome counts: 5-fold cross-validated calibration over the pipeline, isotonic
@@ -96,12 +104,13 @@ def fit_calibrated(x: np.ndarray, y: np.ndarray) -> CalibratedClassifierCV:
     from sklearn.frozen import FrozenEstimator
     from threadpoolctl import threadpool_limits
 
+    how = how or calibration_for(len(y))
     cut = int(len(y) * 0.8)
     if min(int(y[:cut].sum()), cut - int(y[:cut].sum())) < 5 or len(set(y[cut:].tolist())) < 2:
         raise NotEnoughData("both outcomes are needed in the fitting and calibration parts")
     with threadpool_limits(limits=1):
-        if len(y) < LARGE:
-            method = "isotonic" if len(y) >= ISOTONIC else "sigmoid"
+        if how.startswith("5-fold"):
+            method = how.removeprefix("5-fold ")
             calibrated = CalibratedClassifierCV(build_pipeline(), method=method, cv=5)
             return calibrated.fit(x, y)
         pipeline = build_pipeline().fit(x[:cut], y[:cut])
@@ -135,6 +144,7 @@ class Card:
     fingerprint: str = ""
     evaluation: dict[str, Any] = field(default_factory=dict)  # the full holdout report
     settle_days: int = 0  # how old a denial had to be to count (0: a card from before it was kept)
+    calibration: str = ""  # `calibration_for` of the validated fit ("": a card from before)
 
 
 def versions() -> dict[str, str]:

@@ -198,7 +198,8 @@ def train(session: Session, folder: Path, as_of: date) -> tuple[m.Card, Evaluati
     final = None
     if report.live == MODEL:
         x, _ = matrix(outcomes, History(every))
-        final = m.fit_calibrated(x, y)
+        # calibrated the way the time split validated, whatever the count now calls for
+        final = m.fit_calibrated(x, y, m.calibration_for(report.train_outcomes))
     card = m.Card(
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         outcomes=len(outcomes),
@@ -214,6 +215,7 @@ def train(session: Session, folder: Path, as_of: date) -> tuple[m.Card, Evaluati
         fingerprint=m.fingerprint([r.id for r in outcomes], y.tolist()),
         evaluation=asdict(report),
         settle_days=SETTLE.days,
+        calibration=m.calibration_for(report.train_outcomes),
     )
     m.save(folder, final, card)
     return card, report

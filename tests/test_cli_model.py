@@ -52,12 +52,13 @@ def test_status_names_the_live_ranker_and_each_error_beside_its_floor(
     card = recovery_model.Card(
         "2026-12-04T08:00:00+00:00", 872, 0.37, [], "2026-04-16",
         {name: REPORT["scores"][name] for name in ("model", "prior")}, "model",
-        "the model beat the smoothed prior",
+        "the model beat the smoothed prior", calibration="5-fold sigmoid",
     )  # fmt: skip
     with Session(engine) as session:
         recovery_model.save(ranking.model_folder(session), None, card)
     result = cli("model", "status")
     assert result.exit_code == 0, result.output
     assert "Live ranker: Trained model" in result.output
+    assert "Calibrated by 5-fold sigmoid" in result.output
     assert "ECE 0.043 (noise floor 0.031)" in result.output
     assert "ECE 0.043 (noise floor –)" in result.output  # a card from before the floor

@@ -126,6 +126,8 @@ def status_command() -> None:
         f"Trained {card.trained_at} on {card.outcomes} outcomes ({outcomes} to learn from now)"
     )
     click.echo(f"Why: {card.reason}")
+    if card.calibration:
+        click.echo(f"Calibrated by {card.calibration}")
     for name, values in card.holdout.items():
         click.echo(
             f"  {model_report.label(name):<16} AUC {_number(values.get('auc'))}  "

@@ -491,8 +491,11 @@ class Simulation:
         if self.rng.random() >= self.drift.new_payer_share:
             self._stayed.add(patient.number)
             return patient
-        moved = replace(
-            patient, payer=self.late_payer, member_id=member_id(self.rng, self.late_payer)
+        moved = replace(  # a new plan: its own member id and deductible
+            patient,
+            payer=self.late_payer,
+            member_id=member_id(self.rng, self.late_payer),
+            deductible_left={},
         )
         self.patients[patient.number - 1] = moved
         return moved
@@ -505,7 +508,8 @@ class Simulation:
         if payer is self.late_payer:
             return factor * self.drift.new_payer_win_factor
         at_end = self.drift.win_factor_at_end[payer.kind]
-        elapsed = min(1.0, max(0.0, (filed - self.start).days / (self.end - self.start).days))
+        span = max(1, (self.end - self.start).days)
+        elapsed = min(1.0, max(0.0, (filed - self.start).days / span))
         return factor * (1 + (at_end - 1) * elapsed)
 
     # ---- payer events on paid claims ---------------------------------------------------------

@@ -116,12 +116,30 @@ def _payer(raw: dict[str, Any]) -> PayerParams:
     return PayerParams(**values)
 
 
+def _drift(raw: dict[str, Any], payers: tuple[PayerParams, ...]) -> Drift:
+    """`[drift]`, checked: the new payer must be a commercial payer that only joins late."""
+    late = next((p for p in payers if p.key == raw["new_payer"]), None)
+    if late is None or not late.joins_late or late.kind != "commercial":
+        raise ValueError(
+            f"[drift] new_payer {raw['new_payer']!r} must name a commercial payer with "
+            "joins_late = true"
+        )
+    return Drift(
+        win_factor_at_end={k: float(v) for k, v in raw["win_factor_at_end"].items()},
+        new_payer=late.key,
+        new_payer_months=int(raw["new_payer_months"]),
+        new_payer_share=float(raw["new_payer_share"]),
+        new_payer_win_factor=float(raw["new_payer_win_factor"]),
+    )
+
+
 def load_params(path: Path | None = None) -> Params:
     """Read and type the parameter file (the packaged one unless `path` is given)."""
     with open(path or PARAMS_FILE, "rb") as handle:
         raw = tomllib.load(handle)
     sim = raw["simulation"]
     charges = raw["charges"]
+    payers = tuple(_payer(p) for p in raw["payers"])
     return Params(
         practice=raw["practice"],
         end_date=date.fromisoformat(sim["end_date"]),
@@ -133,7 +151,7 @@ def load_params(path: Path | None = None) -> Params:
         charge_multiplier=Decimal(str(charges["charge_multiplier"])),
         sequestration=Decimal(charges["sequestration"]),
         multiple_procedure_reduction=Decimal(charges["multiple_procedure_reduction"]),
-        payers=tuple(_payer(p) for p in raw["payers"]),
+        payers=payers,
         cost_sharing={
             kind: CostSharing(
                 em_copay=Decimal(v["em_copay"]),
@@ -161,12 +179,6 @@ def load_params(path: Path | None = None) -> Params:
         },
         appeals=raw["appeals"],
         payer_events=raw["payer_events"],
-        drift=Drift(
-            win_factor_at_end={k: float(v) for k, v in raw["drift"]["win_factor_at_end"].items()},
-            new_payer=raw["drift"]["new_payer"],
-            new_payer_months=int(raw["drift"]["new_payer_months"]),
-            new_payer_share=float(raw["drift"]["new_payer_share"]),
-            new_payer_win_factor=float(raw["drift"]["new_payer_win_factor"]),
-        ),
+        drift=_drift(raw["drift"], payers),
         fees={str(code): Decimal(amount) for code, amount in raw["fees"].items()},
     )

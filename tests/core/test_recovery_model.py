@@ -131,13 +131,26 @@ def test_calibration_is_sigmoid_on_few_outcomes_and_isotonic_on_more() -> None:
     outcomes = practice()
     x, _ = matrix(outcomes, History(outcomes))
     y = np.array([r.label for r in outcomes])
+    few, enough = m.ISOTONIC - 1, m.ISOTONIC
+    assert m.fit_calibrated(x[:few], y[:few]).method == "sigmoid"
+    assert m.fit_calibrated(x[:enough], y[:enough]).method == "isotonic"
+    # a refit on more outcomes keeps the way the time split validated
+    assert m.fit_calibrated(x, y, m.calibration_for(few)).method == "sigmoid"
 
-    def calibrators(fitted: object) -> set[str]:
-        return {type(c.calibrators[0]).__name__ for c in fitted.calibrated_classifiers_}  # type: ignore[attr-defined]
 
-    few = m.ISOTONIC - 1
-    assert calibrators(m.fit_calibrated(x[:few], y[:few])) == {"_SigmoidCalibration"}
-    assert calibrators(m.fit_calibrated(x, y)) == {"IsotonicRegression"}
+def test_training_refits_calibrated_the_way_the_time_split_validated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcomes = practice()  # 1,600 outcomes: a fresh fit would be isotonic
+    as_of = outcomes[-1].arrived + SETTLE + timedelta(days=1)
+    report = recovery.Evaluation(as_of.isoformat(), "", m.ISOTONIC - 100, 400, live="model")
+    monkeypatch.setattr(recovery, "_outcomes", lambda session, day: outcomes)
+    monkeypatch.setattr(recovery, "evaluate", lambda *args, **kwargs: (report, None))
+    card, _ = recovery.train(None, tmp_path, as_of)  # type: ignore[arg-type]
+    assert card.outcomes == len(outcomes)
+    assert card.calibration == "5-fold sigmoid"
+    saved, _ = m.latest(tmp_path)  # type: ignore[misc]
+    assert saved.method == "sigmoid"
 
 
 def test_a_model_from_another_scikit_learn_is_not_trusted(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from appeals.documentation import validate_field
 from appeals.synth import generate, is_valid_npi, npi_check_digit
 from appeals.synth.engine import Simulation, first_month
 from appeals.synth.generator import APPEAL_COLUMNS, DOCUMENTATION_COLUMNS
-from appeals.synth.params import load_params
+from appeals.synth.params import PARAMS_FILE, load_params
 from appeals.synth.people import make_providers
 from appeals.x12 import read_payments
 
@@ -217,6 +217,9 @@ def test_with_drift_a_late_payer_joins_and_takes_over_some_commercial_patients(
             members.add(person.identifier)
     assert members and all(m.startswith("KSC") for m in members)
     assert not pyx12_errors(late[0])
+    # a patient who moved is a new record: claims paid before the move keep the old member id
+    others = [p for p in summary.out_dir.glob("*.835") if "_keystone_" not in p.name]
+    assert not any(b"*MI*KSC" in path.read_bytes() for path in others)
 
 
 def test_without_drift_the_late_payer_never_appears(small) -> None:  # type: ignore[no-untyped-def]
@@ -240,6 +243,15 @@ def test_drift_moves_appeal_win_factors_from_the_start_to_the_end() -> None:
         assert sim.win_factor(payer, start) == pytest.approx(base[payer.kind])
         assert sim.win_factor(payer, end) == pytest.approx(base[payer.kind] * at_end)
         assert plain.win_factor(payer, end) == pytest.approx(base[payer.kind])
+
+
+def test_drift_must_name_a_commercial_payer_that_joins_late(tmp_path: Path) -> None:
+    text = PARAMS_FILE.read_text()
+    assert 'new_payer = "keystone"' in text
+    wrong = tmp_path / "params.toml"
+    wrong.write_text(text.replace('new_payer = "keystone"', 'new_payer = "cobalt"'))
+    with pytest.raises(ValueError, match="joins_late"):
+        load_params(wrong)
 
 
 def test_the_cli_writes_a_practice(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -53,11 +53,12 @@ def test_a_saved_card_shows_its_figures_and_charts(
     }  # fmt: skip
     card = recovery_model.Card(
         "2026-12-01T08:00:00+00:00", 1600, 0.37, [], "2026-06-01", {}, "model",
-        "the model beat the smoothed prior", evaluation=report,
+        "the model beat the smoothed prior", evaluation=report, calibration="5-fold isotonic",
     )  # fmt: skip
     monkeypatch.setattr(recovery_model, "latest_card", lambda folder: card)
     page = soup(manager.get("/model/"))
     assert page.select_one("#live-ranker")["data-live"] == "model"
+    assert page.select_one("#calibration-method").get_text() == "calibrated by 5-fold isotonic"
     queue = soup(manager.get("/queue"))
     assert "trained recovery model, trained 2026-12-01" in queue.select_one("#ranked-by").get_text()
     cells = [td.get_text() for td in page.select("tr[data-ranker=model] td")]
