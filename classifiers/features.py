@@ -403,9 +403,11 @@ def matrix(records: Sequence[Record], history: History) -> tuple[np.ndarray, lis
 
 
 def expected_payments(
-    session: Session, as_of: date, months: int = 12
+    session: Session, as_of: date, months: int = 12, until: date | None = None
 ) -> dict[tuple[int, str], Decimal]:
-    """What each payer paid (allowed) per procedure on paid lines: the median over `months`."""
+    """What each payer paid (allowed) per procedure on paid lines: the median over `months`
+    (and before `until`, for a time split's backtest: its stakes must not see later payments).
+    """
     line, claim, payment = (t.__table__ for t in (ServiceLine, Claim, Payment))  # type: ignore[attr-defined]
     since = as_of - timedelta(days=months * 31)
     query = (
@@ -414,6 +416,8 @@ def expected_payments(
         .join(payment, payment.c.id == claim.c.payment_id)
         .where(line.c.paid > 0, payment.c.payment_date >= since, claim.c.is_reversal.is_(False))
     )
+    if until is not None:
+        query = query.where(payment.c.payment_date < until)
     values: dict[tuple[int, str], list[Decimal]] = defaultdict(list)
     for payer_id, code, allowed, paid in session.execute(query):
         values[(payer_id, code)].append(allowed if allowed and allowed > 0 else paid)

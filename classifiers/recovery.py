@@ -97,8 +97,11 @@ def evaluate(
     as_of: date,
     holdout_share: float = 0.25,
     outcomes: list[Record] | None = None,
+    holdout_from: date | None = None,
 ) -> tuple[Evaluation, Any]:
-    """Fit on older outcomes, compare rankers on the newest `holdout_share`; (report, model).
+    """Fit on older outcomes, compare rankers on the newest `holdout_share` (or on the denials
+    that arrived from `holdout_from` on); (report, model). Only what was known by `as_of`
+    counts, so a past day replays the evaluation as it would have run then.
 
     `outcomes` are `_outcomes(session, as_of)` when the caller already has them.
     """
@@ -106,7 +109,12 @@ def evaluate(
     pool = settled(outcomes, as_of)
     if len(pool) < m.MIN_OUTCOMES:
         raise m.NotEnoughData(f"{len(pool)} settled outcomes; {m.MIN_OUTCOMES} are needed")
-    cutoff = _split(pool, as_of, holdout_share)
+    cutoff = holdout_from or _split(pool, as_of, holdout_share)
+    if not any(r.arrived >= cutoff for r in pool):
+        raise m.NotEnoughData(
+            f"no settled outcome of a denial that arrived from {cutoff} on (denials count once "
+            f"they are {SETTLE.days} days old: by {as_of}, those that arrived by {as_of - SETTLE})"
+        )
     # A backtest: learn only what was settled at the cutoff, then rank what arrived after it.
     train = [r for r in settled(pool, cutoff) if r.decided_on is not None and r.decided_on < cutoff]
     holdout = [r for r in pool if r.arrived >= cutoff]
@@ -123,7 +131,7 @@ def evaluate(
         PRIOR: np.array([t.carc_payer_proc for t in hold_rates]),
     }
     report = Evaluation(as_of.isoformat(), cutoff.isoformat(), len(train), len(holdout))
-    payments = expected_payments(session, cutoff)
+    payments = expected_payments(session, cutoff, until=cutoff)  # what was paid by then
     orders: dict[str, ev.Order] = {}
     for name, p in probabilities.items():
         chance = dict(zip((r.id for r in holdout), p.tolist(), strict=True))

@@ -1,10 +1,22 @@
-"""`appeals model evaluate` prints the evaluation as tables (figures from a saved report)."""
+"""`appeals model evaluate` and `status`; a practice evaluated and trained end to end."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
+from sqlmodel import Session, func, select
 
 from appeals.commands.model import print_report
+from appeals.documentation import import_documentation_csv
+from appeals.findings import refresh_findings_for_files
+from appeals.history import import_appeal_history
+from appeals.importer import import_file
+from appeals.models import Payment
+from appeals.synth import generate
+from classifiers import model as recovery_model
+from classifiers import recovery
+from classifiers.features import expected_payments
 
 REPORT = {
     "train_outcomes": 900,
@@ -42,10 +54,7 @@ def test_the_tables_show_each_calibration_error_beside_its_noise_floor(
 def test_status_names_the_live_ranker_and_each_error_beside_its_floor(
     cli, engine, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from sqlmodel import Session
-
     from appeals import ranking
-    from classifiers import model as recovery_model
 
     monkeypatch.setenv("APPEALS_INSTANCE", str(tmp_path))
     assert "No model trained yet" in cli("model", "status").output
@@ -62,3 +71,41 @@ def test_status_names_the_live_ranker_and_each_error_beside_its_floor(
     assert "Calibrated by 5-fold sigmoid" in result.output
     assert "ECE 0.043 (noise floor 0.031)" in result.output
     assert "ECE 0.043 (noise floor –)" in result.output  # a card from before the floor
+
+
+@pytest.mark.slow
+def test_a_practice_is_evaluated_on_the_split_asked_for_and_trains_from_its_own_history(
+    cli, engine, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "practice"
+    summary = generate(data, seed=9, months=18, claims_per_month=160)
+    ids = [import_file(engine, path).file_id for path in sorted(data.glob("*.835"))]
+    refresh_findings_for_files(engine, [i for i in ids if i])
+    with Session(engine) as session:
+        import_documentation_csv(session, None, data / "documentation.csv")
+        import_appeal_history(session, data / "appeals.csv", today=summary.end)
+        session.commit()
+    as_of = summary.end + timedelta(days=200)  # every cohort has settled by then
+    holdout_from = date(2026, 5, 1)
+    charts = tmp_path / "charts"
+    args = ("model", "evaluate", "--as-of", as_of, "--holdout-from", holdout_from)
+    result = cli(*args, "--charts", charts)
+    assert result.exit_code == 0, result.output
+    assert f"before {holdout_from}, tested on the" in result.output
+    assert (charts / "calibration.svg").read_text().startswith("<svg")
+    late = cli("model", "evaluate", "--as-of", as_of, "--holdout-from", as_of)
+    assert late.exit_code == 1
+    assert "no settled outcome of a denial that arrived from" in late.output
+
+    with Session(engine) as session:
+        default, _ = recovery.evaluate(session, as_of)
+        assert default.holdout_from != holdout_from.isoformat()  # the newest quarter
+        card, _ = recovery.train(session, tmp_path / "models", as_of)
+        assert card.outcomes == recovery.outcome_count(session, as_of)  # what retraining counts
+        assert card.calibration == recovery_model.calibration_for(default.train_outcomes)
+        assert card.live in ("model", "prior") and card.reason
+        # a backtest's stakes see only what was paid before its split
+        first = session.exec(select(func.min(Payment.payment_date))).one()
+        day = first + timedelta(days=1)
+        early = expected_payments(session, day, until=day)
+        assert early and len(early) < len(expected_payments(session, day))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,11 +89,29 @@ def train_command() -> None:
     default=None,
     help="Write calibration.svg and lift.svg here.",
 )
-def evaluate_command(charts_dir: Path | None) -> None:
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Evaluate as on this day: only outcomes known by then count (default: today).",
+)
+@click.option(
+    "--holdout-from",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Test on denials that arrived from this day on; learn from the older ones "
+    "(default: the newest quarter of the outcomes).",
+)
+def evaluate_command(
+    charts_dir: Path | None, as_of: datetime | None, holdout_from: datetime | None
+) -> None:
     """Time-split evaluation: AUC, AP, Brier, calibration error, dollars against baselines."""
+    day = as_of.date() if as_of else date.today()
     with Session(get_engine()) as session:
         try:
-            report, _ = recovery.evaluate(session, date.today())
+            report, _ = recovery.evaluate(
+                session, day, holdout_from=holdout_from.date() if holdout_from else None
+            )
         except recovery_model.NotEnoughData as error:
             raise click.ClickException(str(error)) from error
     data = asdict(report)
