@@ -13,7 +13,7 @@
    --skip-training --database URL` times only the rescore on an empty PostgreSQL database.
 
     python benchmarks/bench_model.py                                   # SQLite, demo size
-    python benchmarks/bench_model.py --claims-per-month 1500           # a bigger practice
+    python benchmarks/bench_model.py --claims-per-month 5000           # a bigger practice
     python benchmarks/bench_model.py --drift     # win rates trend by payer type; a payer joins late
     python benchmarks/bench_model.py --database postgresql://user@host/db   # must be empty
 """
@@ -209,7 +209,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", help="an empty PostgreSQL database (default: SQLite)")
     parser.add_argument("--months", type=int, default=18)
-    parser.add_argument("--claims-per-month", type=int, default=300)
+    parser.add_argument("--claims-per-month", type=int, default=1500, help="the demo's size")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--drift", action="store_true", help="payers change over the period; a payer joins late"
