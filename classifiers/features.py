@@ -130,6 +130,7 @@ def _findings(text: str) -> list[dict[str, Any]]:
 def load_records(session: Session, ids: Sequence[int] | None = None) -> list[Record]:
     """Denials with their features' raw facts and their outcome (label set where decided)."""
     d, line, claim, payer = (t.__table__ for t in (Denial, ServiceLine, Claim, Payer))  # type: ignore[attr-defined]
+    paying, payment = claim.alias("paying"), Payment.__table__  # type: ignore[attr-defined]
     query = (
         sa.select(
             d.c.id,
@@ -164,10 +165,13 @@ def load_records(session: Session, ids: Sequence[int] | None = None) -> list[Rec
             d.c.ranker,
             d.c.stake,
             d.c.expected_recovery,
+            payment.c.payment_date,
         )  # fmt: skip
         .join(claim, claim.c.id == d.c.claim_id)
         .join(payer, payer.c.id == d.c.payer_id)
         .outerjoin(line, line.c.id == d.c.line_id)
+        .outerjoin(paying, paying.c.id == d.c.closed_by_claim_id)
+        .outerjoin(payment, payment.c.id == paying.c.payment_id)
         .order_by(d.c.id)
     )
     rows: list[Any] = []
@@ -191,8 +195,11 @@ def load_records(session: Session, ids: Sequence[int] | None = None) -> list[Rec
             findings_text=r[22], status=r[23], recovered=float(r[24] or 0),
             stored=tuple(r[26:32]),
         )  # fmt: skip
+        # decided on its last appeal decision, else the day the paying remittance was made, else
+        # the day it was closed (a denial the importer closed carries the import's time)
         closed = r[25].date() if isinstance(r[25], datetime) else r[25]
-        record.label, record.decided_on = _label(record, decided.get(record.id) or closed)
+        day = decided.get(record.id) or r[32] or closed
+        record.label, record.decided_on = _label(record, day)
         records.append(record)
     return records
 

@@ -73,10 +73,11 @@ def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, s
 
     The same labels as `features.load_records` + `features.labelled`: won or partial with money
     back = 1 and lost or written off = 0, each on its last appeal decision (won, partial or lost
-    only), else the day it closed, else its arrival; an open denial whose deadline passed = 0 on
-    its deadline.
+    only), else the day of the remittance that paid it, else the day it closed, else its arrival;
+    an open denial whose deadline passed = 0 on its deadline.
     """
     d, payer, appeal = (t.__table__ for t in (Denial, Payer, Appeal))  # type: ignore[attr-defined]
+    claim, payment = Claim.__table__, Payment.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     decisions = (
         sa.select(appeal.c.denial_id, sa.func.max(appeal.c.closed_on).label("decided"))
@@ -88,7 +89,15 @@ def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, s
     known = OutcomeSql.on(d, as_of)
     won, lost, expired, arrived = known.won, known.lost, known.expired, known.arrived
     decision = sa.case((d.c.status.in_((*RECOVERED, "lost")), decisions.c.decided), else_=sa.null())
-    decided = sa.case((won | lost, sa.func.coalesce(decision, closed, arrived)), else_=d.c.deadline)
+    paid = (
+        sa.select(payment.c.payment_date)
+        .join(claim, claim.c.payment_id == payment.c.id)
+        .where(claim.c.id == d.c.closed_by_claim_id)
+        .scalar_subquery()
+    )
+    decided = sa.case(
+        (won | lost, sa.func.coalesce(decision, paid, closed, arrived)), else_=d.c.deadline
+    )
     settle = SETTLE.days
     if dialect == "sqlite":  # ISO date text compares in date order
         counted = sa.func.max(decided, sa.func.date(arrived, f"+{settle} days"))

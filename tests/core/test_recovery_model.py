@@ -19,13 +19,15 @@ from appeals.importer import import_file
 from appeals.models import Denial
 from classifiers import evaluate as ev
 from classifiers import model as m
-from classifiers import recovery
+from classifiers import recovery, scoring
 from classifiers.features import (
     FEATURES,
     OUTCOME_COLUMNS,
     SETTLE,
     History,
     Record,
+    labelled,
+    load_records,
     matrix,
     rates,
     row,
@@ -224,6 +226,24 @@ def test_outcomes_count_toward_training_once_their_cohort_has_settled(
         assert arrived is not None
         assert recovery.outcome_count(session, arrived + SETTLE - timedelta(days=1)) == 0
         assert recovery.outcome_count(session, arrived + SETTLE) == 3
+
+
+def test_a_denial_a_later_remittance_paid_is_decided_on_that_remittances_day(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Not on the day the file was imported (the denial's closing time): a practice loading a
+    year of files at once would otherwise date every such win on its import day."""
+    first = write_remittance(tmp_path, "a.835", "T-A", date(2026, 8, 4), [_denied("PD1")])
+    paid = RemitClaim("PD1", [Line("11102", "200", paid="150", adjustments=[("CO", "45", "50")])])
+    later = write_remittance(tmp_path, "b.835", "T-B", date(2026, 9, 10), [paid])
+    import_file(engine, first, today=date(2026, 8, 20))
+    import_file(engine, later, today=date(2026, 9, 20))
+    as_of = date(2026, 10, 1)  # after the payment, before the import's clock time
+    with Session(engine) as session:
+        [won] = labelled(load_records(session), as_of)
+        assert (won.status, won.label, won.decided_on) == ("won", 1, date(2026, 9, 10))
+        counts = scoring.outcome_counts(session, as_of)
+    assert [(label, n) for *_, label, n in counts] == [(1, 1)]
 
 
 def test_a_card_counted_with_another_settling_window_is_due_for_training(
