@@ -108,7 +108,10 @@ def evaluate(
     outcomes = _outcomes(session, as_of) if outcomes is None else outcomes
     pool = settled(outcomes, as_of)
     if len(pool) < m.MIN_OUTCOMES:
-        raise m.NotEnoughData(f"{len(pool)} settled outcomes; {m.MIN_OUTCOMES} are needed")
+        raise m.NotEnoughData(
+            f"{len(pool)} settled outcomes by {as_of} (of denials that arrived by "
+            f"{as_of - SETTLE}); {m.MIN_OUTCOMES} are needed"
+        )
     cutoff = holdout_from or _split(pool, as_of, holdout_share)
     if not any(r.arrived >= cutoff for r in pool):
         raise m.NotEnoughData(
@@ -119,8 +122,12 @@ def evaluate(
     train = [r for r in settled(pool, cutoff) if r.decided_on is not None and r.decided_on < cutoff]
     holdout = [r for r in pool if r.arrived >= cutoff]
     y_train = np.array([r.label for r in train], dtype=int)
-    if min(int(y_train.sum()), len(y_train) - int(y_train.sum())) < m.MIN_PER_CLASS:
-        raise m.NotEnoughData("too few recovered or unrecovered denials to learn from")
+    recovered = int(y_train.sum())
+    if min(recovered, len(y_train) - recovered) < m.MIN_PER_CLASS:
+        raise m.NotEnoughData(
+            f"too few outcomes settled before {cutoff} to learn from ({recovered} recovered, "
+            f"{len(y_train) - recovered} not; {m.MIN_PER_CLASS} of each are needed)"
+        )
     history = History(outcomes)
     x_train, _ = matrix(train, history)
     x_hold, hold_rates = matrix(holdout, history)

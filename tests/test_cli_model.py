@@ -5,18 +5,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
 from appeals.commands.model import print_report
 from appeals.documentation import import_documentation_csv
 from appeals.findings import refresh_findings_for_files
 from appeals.history import import_appeal_history
 from appeals.importer import import_file
-from appeals.models import Payment
 from appeals.synth import generate
 from classifiers import model as recovery_model
 from classifiers import recovery
-from classifiers.features import expected_payments
 
 REPORT = {
     "train_outcomes": 900,
@@ -75,37 +73,54 @@ def test_status_names_the_live_ranker_and_each_error_beside_its_floor(
 
 @pytest.mark.slow
 def test_a_practice_is_evaluated_on_the_split_asked_for_and_trains_from_its_own_history(
-    cli, engine, tmp_path
+    cli, engine, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     data = tmp_path / "practice"
-    summary = generate(data, seed=9, months=18, claims_per_month=160)
+    summary = generate(data, seed=9, months=18, claims_per_month=160, end_date=date(2026, 4, 30))
     ids = [import_file(engine, path).file_id for path in sorted(data.glob("*.835"))]
     refresh_findings_for_files(engine, [i for i in ids if i])
     with Session(engine) as session:
         import_documentation_csv(session, None, data / "documentation.csv")
         import_appeal_history(session, data / "appeals.csv", today=summary.end)
         session.commit()
-    as_of = summary.end + timedelta(days=200)  # every cohort has settled by then
-    holdout_from = date(2026, 5, 1)
+    as_of = date(2026, 11, 30)  # every cohort has settled by then
+    holdout_from = date(2025, 12, 1)
+    stakes_until = []
+    real = recovery.expected_payments
+
+    def spy(session, day, months=12, until=None):  # type: ignore[no-untyped-def]
+        stakes_until.append(until)
+        return real(session, day, months, until)
+
+    monkeypatch.setattr(recovery, "expected_payments", spy)
     charts = tmp_path / "charts"
-    args = ("model", "evaluate", "--as-of", as_of, "--holdout-from", holdout_from)
-    result = cli(*args, "--charts", charts)
+    result = cli("model", "evaluate", "--as-of", as_of, "--holdout-from", holdout_from,
+                 "--charts", charts)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert f"before {holdout_from}, tested on the" in result.output
+    assert "outcomes to test on: the figures move by chance" not in result.output
+    assert stakes_until == [holdout_from]  # a backtest's stakes see only earlier payments
     assert (charts / "calibration.svg").read_text().startswith("<svg")
-    late = cli("model", "evaluate", "--as-of", as_of, "--holdout-from", as_of)
-    assert late.exit_code == 1
-    assert "no settled outcome of a denial that arrived from" in late.output
+
+    def evaluate(*options: object) -> str:
+        return cli("model", "evaluate", "--as-of", as_of, *options).output
+
+    assert "is after today" in evaluate("--as-of", date.today() + timedelta(days=1))
+    assert "outcomes to test on: the figures move by chance" in evaluate(
+        "--holdout-from", date(2026, 4, 20)
+    )
+    assert "no settled outcome of a denial that arrived from" in evaluate("--holdout-from", as_of)
+    assert "too few outcomes settled before 2025-02-01 to learn from" in evaluate(
+        "--holdout-from", date(2025, 2, 1)
+    )
 
     with Session(engine) as session:
+        # a replay as on an earlier day sees only the outcomes decided by then
+        earlier = recovery._outcomes(session, date(2026, 1, 31))
+        assert earlier and all(r.decided_on <= date(2026, 1, 31) for r in earlier)
+        assert len(earlier) < len(recovery._outcomes(session, as_of))
         default, _ = recovery.evaluate(session, as_of)
         assert default.holdout_from != holdout_from.isoformat()  # the newest quarter
         card, _ = recovery.train(session, tmp_path / "models", as_of)
         assert card.outcomes == recovery.outcome_count(session, as_of)  # what retraining counts
         assert card.calibration == recovery_model.calibration_for(default.train_outcomes)
-        assert card.live in ("model", "prior") and card.reason
-        # a backtest's stakes see only what was paid before its split
-        first = session.exec(select(func.min(Payment.payment_date))).one()
-        day = first + timedelta(days=1)
-        early = expected_payments(session, day, until=day)
-        assert early and len(early) < len(expected_payments(session, day))

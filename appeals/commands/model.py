@@ -57,6 +57,9 @@ def print_report(report: dict[str, Any]) -> None:
         )
 
 
+SMALL_HOLDOUT = 100  # fewer outcomes to test on: the command says the figures are mostly chance
+
+
 @click.group("model")
 def model_group() -> None:
     """Train, evaluate and inspect the recovery model that ranks the queue."""
@@ -106,7 +109,10 @@ def evaluate_command(
     charts_dir: Path | None, as_of: datetime | None, holdout_from: datetime | None
 ) -> None:
     """Time-split evaluation: AUC, AP, Brier, calibration error, dollars against baselines."""
-    day = as_of.date() if as_of else date.today()
+    today = date.today()
+    day = as_of.date() if as_of else today
+    if day > today:  # open windows that have not closed yet would count as lost
+        raise click.BadParameter(f"{day} is after today", param_hint="--as-of")
     with Session(get_engine()) as session:
         try:
             report, _ = recovery.evaluate(
@@ -116,6 +122,12 @@ def evaluate_command(
             raise click.ClickException(str(error)) from error
     data = asdict(report)
     print_report(data)
+    if report.holdout_outcomes < SMALL_HOLDOUT:
+        click.echo(
+            f"\nOnly {report.holdout_outcomes} outcomes to test on: the figures move by chance "
+            "(compare each calibration error with its floor); an earlier --holdout-from tests "
+            "on more."
+        )
     click.echo(f"\nWould go live: {model_report.label(report.live)} ({report.reason}).")
     if charts_dir is not None:
         charts_dir.mkdir(parents=True, exist_ok=True)
