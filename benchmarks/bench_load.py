@@ -1,7 +1,8 @@
 """Load on loopback against `appeals serve` (the production server): logged-in users clicking.
 
-Starts `appeals serve` on a free loopback port against a seeded demo-sized database (built with
-`appeals demo --no-serve` when the database holds no denials yet), logs in simulated users and
+Starts `appeals serve` on a free loopback port against a seeded demo database (built with
+`appeals demo --no-serve --claims-per-month 300` when the database holds no denials yet: the size
+the target was set on, so figures stay comparable), logs in simulated users and
 has each of them loop over the pages people use all day: the queue, a filtered queue, a search,
 a denial page and a letter download. After `--warmup` seconds of unmeasured clicks (the first
 request of the day starts the server's daily rescore and report refresh), two runs:
@@ -97,12 +98,12 @@ class Results:
 # --- the database ---------------------------------------------------------------------------
 
 
-def seed(url: str, instance: Path) -> None:
-    """Build the demo practice into `url` with `appeals demo --no-serve` (a few minutes)."""
+def seed(url: str, instance: Path, claims_per_month: int) -> None:
+    """Build the demo practice into `url` with `appeals demo --no-serve` (a minute or two)."""
     env = {**os.environ, "DATABASE_URL": url, "APPEALS_INSTANCE": str(instance)}
-    print("Seeding the demo practice (appeals demo --no-serve) ...", flush=True)
+    print(f"Seeding the demo practice, {claims_per_month} claims a month ...", flush=True)
     subprocess.run(
-        [APPEALS, "demo", "--no-serve", "--yes"],
+        [APPEALS, "demo", "--no-serve", "--yes", "--claims-per-month", str(claims_per_month)],
         cwd=ROOT,
         env=env,
         check=True,
@@ -351,6 +352,13 @@ def main() -> None:
     parser.add_argument("--database", help="database URL (default: a fresh demo in a temp dir)")
     parser.add_argument("--url", help="a server already running on this database")
     parser.add_argument("--users", type=int, default=50)
+    parser.add_argument(
+        "--claims-per-month",
+        type=int,
+        default=300,
+        help="size of a freshly seeded demo (300: the size the target was set on; the demo's "
+        "own default is 1,500)",
+    )
     parser.add_argument("--seconds", type=float, default=60, help="length of the think-time run")
     parser.add_argument("--burst-seconds", type=float, default=30, help="no-think-time run")
     parser.add_argument("--skip-think", action="store_true", help="only the no-think-time run")
@@ -374,7 +382,7 @@ def main() -> None:
     try:
         if not has_denials(url):
             db.dispose_engine(url)
-            seed(url, instance)
+            seed(url, instance, args.claims_per_month)
         password, targets = prepare(url)
         if args.url:
             parts = urlsplit(args.url)
