@@ -44,3 +44,15 @@ def test_monthly_recovery_chart_filter_and_csv(manager_page, world: World) -> No
     text = Path(download.value.path()).read_text()
     assert text.splitlines()[0].startswith("month,denials,denied,recovered,rate")
     assert sum(float(line.split(",")[2]) for line in text.splitlines()[1:]) == 450.0
+
+    # on a laptop screen, a practice's eight-figure total stays on one line inside its card
+    fits = page.eval_on_selector_all(
+        ".figure-value",
+        """els => els.map(e => {
+            e.textContent = '$99,999,999.00';
+            const size = parseFloat(getComputedStyle(e).fontSize);
+            return e.getBoundingClientRect().height < 2 * size
+                && e.getBoundingClientRect().right <= e.parentElement.getBoundingClientRect().right;
+        })""",
+    )
+    assert fits and all(fits)
