@@ -144,7 +144,7 @@ class Card:
     fingerprint: str = ""
     evaluation: dict[str, Any] = field(default_factory=dict)  # the full holdout report
     settle_days: int = 0  # how old a denial had to be to count (0: a card from before it was kept)
-    calibration: str = ""  # `calibration_for` of the validated fit ("": a card from before)
+    calibration: str = ""  # `calibration_for` of the saved model ("": none saved, or older card)
 
 
 def versions() -> dict[str, str]:

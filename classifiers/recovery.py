@@ -230,7 +230,7 @@ def train(session: Session, folder: Path, as_of: date) -> tuple[m.Card, Evaluati
         fingerprint=m.fingerprint([r.id for r in outcomes], y.tolist()),
         evaluation=asdict(report),
         settle_days=SETTLE.days,
-        calibration=m.calibration_for(report.train_outcomes),
+        calibration=m.calibration_for(report.train_outcomes) if final is not None else "",
     )
     m.save(folder, final, card)
     return card, report
