@@ -445,6 +445,11 @@ def test_kpis_net_reversals_and_count_first_remittances(session: Session, histor
     assert backlog["0–30 days"]["denied"] == 150  # d7
     assert backlog["91–180 days"]["denied"] == 250  # d5, 161 days old
     assert (f["due_soon"], f["expired"]) == (150, 250)
+    # the totals' dollars and counts sit in their own typed columns (formatted on the page,
+    # raw numbers in the CSV)
+    totals = rows(report.table("remittance_totals"))
+    assert (totals["Payments"]["dollars"], totals["Payments"]["count"]) == (660, None)
+    assert (totals["Denied lines"]["dollars"], totals["Denied lines"]["count"]) == (None, 5)
     other = figures(reports.kpis(session, filters(history, history.b), TODAY))
     assert other["net_collection"] == pytest.approx(50 / 1049)
 
