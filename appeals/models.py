@@ -290,6 +290,17 @@ class Claim(SQLModel, table=True):
     warnings: str = ""  # JSON
 
 
+def paid_on(claim_id: Any) -> Any:
+    """The payment date of the remittance that carried the claim `claim_id` (a column, e.g. a
+    denial's `closed_by_claim_id`): a correlated scalar subquery."""
+    return (
+        sa.select(Payment.payment_date)
+        .join(Claim, Claim.payment_id == Payment.id)  # type: ignore[arg-type]
+        .where(Claim.id == claim_id)
+        .scalar_subquery()
+    )
+
+
 class ServiceLine(SQLModel, table=True):
     """Loop 2110 (SVC)."""
 

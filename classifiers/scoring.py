@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from appeals.files import private_folder, write_private
-from appeals.models import Appeal, Claim, Denial, Payer, Payment, ServiceLine
+from appeals.models import Appeal, Claim, Denial, Payer, Payment, ServiceLine, paid_on
 from appeals.rules.tables import family
 from classifiers import model as m
 from classifiers import recovery
@@ -77,7 +77,6 @@ def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, s
     an open denial whose deadline passed = 0 on its deadline.
     """
     d, payer, appeal = (t.__table__ for t in (Denial, Payer, Appeal))  # type: ignore[attr-defined]
-    claim, payment = Claim.__table__, Payment.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     decisions = (
         sa.select(appeal.c.denial_id, sa.func.max(appeal.c.closed_on).label("decided"))
@@ -89,12 +88,7 @@ def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, s
     known = OutcomeSql.on(d, as_of)
     won, lost, expired, arrived = known.won, known.lost, known.expired, known.arrived
     decision = sa.case((d.c.status.in_((*RECOVERED, "lost")), decisions.c.decided), else_=sa.null())
-    paid = (
-        sa.select(payment.c.payment_date)
-        .join(claim, claim.c.payment_id == payment.c.id)
-        .where(claim.c.id == d.c.closed_by_claim_id)
-        .scalar_subquery()
-    )
+    paid = paid_on(d.c.closed_by_claim_id)
     decided = sa.case(
         (won | lost, sa.func.coalesce(decision, paid, closed, arrived)), else_=d.c.deadline
     )

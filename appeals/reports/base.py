@@ -24,7 +24,7 @@ from appeals.models import (
     Denial,
     Money,
     Payer,
-    Payment,
+    paid_on,
 )
 from appeals.rules.tables import family
 from appeals.workflow import OPEN_STATUSES, PENDING_STATUSES, RECOVERED_STATUSES
@@ -394,13 +394,9 @@ def _recovered_on(dialect: str) -> Any:
         .where(Appeal.denial_id == Denial.id, Appeal.outcome.in_(RECOVERED_STATUSES))  # type: ignore[attr-defined]
         .scalar_subquery()
     )
-    paid = (
-        sa.select(Payment.payment_date)
-        .join(Claim, Claim.payment_id == Payment.id)
-        .where(Claim.id == Denial.closed_by_claim_id)
-        .scalar_subquery()
+    return sa.func.coalesce(
+        decision, paid_on(Denial.closed_by_claim_id), _day_of(Denial.closed_at, dialect)
     )
-    return sa.func.coalesce(decision, paid, _day_of(Denial.closed_at, dialect))
 
 
 # --- labels ---------------------------------------------------------------------------------
