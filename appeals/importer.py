@@ -565,8 +565,8 @@ class _Writer:
     def looked_up(self, query: sa.Select[Any], own: Iterable[Any]) -> list[Any]:
         """A batch's lookup: with `reader`, what it finds stored before the file, and `own`,
         the rows of the file kept in memory that match (`file_payments`, `file_claims`,
-        `file_denials`); else
-        `stored`, where the file's rows written so far are found by the query itself."""
+        `file_denials`); else `stored`, where the file's rows written so far are found by the
+        query itself."""
         if self.reader is None:
             return self.stored(query)
         return [*self.reader.execute(query), *own]

@@ -147,7 +147,7 @@ def training_speed(n: int) -> None:
     cut = int(n * 0.75)
     m.fit_calibrated(x[:cut], y[:cut])
     split_fit = time.perf_counter() - started - features
-    m.fit_calibrated(x, y, m.calibration_for(cut))  # as `recovery.train`: the validated way
+    m.fit_calibrated(x, y, validated_on=cut)  # as `recovery.train`: the validated way
     total = time.perf_counter() - started
     final = total - features - split_fit
     print(f"training on {n:,} outcomes: {total:.1f} s (features {features:.1f} s, "

@@ -88,9 +88,12 @@ def calibration_for(outcomes: int) -> str:
     return "5-fold isotonic" if outcomes >= ISOTONIC else "5-fold sigmoid"
 
 
-def fit_calibrated(x: np.ndarray, y: np.ndarray, how: str = "") -> CalibratedClassifierCV:
-    """A calibrated model: rows come in time order; `how` (a `calibration_for` answer) defaults
-    to the one for `len(y)` (training refits the way the time split validated).
+def fit_calibrated(
+    x: np.ndarray, y: np.ndarray, validated_on: int | None = None
+) -> CalibratedClassifierCV:
+    """A calibrated model: rows come in time order. The calibration is chosen for
+    `validated_on` outcomes (default `len(y)`): training refits the way the time split
+    validated, whatever the count now calls for (`calibration_for` names it).
 
     With many outcomes, fit on the older 80 % and calibrate (isotonic) on the newer 20 %. With
     fewer, every outcome counts: 5-fold cross-validated calibration over the pipeline, isotonic
@@ -104,13 +107,13 @@ def fit_calibrated(x: np.ndarray, y: np.ndarray, how: str = "") -> CalibratedCla
     from sklearn.frozen import FrozenEstimator
     from threadpoolctl import threadpool_limits
 
-    how = how or calibration_for(len(y))
+    size = len(y) if validated_on is None else validated_on
     cut = int(len(y) * 0.8)
     if min(int(y[:cut].sum()), cut - int(y[:cut].sum())) < 5 or len(set(y[cut:].tolist())) < 2:
         raise NotEnoughData("both outcomes are needed in the fitting and calibration parts")
     with threadpool_limits(limits=1):
-        if how.startswith("5-fold"):
-            method = how.removeprefix("5-fold ")
+        if size < LARGE:
+            method = "isotonic" if size >= ISOTONIC else "sigmoid"
             calibrated = CalibratedClassifierCV(build_pipeline(), method=method, cv=5)
             return calibrated.fit(x, y)
         pipeline = build_pipeline().fit(x[:cut], y[:cut])

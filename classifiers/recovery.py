@@ -213,8 +213,7 @@ def train(session: Session, folder: Path, as_of: date) -> tuple[m.Card, Evaluati
     final = None
     if report.live == MODEL:
         x, _ = matrix(outcomes, History(every))
-        # calibrated the way the time split validated, whatever the count now calls for
-        final = m.fit_calibrated(x, y, m.calibration_for(report.train_outcomes))
+        final = m.fit_calibrated(x, y, validated_on=report.train_outcomes)
     card = m.Card(
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         outcomes=len(outcomes),

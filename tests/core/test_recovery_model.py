@@ -137,7 +137,7 @@ def test_calibration_is_sigmoid_on_few_outcomes_and_isotonic_on_more() -> None:
     assert m.fit_calibrated(x[:few], y[:few]).method == "sigmoid"
     assert m.fit_calibrated(x[:enough], y[:enough]).method == "isotonic"
     # a refit on more outcomes keeps the way the time split validated
-    assert m.fit_calibrated(x, y, m.calibration_for(few)).method == "sigmoid"
+    assert m.fit_calibrated(x, y, validated_on=few).method == "sigmoid"
 
 
 def test_training_refits_calibrated_the_way_the_time_split_validated(
