@@ -134,10 +134,36 @@ def test_calibration_is_sigmoid_on_few_outcomes_and_isotonic_on_more() -> None:
     x, _ = matrix(outcomes, History(outcomes))
     y = np.array([r.label for r in outcomes])
     few, enough = m.ISOTONIC - 1, m.ISOTONIC
-    assert m.fit_calibrated(x[:few], y[:few]).method == "sigmoid"
-    assert m.fit_calibrated(x[:enough], y[:enough]).method == "isotonic"
+    assert m.fit_calibrated(x[:few], y[:few])["calibrated"].method == "sigmoid"
+    assert m.fit_calibrated(x[:enough], y[:enough])["calibrated"].method == "isotonic"
     # a refit on more outcomes keeps the way the time split validated
-    assert m.fit_calibrated(x, y, validated_on=few).method == "sigmoid"
+    assert m.fit_calibrated(x, y, validated_on=few)["calibrated"].method == "sigmoid"
+
+
+def test_many_outcomes_calibrate_one_booster_on_the_newest_fifth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outcomes = practice()
+    x, _ = matrix(outcomes, History(outcomes))
+    y = np.array([r.label for r in outcomes])
+    monkeypatch.setattr(m, "LARGE", len(y))
+    fitted = m.fit_calibrated(x, y)
+    assert m.calibration_for(len(y)) == "isotonic on the newest 20 %"
+    assert fitted["calibrated"].method == "isotonic"
+    assert len(fitted["calibrated"].calibrated_classifiers_) == 1
+    p = m.predict(fitted, x)
+    assert p.min() >= 0 and p.max() <= 1 and 0.05 < p.mean() < 0.95
+
+
+def test_one_encoder_feeds_the_boosters_floats() -> None:
+    """The folds' boosters share one encoder, whose output is float (an object array made
+    the boosters encode their categories again, as slowly as their trees predicted)."""
+    outcomes = practice()
+    x, _ = matrix(outcomes, History(outcomes))
+    fitted = m.fit_calibrated(x, np.array([r.label for r in outcomes]))
+    assert [name for name, _ in fitted.steps] == ["encode", "calibrated"]
+    assert fitted["encode"].transform(x[:10]).dtype == np.float64
+    assert len(fitted["calibrated"].calibrated_classifiers_) == 5
 
 
 def test_training_refits_calibrated_the_way_the_time_split_validated(
@@ -152,7 +178,7 @@ def test_training_refits_calibrated_the_way_the_time_split_validated(
     assert card.outcomes == len(outcomes)
     assert card.calibration == "5-fold sigmoid"
     saved, _ = m.latest(tmp_path)  # type: ignore[misc]
-    assert saved.method == "sigmoid"
+    assert saved["calibrated"].method == "sigmoid"
 
 
 def test_a_model_from_another_scikit_learn_is_not_trusted(tmp_path: Path) -> None:
