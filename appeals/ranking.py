@@ -62,7 +62,8 @@ CENT = Decimal("0.01")
 @lru_cache(maxsize=1 << 16)
 def _chance(probability: float) -> Decimal:
     """The probability as the 4-place decimal that prices a denial (calibrated models give
-    a few thousand distinct values: each is converted once)."""
+    a few thousand distinct values: each is converted once). A plain float only: a NumPy
+    float equal to it would share its cache entry but could round differently."""
     return Decimal(str(round(probability, 4)))
 
 
@@ -70,7 +71,7 @@ def combine(
     probability: float, stake: Decimal, deadline: date | None, today: date, reasons: list[str]
 ) -> Score:
     """Expected dollars = probability × stake, raised near the deadline; reasons kept to three."""
-    expected = (stake * _chance(probability)).quantize(CENT)
+    expected = (stake * _chance(float(probability))).quantize(CENT)
     multiplier, deadline_words = urgency(days_left(deadline, today))
     # Only an urgent or passed deadline is a reason (and "N days left" would change every day).
     factors = [*reasons[:2], deadline_words] if multiplier != 1.0 else reasons[:3]

@@ -29,6 +29,7 @@ import random
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -187,9 +188,10 @@ def live_model(engine: sa.Engine, outcomes: int) -> str:
     those its open denials carry; unknown ones take the encoder's slower path)."""
     rng = random.Random(5)
     with Session(engine) as session:
-        records = load_records(session, range(1, outcomes + 1))
+        first = sa.select(Denial.id).order_by(Denial.id).limit(outcomes)  # type: ignore[arg-type]
+        records = load_records(session, list(session.execute(first).scalars()))
     for r in records:
-        chance = 0.2 + 0.1 * (int(r.carc) % 4) + (0.15 if r.rarc else 0.0)
+        chance = 0.2 + 0.1 * (zlib.crc32(r.carc.encode()) % 4) + (0.15 if r.rarc else 0.0)
         r.label = int(rng.random() < chance)
         r.decided_on = r.arrived + timedelta(days=40)
     x, _ = matrix(records, History(records))
@@ -200,7 +202,7 @@ def live_model(engine: sa.Engine, outcomes: int) -> str:
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"), outcomes=len(y),
         recovered_share=float(y.mean()), features=list(FEATURES), holdout_from="", holdout={},
         live=recovery.MODEL, reason="benchmark", versions=m.versions(),
-        settle_days=SETTLE.days, calibration=calibration,
+        settle_days=SETTLE.days, calibration=calibration, form=m.FORM,
     )  # fmt: skip
     with Session(engine) as session:
         m.save(ranking.model_folder(session), model, card)

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
 SEED = 20261203
+# The model's form: a card from an older form (250-tree boosters each encoding the columns
+# again) is retrained at the next daily upkeep rather than waiting for new outcomes.
+FORM = 2
 MIN_OUTCOMES = 200  # fewer decided denials than this: the prior ranks
 MIN_PER_CLASS = 30
 
@@ -66,7 +69,8 @@ def build_encoder() -> ColumnTransformer:
             ),
             (
                 "numbers",
-                FunctionTransformer(validate=True),  # validation casts to float64
+                # cast to float64; a missing number stays NaN, which the booster handles
+                FunctionTransformer(np.asarray, kw_args={"dtype": "float64"}),
                 list(range(n_cat, n_cat + len(NUMERIC))),
             ),
         ]
@@ -169,6 +173,7 @@ class Card:
     evaluation: dict[str, Any] = field(default_factory=dict)  # the full holdout report
     settle_days: int = 0  # how old a denial had to be to count (0: a card from before it was kept)
     calibration: str = ""  # `calibration_for` of the saved model ("": none saved, or older card)
+    form: int = 0  # `FORM` when trained (0: a card from before forms were kept)
 
 
 def versions() -> dict[str, str]:

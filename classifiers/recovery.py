@@ -194,12 +194,13 @@ def outcome_count(session: Session, as_of: date) -> int:
 
 def due_for_training(session: Session, folder: Path, as_of: date) -> bool:
     """Enough outcomes, and a tenth more (at least 50) than the last training saw, or that
-    training counted them with another settling window (its count is not comparable)."""
+    training counted them with another settling window (its count is not comparable) or
+    built an older form of the model (`model.FORM`)."""
     count = outcome_count(session, as_of)
     if count < m.MIN_OUTCOMES:
         return False
     card = m.latest_card(folder)
-    if card is None or card.settle_days != SETTLE.days:
+    if card is None or card.settle_days != SETTLE.days or card.form != m.FORM:
         return True
     return count >= max(card.outcomes * 1.1, card.outcomes + 50)
 
@@ -230,6 +231,7 @@ def train(session: Session, folder: Path, as_of: date) -> tuple[m.Card, Evaluati
         evaluation=asdict(report),
         settle_days=SETTLE.days,
         calibration=m.calibration_for(report.train_outcomes) if final is not None else "",
+        form=m.FORM,
     )
     m.save(folder, final, card)
     return card, report

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.frozen import FrozenEstimator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -148,9 +149,15 @@ def test_many_outcomes_calibrate_one_booster_on_the_newest_fifth(
     y = np.array([r.label for r in outcomes])
     monkeypatch.setattr(m, "LARGE", len(y))
     fitted = m.fit_calibrated(x, y)
-    assert m.calibration_for(len(y)) == "isotonic on the newest 20 %"
     assert fitted["calibrated"].method == "isotonic"
-    assert len(fitted["calibrated"].calibrated_classifiers_) == 1
+    [calibrated] = fitted["calibrated"].calibrated_classifiers_
+    assert isinstance(calibrated.estimator, FrozenEstimator)
+    # the booster learned from the older 80 % only (the newest fifth calibrates it)
+    cut = int(len(y) * 0.8)
+    z = fitted["encode"].transform(x)
+    older = m.build_booster().fit(z[:cut], y[:cut])
+    booster = calibrated.estimator.estimator
+    assert np.array_equal(booster.predict_proba(z), older.predict_proba(z))
     p = m.predict(fitted, x)
     assert p.min() >= 0 and p.max() <= 1 and 0.05 < p.mean() < 0.95
 
@@ -272,25 +279,30 @@ def test_a_denial_a_later_remittance_paid_is_decided_on_that_remittances_day(
     assert [(label, n) for *_, label, n in counts] == [(1, 1)]
 
 
-def test_a_card_counted_with_another_settling_window_is_due_for_training(
+def test_a_card_counted_with_another_settling_window_or_an_older_form_is_due_for_training(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A card's outcome count is comparable only under the same window: one saved under
     another (or before the window was kept) is retrained, not left live until the count
-    catches up with a number counted differently."""
+    catches up with a number counted differently. So is a model of an older form (slower to
+    predict), or from before forms were kept."""
     monkeypatch.setattr(recovery, "outcome_count", lambda session, as_of: 500)
     card = m.Card("2026-08-01T00:00:00+00:00", 480, 0.3, [], "2026-03-01", {}, "model", "")
 
-    def due(settle_days: int | None) -> bool:
-        saved = {k: v for k, v in asdict(card).items() if k != "settle_days"}
+    def due(settle_days: int | None, form: int | None = m.FORM) -> bool:
+        saved = {k: v for k, v in asdict(card).items() if k not in ("settle_days", "form")}
         if settle_days is not None:
             saved["settle_days"] = settle_days
+        if form is not None:
+            saved["form"] = form
         (tmp_path / "recovery-20260801T000000.json").write_text(json.dumps(saved))
         return recovery.due_for_training(None, tmp_path, date(2026, 8, 20))  # type: ignore[arg-type]
 
     assert not due(SETTLE.days)  # 500 is not a tenth more than 480
     assert due(90)
     assert due(None)
+    assert due(SETTLE.days, form=m.FORM - 1)
+    assert due(SETTLE.days, form=None)
 
 
 def test_cold_start_ranks_by_the_documented_prior_and_ten_outcomes_do_not_train(
