@@ -183,9 +183,9 @@ def _timed(step: str, work) -> None:  # type: ignore[no-untyped-def]
 
 def live_model(engine: sa.Engine, outcomes: int) -> str:
     """Save a trained model as this database's live ranker, so the rescore predicts with it:
-    fitted the way `appeals model train` fits its final model, on the first `outcomes` of the
-    database's own denials given synthetic outcomes (the codes a practice's model knows are
-    those its open denials carry; unknown ones take the encoder's slower path)."""
+    `fit_calibrated` on the first `outcomes` of the database's own denials given synthetic
+    outcomes (the codes a practice's model knows are those its open denials carry; unknown
+    ones take the encoder's slower path)."""
     rng = random.Random(5)
     with Session(engine) as session:
         first = sa.select(Denial.id).order_by(Denial.id).limit(outcomes)  # type: ignore[arg-type]

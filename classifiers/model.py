@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
 SEED = 20261203
-# The model's form: a card from an older form (250-tree boosters each encoding the columns
-# again) is retrained at the next daily upkeep rather than waiting for new outcomes.
+# The model's form: a card of an older one is retrained at the web app's next daily upkeep
+# (`recovery.due_for_training`) rather than when enough new outcomes arrive. Form 1 was five
+# 250-tree pipelines, each with its own encoder; its cards carry no form (0).
 FORM = 2
 MIN_OUTCOMES = 200  # fewer decided denials than this: the prior ranks
 MIN_PER_CLASS = 30
@@ -124,7 +125,8 @@ def fit_calibrated(x: np.ndarray, y: np.ndarray, validated_on: int | None = None
     the two were even, on 450–520 mixed, and on 190 isotonic's folds overfit (0.058 → 0.114).
 
     The encoder learns only which codes exist (no outcome), so one is fitted on every row and
-    shared by the folds' boosters: a prediction encodes once, not five times.
+    shared by the folds' boosters: it runs once per prediction, not five times (each booster
+    still re-encodes its categorical columns, cheaply on floats).
     """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -158,13 +159,17 @@ def test_many_outcomes_calibrate_one_booster_on_the_newest_fifth(
     older = m.build_booster().fit(z[:cut], y[:cut])
     booster = calibrated.estimator.estimator
     assert np.array_equal(booster.predict_proba(z), older.predict_proba(z))
+    # and it is calibrated on the newest fifth only
+    newest = CalibratedClassifierCV(FrozenEstimator(older), method="isotonic")
+    newest.fit(z[cut:], y[cut:])
     p = m.predict(fitted, x)
+    assert np.allclose(p, newest.predict_proba(z)[:, 1])
     assert p.min() >= 0 and p.max() <= 1 and 0.05 < p.mean() < 0.95
 
 
 def test_one_encoder_feeds_the_boosters_floats() -> None:
     """The folds' boosters share one encoder, whose output is float (an object array made
-    the boosters encode their categories again, as slowly as their trees predicted)."""
+    the boosters' own re-encoding of their categorical columns as slow as their trees)."""
     outcomes = practice()
     x, _ = matrix(outcomes, History(outcomes))
     fitted = m.fit_calibrated(x, np.array([r.label for r in outcomes]))
