@@ -26,7 +26,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from appeals.models import Appeal, Claim, Denial, Payer, Payment, ServiceLine
+from appeals.models import Appeal, Claim, Denial, Payer, Payment, ServiceLine, paid_on
 from appeals.rules.tables import family
 from classifiers.priors import prior_for, shrink
 
@@ -130,7 +130,6 @@ def _findings(text: str) -> list[dict[str, Any]]:
 def load_records(session: Session, ids: Sequence[int] | None = None) -> list[Record]:
     """Denials with their features' raw facts and their outcome (label set where decided)."""
     d, line, claim, payer = (t.__table__ for t in (Denial, ServiceLine, Claim, Payer))  # type: ignore[attr-defined]
-    paying, payment = claim.alias("paying"), Payment.__table__  # type: ignore[attr-defined]
     query = (
         sa.select(
             d.c.id,
@@ -165,13 +164,11 @@ def load_records(session: Session, ids: Sequence[int] | None = None) -> list[Rec
             d.c.ranker,
             d.c.stake,
             d.c.expected_recovery,
-            payment.c.payment_date,
+            paid_on(d.c.closed_by_claim_id),
         )  # fmt: skip
         .join(claim, claim.c.id == d.c.claim_id)
         .join(payer, payer.c.id == d.c.payer_id)
         .outerjoin(line, line.c.id == d.c.line_id)
-        .outerjoin(paying, paying.c.id == d.c.closed_by_claim_id)
-        .outerjoin(payment, payment.c.id == paying.c.payment_id)
         .order_by(d.c.id)
     )
     rows: list[Any] = []
