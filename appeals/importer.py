@@ -17,7 +17,6 @@ claims have doubled (`refresh_statistics`).
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
@@ -36,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from appeals import db, deadlines, findings, lifecycle, ranking, staging
+from appeals import db, deadlines, findings, heap, lifecycle, ranking, staging
 from appeals.denials import DenialDraft, find_denials
 from appeals.models import (
     Adjustment,
@@ -198,7 +197,7 @@ def _import_direct(engine: Engine, job: _Job) -> FileResult:
             raise _AlreadyStored
         with (
             open(job.path, "rb") as handle,
-            _heap_frozen(),
+            heap.frozen(),
             _writes_for(connection) as writes,
             _reader_for(engine, writes) as reader,
         ):
@@ -252,7 +251,7 @@ def _import_staged(engine: Engine, job: _Job) -> FileResult:
             mark = staging.generation(live)
             if _file_known(live, job.sha):
                 raise _AlreadyStored
-            with open(job.path, "rb") as handle, _heap_frozen():
+            with open(job.path, "rb") as handle, heap.frozen():
                 writer = _Writer(stage.connection, result, job.user_id, job.today, live=live)
                 writer.only_practice = job.practice_id
                 writer.start_file(job.sha, job.path.stat().st_size)
@@ -309,28 +308,6 @@ def refresh_statistics(engine: Engine, *, force: bool = False) -> bool:
         if not marked.rowcount:
             connection.execute(sa.insert(state).values(key=ANALYZED_AT, value=str(claims)))
     return True
-
-
-@contextmanager
-def _heap_frozen() -> Iterator[None]:
-    """Keep the cyclic garbage collector out of the way while an import runs.
-
-    Each batch of claims lives long enough to reach the oldest generation, and every full
-    collection then walked the whole application heap (SQLAlchemy, models...) again: about 15%
-    of an import's time. Frozen objects are only set aside, and are collected as usual after.
-    The import's own objects form no reference cycles (rows, parsed claims), so automatic
-    collection is paused as well (4.4% fewer instructions); it resumes when the import ends,
-    unless it was off before, and collects whatever cycles other threads made meanwhile.
-    """
-    gc.freeze()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-        gc.unfreeze()
 
 
 def import_paths(

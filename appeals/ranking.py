@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from appeals import db
+from appeals import db, heap
 from appeals.deadlines import days_left
 from appeals.models import AppState, Denial
 from classifiers import model as recovery_model
@@ -56,26 +56,35 @@ def urgency(days_left: int | None) -> tuple[float, str]:
     return 1.0, f"{days_left} days left to appeal"
 
 
-CENT = Decimal("0.01")
-
-
 @lru_cache(maxsize=1 << 16)
-def _chance(probability: float) -> Decimal:
-    """The probability as the 4-place decimal that prices a denial (calibrated models give
-    a few thousand distinct values: each is converted once). A plain float only: a NumPy
-    float equal to it would share its cache entry but could round differently."""
-    return Decimal(str(round(probability, 4)))
+def _chance(probability: float) -> int:
+    """The probability in ten-thousandths, the 4 places that price a denial (calibrated
+    models give a few thousand distinct values: each is converted once). A plain float only:
+    a NumPy float equal to it would share its cache entry but could round differently."""
+    return int(Decimal(str(round(probability, 4))).scaleb(4))
+
+
+def expected_cents(stake_cents: int, probability: float) -> int:
+    """Stake × the 4-place probability in whole cents, rounded half to even (as
+    `Decimal.quantize` does), in integers: the daily rescore prices 200,000 denials."""
+    cents, rest = divmod(stake_cents * _chance(probability), 10_000)
+    return cents + (rest > 5_000 or (rest == 5_000 and cents % 2))
+
+
+@lru_cache(maxsize=1 << 12)
+def _deadline_urgency(deadline: date | None, today: date) -> tuple[float, str]:
+    return urgency(days_left(deadline, today))
 
 
 def combine(
     probability: float, stake: Decimal, deadline: date | None, today: date, reasons: list[str]
 ) -> Score:
     """Expected dollars = probability × stake, raised near the deadline; reasons kept to three."""
-    expected = (stake * _chance(float(probability))).quantize(CENT)
-    multiplier, deadline_words = urgency(days_left(deadline, today))
+    expected = expected_cents(int(stake.scaleb(2)), float(probability))
+    multiplier, deadline_words = _deadline_urgency(deadline, today)
     # Only an urgent or passed deadline is a reason (and "N days left" would change every day).
     factors = [*reasons[:2], deadline_words] if multiplier != 1.0 else reasons[:3]
-    return Score(probability, expected, float(expected) * multiplier, factors)
+    return Score(probability, Decimal(expected).scaleb(-2), expected / 100 * multiplier, factors)
 
 
 def model_folder(session: Session) -> Path:
@@ -145,12 +154,13 @@ def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> 
     if denial_ids is not None and not denial_ids:
         return 0
     session.flush()
-    live = _context(session, today, fresh=denial_ids is None)
-    cols = scoring.load_open(session, None if denial_ids is None else list(denial_ids))
-    if not len(cols):
-        return 0
-    bulk = scoring.score(cols, live.aggregates, live.model)
-    _write(session, _changed(cols, bulk, today), committing=denial_ids is None)
+    with heap.frozen():
+        live = _context(session, today, fresh=denial_ids is None)
+        cols = scoring.load_open(session, None if denial_ids is None else list(denial_ids))
+        if not len(cols):
+            return 0
+        bulk = scoring.score(cols, live.aggregates, live.model)
+        _write(session, _changed(cols, bulk, today), committing=denial_ids is None)
     return len(cols)
 
 
@@ -227,31 +237,34 @@ def _changed(cols: scoring.Columns, bulk: scoring.Bulk, today: date) -> list[dic
     values = []
     ranker = bulk.ranker
     for i, probability in enumerate(bulk.probability.tolist()):
-        s = combine(probability, bulk.stake[i], cols.deadline[i], today, bulk.reasons[i])
-        explanation = _explanation(tuple(s.factors))
-        stake_cents = int(bulk.stake[i].scaleb(2))
-        expected_cents = int(s.expected_recovery.scaleb(2))
+        stake = bulk.stake[i]
+        stake_cents = int(stake.scaleb(2))
+        expected = expected_cents(stake_cents, probability)
+        multiplier, deadline_words = _deadline_urgency(cols.deadline[i], today)
+        priority = expected / 100 * multiplier
+        reasons = bulk.reasons[i]
+        # as `combine` (the test compares)
+        factors = (*reasons[:2], deadline_words) if multiplier != 1.0 else tuple(reasons[:3])
+        explanation = _explanation(factors)
         old_p, old_priority = cols.stored_probability[i], cols.stored_priority[i]
         if (
             explanation == cols.stored_explanation[i]
             and ranker == cols.stored_ranker[i]
             and stake_cents == cols.stored_stake[i]
-            and expected_cents == cols.stored_expected[i]
+            and expected == cols.stored_expected[i]
             # what was written last comes back exactly; rounding only decides the rest
-            and (old_p == s.probability or round(old_p or 0.0, 6) == round(s.probability, 6))
-            and (
-                old_priority == s.priority or round(old_priority or 0.0, 4) == round(s.priority, 4)
-            )
+            and (old_p == probability or round(old_p or 0.0, 6) == round(probability, 6))
+            and (old_priority == priority or round(old_priority or 0.0, 4) == round(priority, 4))
         ):
             continue
         values.append(
             {
                 "b_id": cols.id[i],
-                "probability": s.probability,
+                "probability": probability,
                 "ranker": ranker,
-                "stake": bulk.stake[i],
-                "expected_recovery": s.expected_recovery,
-                "priority": s.priority,
+                "stake": stake,
+                "expected_recovery": Decimal(expected).scaleb(-2),
+                "priority": priority,
                 "explanation": explanation,
             }
         )

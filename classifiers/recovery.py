@@ -70,6 +70,13 @@ def _stake(payments: dict[tuple[int, str], Decimal], r: Record) -> float:
     return min(float(allowed), r.denied_amount) if allowed else r.denied_amount
 
 
+@lru_cache(maxsize=1 << 16)
+def stake_money(stake: float) -> Decimal:
+    """The stake as the cents it is stored in (denied amounts and medians repeat: each distinct
+    one is converted once)."""
+    return Decimal(str(round(stake, 2)))
+
+
 def settled(outcomes: list[Record], as_of: date) -> list[Record]:
     """Outcomes of denials old enough that their cohort's fate is mostly known by `as_of`.
 
@@ -297,7 +304,7 @@ def score(
         p, ranker = np.array([t.carc_payer_proc for t in found]), PRIOR
     scored = []
     for r, t, chance in zip(records, found, p.tolist(), strict=True):
-        stake = Decimal(str(round(_stake(ctx.payments, r), 2)))
+        stake = stake_money(_stake(ctx.payments, r))
         scored.append(
             Scored(
                 r.id,
@@ -377,17 +384,37 @@ def reason_words(
     denied_amount: float,
 ) -> list[str]:
     """The reasons from plain values (shared by `reasons` and the bulk path in `scoring`)."""
+    found = known_reasons(code, procedure, payer_name, payer_type, counts, prior, findings_text)
+    if allowed and float(allowed) < denied_amount * 0.8:
+        return [*found, allowed_words(allowed, procedure, denied_amount)][:3]
+    return list(found)
+
+
+@lru_cache(maxsize=1 << 16)
+def known_reasons(
+    code: str,
+    procedure: str,
+    payer_name: str,
+    payer_type: str,
+    counts: tuple[tuple[int, int], ...],
+    prior: float,
+    findings_text: str,
+) -> tuple[str, ...]:
+    """The rate and documentation reasons, strongest first (how far each moves the odds).
+
+    The usual-allowed reason, weaker than any of these (0.15 against 0.2 and up), comes last
+    where it applies: `allowed_words`.
+    """
     found = [
         _rate_reason(code, procedure, payer_name, payer_type, counts, prior),
         *_documentation_reason(findings_text),
     ]
-    if allowed and float(allowed) < denied_amount * 0.8:
-        found.append(
-            (
-                0.15,
-                f"this payer usually allows ${allowed:,.2f} for {procedure}, "
-                f"not the ${denied_amount:,.2f} charged",
-            )
-        )
     found.sort(key=lambda item: -item[0])
-    return [words for _, words in found[:3]]
+    return tuple(words for _, words in found[:3])
+
+
+def allowed_words(allowed: Decimal, procedure: str, denied_amount: float) -> str:
+    return (
+        f"this payer usually allows ${allowed:,.2f} for {procedure}, "
+        f"not the ${denied_amount:,.2f} charged"
+    )

@@ -526,18 +526,25 @@ def score(cols: Columns, aggregates: Aggregates, model: Any) -> Bulk:
         probability, ranker = found["smoothed"]["carc_payer_proc"], recovery.PRIOR
     payments = aggregates.payments
     denied = found["denied"]
-    counts = [
-        list(zip(found["counts"][name][0].tolist(), found["counts"][name][1].tolist(), strict=True))
+    # per denial, its (decided, recovered) at each level, most specific first
+    pairs = [
+        zip(found["counts"][name][0].tolist(), found["counts"][name][1].tolist(), strict=True)
         for name in ("carc_payer_proc", "carc_payer", "carc_type", "carc")
     ]
+    counts = list(zip(*pairs, strict=True))
     priors = found["prior"].tolist()
     stakes: list[Decimal] = []
     words: list[list[str]] = []
-    for i in range(len(cols)):
-        procedure, amount = cols.procedure[i], denied[i]
-        allowed = payments.get((cols.payer_id[i], procedure))
-        stake = min(float(allowed), amount) if allowed else amount
-        stakes.append(Decimal(str(round(stake, 2))))
+    for i, (procedure, amount, payer_id) in enumerate(
+        zip(cols.procedure, denied, cols.payer_id, strict=True)
+    ):
+        allowed = payments.get((payer_id, procedure))
+        # as `recovery.stake_money(recovery._stake(...))`: the usual allowed where it is less
+        # (a few distinct medians), else the denied amount, exact from its cents
+        if allowed and float(allowed) < amount:
+            stakes.append(recovery.stake_money(float(allowed)))
+        else:
+            stakes.append(Decimal(cols.denied_cents[i]).scaleb(-2))
         group, carc = cols.group_code[i], cols.carc[i]
         code = f"{group}-{carc}" if group and carc else carc or cols.category[i]
         words.append(
@@ -546,7 +553,7 @@ def score(cols: Columns, aggregates: Aggregates, model: Any) -> Bulk:
                 procedure,
                 cols.payer_name[i],
                 cols.payer_type[i],
-                (counts[0][i], counts[1][i], counts[2][i], counts[3][i]),
+                counts[i],
                 priors[i],
                 cols.findings[i],
                 allowed,
