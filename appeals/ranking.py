@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +30,7 @@ from appeals.deadlines import days_left
 from appeals.models import AppState, Denial
 from classifiers import model as recovery_model
 from classifiers import recovery, scoring
+from classifiers.features import OPEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,10 @@ def expected_cents(stake_cents: int, probability: float) -> int:
     return cents + (rest > 5_000 or (rest == 5_000 and cents % 2))
 
 
+# `urgency`'s words for a near or passed deadline (`shown_reasons` drops them where stored)
+_DEADLINE_WORDS = re.compile(r"deadline (in \d+ days|passed \d+ days ago)$")
+
+
 @lru_cache(maxsize=1 << 12)
 def _deadline_urgency(deadline: date | None, today: date) -> tuple[float, str]:
     return urgency(days_left(deadline, today))
@@ -79,12 +85,35 @@ def _deadline_urgency(deadline: date | None, today: date) -> tuple[float, str]:
 def combine(
     probability: float, stake: Decimal, deadline: date | None, today: date, reasons: list[str]
 ) -> Score:
-    """Expected dollars = probability × stake, raised near the deadline; reasons kept to three."""
+    """Expected dollars = probability × stake, raised near the deadline; reasons kept to three.
+
+    The deadline's words are not stored among the reasons ("deadline in 6 days" would change
+    every day, and the daily rescore would rewrite every urgent denial for it): `shown_reasons`
+    adds them as of the day they are read.
+    """
     expected = expected_cents(int(stake.scaleb(2)), float(probability))
-    multiplier, deadline_words = _deadline_urgency(deadline, today)
-    # Only an urgent or passed deadline is a reason (and "N days left" would change every day).
-    factors = [*reasons[:2], deadline_words] if multiplier != 1.0 else reasons[:3]
+    multiplier, _ = _deadline_urgency(deadline, today)
+    factors = reasons[:3]
     return Score(probability, Decimal(expected).scaleb(-2), expected / 100 * multiplier, factors)
+
+
+def shown_reasons(explanation: str, deadline: date | None, status: str, today: date) -> list[str]:
+    """A denial's stored reasons as shown today: for an open denial whose deadline is near or
+    passed, the strongest two and the deadline (only an urgent or passed deadline is a reason).
+
+    Reasons stored before the deadline's words were left out end in them; those are dropped.
+    """
+    try:
+        stored = json.loads(explanation) if explanation else []
+    except ValueError:
+        stored = []
+    if not isinstance(stored, list):
+        return []
+    if status not in OPEN:
+        return stored[:3]
+    multiplier, deadline_words = _deadline_urgency(deadline, today)
+    reasons = [r for r in stored if not _DEADLINE_WORDS.match(str(r))]
+    return [*reasons[:2], deadline_words] if multiplier != 1.0 else reasons[:3]
 
 
 def model_folder(session: Session) -> Path:
@@ -240,12 +269,8 @@ def _changed(cols: scoring.Columns, bulk: scoring.Bulk, today: date) -> list[dic
         stake = bulk.stake[i]
         stake_cents = int(stake.scaleb(2))
         expected = expected_cents(stake_cents, probability)
-        multiplier, deadline_words = _deadline_urgency(cols.deadline[i], today)
-        priority = expected / 100 * multiplier
-        reasons = bulk.reasons[i]
-        # as `combine` (the test compares)
-        factors = (*reasons[:2], deadline_words) if multiplier != 1.0 else tuple(reasons[:3])
-        explanation = _explanation(factors)
+        priority = expected / 100 * _deadline_urgency(cols.deadline[i], today)[0]
+        explanation = _explanation(tuple(bulk.reasons[i][:3]))  # as `combine` (a test compares)
         old_p, old_priority = cols.stored_probability[i], cols.stored_priority[i]
         if (
             explanation == cols.stored_explanation[i]

@@ -12,7 +12,7 @@ from flask import Flask
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from appeals import codes, workflow
+from appeals import codes, ranking, workflow
 from appeals.deadlines import days_left
 from appeals.denials import action_label, category_label
 from appeals.fields import fields
@@ -113,4 +113,9 @@ def init_app(app: Flask) -> None:
         rarc=codes.describe_rarc,
         group_code=lambda code: codes.group(code).description,
     )
-    app.jinja_env.globals.update(days_left=days_left, csrf_field=csrf_field, user_name=user_name)
+    app.jinja_env.globals.update(
+        days_left=days_left,
+        csrf_field=csrf_field,
+        user_name=user_name,
+        reasons=lambda d, today: ranking.shown_reasons(d.explanation, d.deadline, d.status, today),
+    )

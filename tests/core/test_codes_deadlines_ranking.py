@@ -116,6 +116,36 @@ def test_priority_is_expected_dollars_raised_near_the_deadline() -> None:
     far, near, gone = at(date(2026, 6, 1)), at(date(2026, 3, 10)), at(date(2026, 2, 1))
     assert far.expected_recovery == Decimal("100.00")
     assert near.priority > far.priority > gone.priority == 0
-    assert "published rates" in far.factors[0]
-    assert near.factors[-1] == "deadline in 9 days"
-    assert "deadline passed" in gone.factors[-1]
+    assert (
+        far.factors
+        == near.factors
+        == gone.factors
+        == ["CO-50: 50% likely to be recovered (published rates)"]
+    )
+
+
+def test_an_open_denials_deadline_is_a_reason_as_of_the_day_it_is_shown() -> None:
+    """Stored reasons hold no deadline words (they would change daily); shown, an open denial
+    near or past its deadline gets them as of that day, after its two strongest reasons."""
+    stored = ranking.combine(0.5, Decimal("200.00"), date(2026, 3, 10), date(2026, 3, 1),
+                             ["rate", "documentation", "allowed"]).explanation  # fmt: skip
+    deadline = date(2026, 3, 10)
+
+    def shown(status: str, today: date) -> list[str]:
+        return ranking.shown_reasons(stored, deadline, status, today)
+
+    assert shown("new", date(2026, 3, 1)) == ["rate", "documentation", "deadline in 9 days"]
+    assert shown("in_progress", date(2026, 3, 2)) == ["rate", "documentation", "deadline in 8 days"]
+    assert shown("new", date(2026, 3, 12))[-1] == "deadline passed 2 days ago"
+    assert shown("new", date(2026, 1, 1)) == ["rate", "documentation", "allowed"]  # 68 days left
+    assert shown("appealed", date(2026, 3, 1)) == ["rate", "documentation", "allowed"]
+    # stored before the deadline's words were left out: the old words give way to today's
+    old = '["rate", "documentation", "deadline in 12 days"]'
+    assert ranking.shown_reasons(old, deadline, "new", date(2026, 3, 1))[-1] == "deadline in 9 days"
+    assert ranking.shown_reasons(old, deadline, "new", date(2026, 1, 1)) == [
+        "rate",
+        "documentation",
+    ]
+    assert ranking.shown_reasons("not json", deadline, "new", date(2026, 3, 1)) == [
+        "deadline in 9 days"
+    ]

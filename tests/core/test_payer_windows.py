@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from appeals import deadlines, payer_windows
+from appeals import deadlines, payer_windows, ranking
 from appeals.models import AuditEvent, Denial, Payer, PayerWindow
 from appeals.payer_windows import WindowValues
 from tests.factories import make_claim, make_payer, make_practice
@@ -110,7 +110,10 @@ def test_saving_moves_the_open_deadlines_of_that_payer_only(session: Session) ->
     fresh = _reload(session, open_denial)
     assert fresh.deadline == NOTICE + timedelta(days=40)
     assert SOURCE in fresh.deadline_basis and "40 days" in fresh.deadline_basis
-    assert "deadline in 21 days" in fresh.explanation  # rescored with the new deadline
+    # rescored with the new deadline: raised for its urgency, which its reasons name
+    assert fresh.priority == float(fresh.expected_recovery or 0) * 1.25
+    shown = ranking.shown_reasons(fresh.explanation, fresh.deadline, fresh.status, TODAY)
+    assert shown[-1] == "deadline in 21 days"
     for denial in (elsewhere, closed):
         again = _reload(session, denial)
         assert (again.deadline, again.deadline_basis) == before[denial.id]
@@ -166,7 +169,8 @@ def test_removing_a_window_goes_back_to_the_default(session: Session) -> None:
     values = WindowValues("commercial", 1, 30, 0, SOURCE)
     payer_windows.save_window(session, acme.id or 0, values, None, today=TODAY)
     session.commit()
-    assert "deadline in 11 days" in _reload(session, denial).explanation  # urgent now
+    urgent = _reload(session, denial)
+    assert urgent.priority == float(urgent.expected_recovery or 0) * 1.5  # 11 days left
     window = session.exec(select(PayerWindow)).one()
     moved = payer_windows.remove_window(session, window, None, today=TODAY)
     session.commit()
@@ -174,7 +178,9 @@ def test_removing_a_window_goes_back_to_the_default(session: Session) -> None:
     assert session.exec(select(PayerWindow)).all() == []
     fresh = _reload(session, denial)
     assert (fresh.deadline, fresh.deadline_basis) == default
-    assert "deadline in" not in fresh.explanation  # 161 days left: not a reason any more
+    assert fresh.priority == float(fresh.expected_recovery or 0)  # 161 days left: not urgent
+    shown = ranking.shown_reasons(fresh.explanation, fresh.deadline, fresh.status, TODAY)
+    assert not any("deadline" in reason for reason in shown)
     details = [json.loads(e.detail) for e in session.exec(select(AuditEvent)).all()]
     assert details[-1] == {
         "deleted_filing_window": window.id,

@@ -371,3 +371,22 @@ def test_saving_a_field_unchanged_adds_no_history_line(
         assert response.status_code == 200
     events = session.exec(select(AuditEvent).where(AuditEvent.action == "update")).all()
     assert len(events) == 1
+
+
+def test_a_near_deadline_is_a_reason_as_of_today_on_the_page_and_in_the_queue(
+    specialist: FlaskClient, world: World
+) -> None:
+    """Stored reasons hold no deadline words; the page and the queue add them for today."""
+    page = soup(specialist.get(f"/denials/{world.denials['mohs']}"))  # 10 days left
+    factors = [li.get_text() for li in page.select("#recommendation ul.factors > li")]
+    assert factors[:2] == [
+        "Medical necessity: 50% recovered (category prior)",
+        "deadline in 10 days",
+    ]
+    far = soup(specialist.get(f"/denials/{world.denials['excision']}"))
+    assert "deadline in" not in far.select_one("#recommendation ul.factors").get_text()
+    queue = soup(specialist.get("/queue"))
+    cell = queue.select_one(f"tr[data-denial-id='{world.denials['mohs']}'] td.num")
+    assert (
+        cell["title"] == "Medical necessity: 50% recovered (category prior) · deadline in 10 days"
+    )
