@@ -429,7 +429,7 @@ class Denial(SQLModel, table=True):
     stake: Decimal | None = optional_money()  # expected payment: the payer's usual allowed
     expected_recovery: Decimal | None = optional_money()
     priority: float = Field(default=0.0)  # indexed with id: ix_denial_queue_priority
-    explanation: str = ""  # JSON: why this priority (factors), shown in the queue
+    explanation: str = ""  # JSON: why this priority (deadline words added when shown)
     findings: str = ""  # JSON: dermatology coding checks
     recovered_amount: Decimal = money()
     closed_at: datetime | None = None
