@@ -223,25 +223,30 @@ def latest(folder: Path) -> tuple[Any, Card] | None:
         if card.versions.get("scikit-learn") != version("scikit-learn"):
             continue  # trained by another scikit-learn: retrain rather than trust it
         if card.live != "model":
+            _LOADED.clear()
             return None, card
         return _load(path), card
     return None
 
 
-_LOADED: dict[tuple[Path, int], Any] = {}
+_LOADED: dict[tuple[Path, int, int], Any] = {}
 
 
 def _load(path: Path) -> Any:
-    """The model saved at `path`, loaded once per process (0.4 s for five boosters, which
-    the daily rescore would pay every day); a file written again is loaded again."""
-    key = (path, path.stat().st_mtime_ns)
-    if key not in _LOADED:
+    """The model saved at `path`, loaded once per process (0.4 s for five boosters, which a
+    long-running web worker's daily rescore would pay every day); a file written again is
+    loaded again. Only the newest is kept."""
+    stat = path.stat()
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    model = _LOADED.get(key)
+    if model is None:
         import skops.io as sio
 
         trusted = sio.get_untrusted_types(file=path)
+        model = sio.load(path, trusted=[t for t in trusted if _ours(t)])
         _LOADED.clear()
-        _LOADED[key] = sio.load(path, trusted=[t for t in trusted if _ours(t)])
-    return _LOADED[key]
+        _LOADED[key] = model
+    return model
 
 
 def latest_card(folder: Path) -> Card | None:

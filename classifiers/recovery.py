@@ -386,7 +386,7 @@ def reason_words(
     """The reasons from plain values (shared by `reasons` and the bulk path in `scoring`)."""
     found = known_reasons(code, procedure, payer_name, payer_type, counts, prior, findings_text)
     if allowed and float(allowed) < denied_amount * 0.8:
-        return [*found, allowed_words(allowed, procedure, denied_amount)][:3]
+        return [*found, allowed_words(allowed, procedure, denied_amount)]
     return list(found)
 
 
@@ -410,10 +410,11 @@ def known_reasons(
         *_documentation_reason(findings_text),
     ]
     found.sort(key=lambda item: -item[0])
-    return tuple(words for _, words in found[:3])
+    return tuple(words for _, words in found)
 
 
 def allowed_words(allowed: Decimal, procedure: str, denied_amount: float) -> str:
+    """The reason a denial is worth less than its charge: what this payer usually allows."""
     return (
         f"this payer usually allows ${allowed:,.2f} for {procedure}, "
         f"not the ${denied_amount:,.2f} charged"

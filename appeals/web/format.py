@@ -40,6 +40,11 @@ def json_list(text: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def reasons(denial: Any, today: date) -> list[str]:
+    """A denial's (or queue row's) reasons as shown today: `ranking.shown_reasons`."""
+    return ranking.shown_reasons(denial.explanation, denial.deadline, denial.status, today)
+
+
 def codes_of(text: str) -> list[str]:
     return [c for c in (text or "").split() if c]
 
@@ -117,5 +122,5 @@ def init_app(app: Flask) -> None:
         days_left=days_left,
         csrf_field=csrf_field,
         user_name=user_name,
-        reasons=lambda d, today: ranking.shown_reasons(d.explanation, d.deadline, d.status, today),
+        reasons=reasons,
     )

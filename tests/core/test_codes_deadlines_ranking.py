@@ -146,6 +146,11 @@ def test_an_open_denials_deadline_is_a_reason_as_of_the_day_it_is_shown() -> Non
         "rate",
         "documentation",
     ]
-    assert ranking.shown_reasons("not json", deadline, "new", date(2026, 3, 1)) == [
-        "deadline in 9 days"
+    assert ranking.shown_reasons(old, deadline, "appealed", date(2026, 3, 1)) == [
+        "rate",
+        "documentation",
     ]
+    for unreadable in ("not json", "null"):
+        assert ranking.shown_reasons(unreadable, deadline, "new", date(2026, 3, 1)) == [
+            "deadline in 9 days"
+        ]

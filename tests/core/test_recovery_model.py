@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 from dataclasses import asdict, replace
 from datetime import date, timedelta
@@ -129,6 +130,11 @@ def test_training_is_deterministic_and_survives_a_skops_round_trip(tmp_path: Pat
     assert loaded_card.live == "model"
     assert np.array_equal(m.predict(loaded, x), m.predict(first, x))
     assert oct((tmp_path / next(tmp_path.glob("*.skops")).name).stat().st_mode)[-3:] == "600"
+    # loaded once per process; a file written again is read again
+    assert m.latest(tmp_path)[0] is loaded  # type: ignore[index]
+    path = next(tmp_path.glob("*.skops"))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1))
+    assert m.latest(tmp_path)[0] is not loaded  # type: ignore[index]
 
 
 def test_calibration_is_sigmoid_on_few_outcomes_and_isotonic_on_more() -> None:
