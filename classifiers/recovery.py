@@ -334,7 +334,10 @@ def _rate_reason(
 ) -> tuple[float, str]:
     """How often the most specific group with 5+ decided came back (else the published rate)."""
     subjects = (
-        f"{code} for {procedure} at {payer_name}",
+        # a whole-claim denial has no procedure: its group is the payer's whole-claim denials
+        f"{code} for {procedure} at {payer_name}"
+        if procedure
+        else f"{code} on whole claims at {payer_name}",
         f"{code} at {payer_name}",
         f"{code} with {TYPE_WORDS.get(payer_type, payer_type)}",
         f"{code} at this practice",

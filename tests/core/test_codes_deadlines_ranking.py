@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from appeals import codes, deadlines, ranking
+from classifiers import recovery
 
 
 def test_known_codes_have_descriptions_and_dates() -> None:
@@ -154,3 +155,13 @@ def test_an_open_denials_deadline_is_a_reason_as_of_the_day_it_is_shown() -> Non
         assert ranking.shown_reasons(unreadable, deadline, "new", date(2026, 3, 1)) == [
             "deadline in 9 days"
         ]
+
+
+def test_a_reason_names_the_procedure_or_says_the_whole_claim_was_denied() -> None:
+    counts = ((6, 3), (0, 0), (0, 0), (0, 0))
+    words = recovery.reason_words("CO-197", "17311", "Cobalt", "commercial", counts, 0.3, "",
+                                  None, 100.0)  # fmt: skip
+    assert words == ["CO-197 for 17311 at Cobalt came back 50% of the time (6 decided)"]
+    whole = recovery.reason_words("CO-197", "", "Cobalt", "commercial", counts, 0.3, "", None,
+                                  100.0)  # fmt: skip
+    assert whole == ["CO-197 on whole claims at Cobalt came back 50% of the time (6 decided)"]
