@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_queue import load as load_open_denials  # noqa: E402
 
-from appeals import db, model_report, ranking  # noqa: E402
+from appeals import db, heap, model_report, ranking  # noqa: E402
 from appeals.commands.model import print_report  # noqa: E402
 from appeals.documentation import import_documentation_csv  # noqa: E402
 from appeals.findings import refresh_findings_for_files  # noqa: E402
@@ -147,6 +147,7 @@ def synthetic_outcomes(n: int, seed: int = 11) -> list[Record]:
     return out
 
 
+@heap.frozen()  # as `recovery.train` runs
 def training_speed(n: int) -> None:
     outcomes = synthetic_outcomes(n)
     started = time.perf_counter()

@@ -19,6 +19,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from appeals import heap
 from appeals.models import Denial
 from classifiers import evaluate as ev
 from classifiers import model as m
@@ -99,6 +100,7 @@ def _outcomes(session: Session, as_of: date) -> list[Record]:
     return sorted(labelled(load_records(session), as_of), key=lambda r: (r.arrived, r.id))
 
 
+@heap.frozen()  # reads every outcome into objects, as the rescore does (see appeals.heap)
 def evaluate(
     session: Session,
     as_of: date,
@@ -212,6 +214,7 @@ def due_for_training(session: Session, folder: Path, as_of: date) -> bool:
     return count >= max(card.outcomes * 1.1, card.outcomes + 50)
 
 
+@heap.frozen()
 def train(session: Session, folder: Path, as_of: date) -> tuple[m.Card, Evaluation]:
     """Evaluate on a time split, then refit on every outcome and save (the card says what ranks)."""
     every = _outcomes(session, as_of)

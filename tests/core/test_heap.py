@@ -1,11 +1,17 @@
-"""Garbage collection paused for bulk work, also when two bulk sections overlap."""
+"""Garbage collection paused for bulk work (imports, rescores, training), also when two
+bulk sections overlap."""
 
 from __future__ import annotations
 
 import gc
 import threading
+from datetime import date
+from pathlib import Path
+
+import pytest
 
 from appeals import heap
+from classifiers import recovery
 
 
 def test_overlapping_sections_keep_collection_paused_until_the_last_ends() -> None:
@@ -37,3 +43,18 @@ def test_collection_stays_off_after_if_it_was_off_before() -> None:
         assert not gc.isenabled() and gc.get_freeze_count() == 0
     finally:
         gc.enable()
+
+
+def test_training_reads_its_outcomes_with_collection_paused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: list[bool] = []
+
+    def outcomes(session: object, as_of: date) -> list[object]:
+        seen.append(gc.isenabled())
+        raise LookupError("enough: the outcomes were being read")
+
+    monkeypatch.setattr(recovery, "_outcomes", outcomes)
+    with pytest.raises(LookupError):
+        recovery.train(None, tmp_path, date(2026, 12, 1))  # type: ignore[arg-type]
+    assert seen == [False] and gc.isenabled()
