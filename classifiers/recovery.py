@@ -390,14 +390,14 @@ def reason_words(
     denied_amount: float,
 ) -> list[str]:
     """The reasons from plain values (shared by `reasons` and the bulk path in `scoring`)."""
-    found = known_reasons(code, procedure, payer_name, payer_type, counts, prior, findings_text)
+    found = _known_reasons(code, procedure, payer_name, payer_type, counts, prior, findings_text)
     if allowed and float(allowed) < denied_amount * 0.8:
-        return [*found, allowed_words(allowed, procedure, denied_amount)]
+        return [*found, _allowed_words(allowed, procedure, denied_amount)]
     return list(found)
 
 
 @lru_cache(maxsize=1 << 16)
-def known_reasons(
+def _known_reasons(
     code: str,
     procedure: str,
     payer_name: str,
@@ -409,7 +409,7 @@ def known_reasons(
     """The rate and documentation reasons, strongest first (how far each moves the odds).
 
     The usual-allowed reason, weaker than any of these (0.15 against 0.2 and up), comes last
-    where it applies: `allowed_words`.
+    where it applies: `_allowed_words`.
     """
     found = [
         _rate_reason(code, procedure, payer_name, payer_type, counts, prior),
@@ -419,7 +419,7 @@ def known_reasons(
     return tuple(words for _, words in found)
 
 
-def allowed_words(allowed: Decimal, procedure: str, denied_amount: float) -> str:
+def _allowed_words(allowed: Decimal, procedure: str, denied_amount: float) -> str:
     """The reason a denial is worth less than its charge: what this payer usually allows."""
     return (
         f"this payer usually allows ${allowed:,.2f} for {procedure}, "
