@@ -1,9 +1,11 @@
-"""Display formats shared by the web pages and the letters: money and dates."""
+"""Display formats shared by the web pages and the letters: money, dates, JSON lists."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 
 def money(value: Decimal | None) -> str:
@@ -19,3 +21,14 @@ def day(value: date | datetime | None) -> str:
     if value is None:
         return ""
     return value.strftime("%m/%d/%Y")
+
+
+def json_list(text: str) -> list[Any]:
+    """A JSON list column (explanation, findings); anything else reads as empty."""
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []

@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from appeals import db, heap
 from appeals.deadlines import days_left
+from appeals.formatting import json_list
 from appeals.models import AppState, Denial
 from classifiers import model as recovery_model
 from classifiers import recovery, scoring
@@ -92,10 +93,16 @@ def combine(
     every day, and the daily rescore would rewrite every urgent denial for it): `shown_reasons`
     adds them as of the day they are read.
     """
-    expected = expected_cents(int(stake.scaleb(2)), float(probability))
-    multiplier, _ = _deadline_urgency(deadline, today)
-    factors = reasons[:3]
-    return Score(probability, Decimal(expected).scaleb(-2), expected / 100 * multiplier, factors)
+    expected, priority = _price(int(stake.scaleb(2)), float(probability), deadline, today)
+    return Score(probability, Decimal(expected).scaleb(-2), priority, reasons[:3])
+
+
+def _price(
+    stake_cents: int, probability: float, deadline: date | None, today: date
+) -> tuple[int, float]:
+    """(expected cents, priority): the expected dollars raised for the deadline's urgency."""
+    expected = expected_cents(stake_cents, probability)
+    return expected, expected / 100 * _deadline_urgency(deadline, today)[0]
 
 
 def shown_reasons(explanation: str, deadline: date | None, status: str, today: date) -> list[str]:
@@ -104,13 +111,7 @@ def shown_reasons(explanation: str, deadline: date | None, status: str, today: d
 
     Reasons stored before the deadline's words were left out end in them; those are dropped.
     """
-    try:
-        stored = json.loads(explanation) if explanation else []
-    except ValueError:
-        stored = []
-    if not isinstance(stored, list):
-        stored = []
-    reasons = [r for r in stored if not _DEADLINE_WORDS.fullmatch(str(r))]
+    reasons = [r for r in json_list(explanation) if not _DEADLINE_WORDS.fullmatch(str(r))]
     if status not in OPEN:
         return reasons[:3]
     multiplier, deadline_words = _deadline_urgency(deadline, today)
@@ -271,8 +272,7 @@ def _changed(cols: scoring.Columns, bulk: scoring.Bulk, today: date) -> list[dic
     for i, probability in enumerate(bulk.probability.tolist()):
         stake = bulk.stake[i]
         stake_cents = int(stake.scaleb(2))
-        expected = expected_cents(stake_cents, probability)
-        priority = expected / 100 * _deadline_urgency(cols.deadline[i], today)[0]
+        expected, priority = _price(stake_cents, probability, cols.deadline[i], today)
         explanation = _explanation(tuple(bulk.reasons[i][:3]))  # as `combine` (a test compares)
         old_p, old_priority = cols.stored_probability[i], cols.stored_priority[i]
         if (

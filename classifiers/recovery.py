@@ -71,11 +71,17 @@ def _stake(payments: dict[tuple[int, str], Decimal], r: Record) -> float:
     return min(float(allowed), r.denied_amount) if allowed else r.denied_amount
 
 
-@lru_cache(maxsize=1 << 16)
-def stake_money(stake: float) -> Decimal:
-    """The stake as the cents it is stored in (denied amounts and medians repeat: each distinct
-    one is converted once)."""
-    return Decimal(str(round(stake, 2)))
+def stake_money(allowed: Decimal | None, denied_cents: int) -> Decimal:
+    """`_stake` as the cents it is stored in: the usual allowed where it is less (a few
+    distinct medians, each converted once), else the denied amount, exact from its cents."""
+    if allowed and float(allowed) < denied_cents / 100:
+        return _allowed_money(float(allowed))
+    return Decimal(denied_cents).scaleb(-2)
+
+
+@lru_cache(maxsize=1 << 12)
+def _allowed_money(allowed: float) -> Decimal:
+    return Decimal(str(round(allowed, 2)))
 
 
 def settled(outcomes: list[Record], as_of: date) -> list[Record]:
@@ -307,7 +313,8 @@ def score(
         p, ranker = np.array([t.carc_payer_proc for t in found]), PRIOR
     scored = []
     for r, t, chance in zip(records, found, p.tolist(), strict=True):
-        stake = stake_money(_stake(ctx.payments, r))
+        allowed = ctx.payments.get((r.payer_id, r.procedure))
+        stake = stake_money(allowed, round(r.denied_amount * 100))
         scored.append(
             Scored(
                 r.id,

@@ -539,12 +539,7 @@ def score(cols: Columns, aggregates: Aggregates, model: Any) -> Bulk:
         zip(cols.procedure, denied, cols.payer_id, strict=True)
     ):
         allowed = payments.get((payer_id, procedure))
-        # as `recovery.stake_money(recovery._stake(...))`: the usual allowed where it is less
-        # (a few distinct medians), else the denied amount, exact from its cents
-        if allowed and float(allowed) < amount:
-            stakes.append(recovery.stake_money(float(allowed)))
-        else:
-            stakes.append(Decimal(cols.denied_cents[i]).scaleb(-2))
+        stakes.append(recovery.stake_money(allowed, cols.denied_cents[i]))
         group, carc = cols.group_code[i], cols.carc[i]
         code = f"{group}-{carc}" if group and carc else carc or cols.category[i]
         words.append(

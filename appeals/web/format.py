@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,7 +15,7 @@ from appeals import codes, ranking, workflow
 from appeals.deadlines import days_left
 from appeals.denials import action_label, category_label
 from appeals.fields import fields
-from appeals.formatting import day, money
+from appeals.formatting import day, json_list, money
 
 
 def when(value: datetime | None, zone: str = "UTC") -> str:
@@ -27,17 +26,6 @@ def when(value: datetime | None, zone: str = "UTC") -> str:
 
 def percent(value: float | None) -> str:
     return "" if value is None else f"{value:.0%}"
-
-
-def json_list(text: str) -> list[Any]:
-    """A JSON list column (explanation, findings); anything else reads as empty."""
-    if not text:
-        return []
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return []
-    return value if isinstance(value, list) else []
 
 
 def reasons(denial: Any, today: date) -> list[str]:
