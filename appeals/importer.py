@@ -44,6 +44,7 @@ from appeals.models import (
     AuditEvent,
     Claim,
     Denial,
+    DenialScore,
     Payer,
     Payment,
     Practice,
@@ -61,7 +62,7 @@ BATCH = 1000
 # PostgreSQL: the tables that take most of an import's rows go in with COPY (see `db.copy_rows`);
 # `COPY = False` sends them as pipelined INSERTs instead (the tests compare both).
 COPY = True
-COPY_TABLES = frozenset({"claim", "serviceline", "adjustment", "remark", "denial"})
+COPY_TABLES = frozenset({"claim", "serviceline", "adjustment", "remark", "denial", "denialscore"})
 # Planner statistics: refreshed when the claims reach ANALYZE_FROM, then each time they double.
 ANALYZE_FROM = 1000
 ANALYZED_AT = "statistics_claims"  # AppState key: the claim count at the last ANALYZE
@@ -71,6 +72,7 @@ STATISTICS_TABLES = (
     "adjustment",
     "remark",
     "denial",
+    "denialscore",
     "payment",
     "appeal",
     "documentationfact",
@@ -388,6 +390,21 @@ def _insert_plain(connection: Connection, model: type, rows: list[dict[str, Any]
         _insert(connection, model, rows)  # every staged row has an id the merge can move
         return
     _executemany(connection, model.__table__, rows)  # type: ignore[attr-defined]
+
+
+def _insert_denials(
+    connection: Connection, rows: list[dict[str, Any]], scores: list[dict[str, Any]]
+) -> None:
+    """New denials and their scores (`scores[i]` is `rows[i]`'s, stored under its id)."""
+    if not rows:
+        return
+    if "id" in rows[0]:  # drawn ahead (`Importer.remember`)
+        _executemany(connection, Denial.__table__, rows)  # type: ignore[attr-defined]
+    else:
+        _insert(connection, Denial, rows)
+    for row, score in zip(rows, scores, strict=True):
+        score["id"] = row["id"]
+    _executemany(connection, DenialScore.__table__, scores)  # type: ignore[attr-defined]
 
 
 def _executemany(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -922,7 +939,7 @@ class _Writer:
         recovered = self.find_recoveries(claims, claim_ids, drafts)
         links = self.reversal_links(claims, claim_ids)
         fresh, repeats, deciding = self.split_repeats(denials)
-        self.check(fresh, claim_rows, line_rows, adjustments, remarks)
+        scores = self.check(fresh, claim_rows, line_rows, adjustments, remarks)
         if self.reader is not None:
             self.remember(claim_rows, fresh)
         self.later(partial(_executemany, table=Claim.__table__, rows=claim_rows))
@@ -933,7 +950,7 @@ class _Writer:
         if links:
             self.later(partial(_link_reversals, links=links))
         self.attach_repeats(repeats, deciding)
-        self.later(partial(_insert_plain, model=Denial, rows=fresh))
+        self.later(partial(_insert_denials, rows=fresh, scores=scores))
         self.result.claims += len(claims)
         self.result.lines += len(line_rows)
 
@@ -1082,15 +1099,16 @@ class _Writer:
         line_rows: list[dict[str, Any]],
         adjustments: list[dict[str, Any]],
         remarks: list[dict[str, Any]],
-    ) -> None:
+    ) -> list[dict[str, Any]]:
         """Check and rank the batch's new denials before they are written: the coding checks
         (`findings.check_new_denials`) from the rows about to be written and the documentation
         stored for them, then the score `ranking.rescore` would give them once stored
-        (`ranking.score_new`). Both read through `reader` (PostgreSQL) or the live database
-        (SQLite staging), which see only committed rows: the day's scoring aggregates, built
-        by the first batch with denials and then kept, never hold this file's."""
+        (`ranking.score_new`, returned: one `DenialScore` row each, ids to come). Both read
+        through `reader` (PostgreSQL) or the live database (SQLite staging), which see only
+        committed rows: the day's scoring aggregates, built by the first batch with denials
+        and then kept, never hold this file's."""
         if not denials:
-            return
+            return []
         state = self.payment
         assert state is not None
         denied = {row["claim_id"] for row in denials}
@@ -1115,7 +1133,7 @@ class _Writer:
             )
             findings.check_new_denials(facts, denials, self.overrides)
             payer_name = self.payer_names[state.payer_id]
-            ranking.score_new(session, denials, line_of, claim_of, payer_name, self.today)
+            return ranking.score_new(session, denials, line_of, claim_of, payer_name, self.today)
 
     def find_recoveries(
         self, claims: list[x12.Claim], claim_ids: list[int], drafts: list[list[DenialDraft]]

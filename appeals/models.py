@@ -372,9 +372,9 @@ class ProviderAdjustment(SQLModel, table=True):
 class Denial(SQLModel, table=True):
     """One denied service line (or claim, where the claim has no lines) to work."""
 
-    # The queue reads pages in (sort column, id) order with keyset paging: one index per sort.
+    # The queue reads pages in (sort column, id) order with keyset paging: one index per sort
+    # (priority's is on DenialScore).
     __table_args__ = (
-        sa.Index("ix_denial_queue_priority", "priority", "id"),
         sa.Index("ix_denial_queue_deadline", "deadline", "id"),
         sa.Index("ix_denial_queue_amount", "denied_amount", "id"),
         sa.Index("ix_denial_queue_age", "denied_on", "id"),
@@ -424,12 +424,6 @@ class Denial(SQLModel, table=True):
     level_notice_on: date | None = None  # when the current level's clock started
     deadline: date | None = None  # indexed by ix_denial_queue_deadline (deadline, id)
     deadline_basis: str = ""  # the rule behind `deadline`, in words
-    probability: float | None = None
-    ranker: str = ""  # what scored `probability`: "model" or "prior"
-    stake: Decimal | None = optional_money()  # expected payment: the payer's usual allowed
-    expected_recovery: Decimal | None = optional_money()
-    priority: float = Field(default=0.0)  # indexed with id: ix_denial_queue_priority
-    explanation: str = ""  # JSON: why this priority (deadline words added when shown)
     findings: str = ""  # JSON: dermatology coding checks
     recovered_amount: Decimal = money()
     closed_at: datetime | None = None
@@ -443,6 +437,25 @@ class Denial(SQLModel, table=True):
     last_denied_on: date | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DenialScore(SQLModel, table=True):
+    """A denial's score, in a narrow table of its own sharing the denial's id.
+
+    Every rescore rewrites these columns for up to every open denial. On the wide denial row
+    each such update was a new row version with an entry in every denial index, and the report
+    triggers read it: 200,000 updates took 22 s on PostgreSQL against 2.2-2.7 s here.
+    """
+
+    __table_args__ = (sa.Index("ix_denialscore_queue_priority", "priority", "id"),)
+
+    id: int = Field(foreign_key="denial.id", primary_key=True)  # the denial's id
+    probability: float | None = None
+    ranker: str = ""  # what scored `probability`: "model" or "prior"
+    stake: Decimal | None = optional_money()  # expected payment: the payer's usual allowed
+    expected_recovery: Decimal | None = optional_money()
+    priority: float = 0.0
+    explanation: str = ""  # JSON: why this priority (deadline words added when shown)
 
 
 class Appeal(SQLModel, table=True):

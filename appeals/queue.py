@@ -32,6 +32,7 @@ from appeals.models import (
     AppealLetter,
     Claim,
     Denial,
+    DenialScore,
     Letter,
     Money,
     Payer,
@@ -72,6 +73,30 @@ class SortSpec:
     descending: bool
     nullable: bool
 
+    @property
+    def scored(self) -> bool:
+        """Whether the sort column is the denial's score's (`DenialScore`, beside the denial)."""
+        return self.column.class_ is DenialScore
+
+    @property
+    def ident(self) -> Any:
+        """The id paired with the sort value: the score's for a score column, so that its
+        (priority, id) index gives the order."""
+        return DenialScore.id if self.scored else Denial.id
+
+    def select(self, *where: Any) -> Any:
+        """(sort value, id) of the denials matching `where`."""
+        query = select(self.column, self.ident)
+        if self.scored:
+            query = query.join(Denial, Denial.id == DenialScore.id)
+        return query.where(*where)
+
+    def value_of(self, session: Session, denial: Denial) -> Any:
+        """This denial's sort value."""
+        if not self.scored:
+            return getattr(denial, self.column.key)
+        return session.exec(select(self.column).where(DenialScore.id == denial.id)).one()
+
     def parse(self, text: str) -> Any:
         if self.key == "priority":
             return float(text)
@@ -83,7 +108,7 @@ class SortSpec:
 SORTS: dict[str, SortSpec] = {
     spec.key: spec
     for spec in (
-        SortSpec("priority", "Priority", Denial.priority, True, False),  # type: ignore[arg-type]
+        SortSpec("priority", "Priority", DenialScore.priority, True, False),  # type: ignore[arg-type]
         SortSpec("deadline", "Deadline", Denial.deadline, False, True),  # type: ignore[arg-type]
         SortSpec("amount", "Denied amount", Denial.denied_amount, True, False),  # type: ignore[arg-type]
         SortSpec("age", "Age (oldest first)", Denial.denied_on, False, True),  # type: ignore[arg-type]
@@ -424,16 +449,16 @@ class Page:
 def _ordered(spec: SortSpec, where: list[Any], reverse: bool) -> tuple[Any, Any]:
     """Selects of (value, id) for the rows with a sort value and for the rows without one."""
     descending = spec.descending != reverse
-    col, ident = spec.column, Denial.id
-    order = (col.desc(), ident.desc()) if descending else (col.asc(), ident.asc())  # type: ignore[union-attr,attr-defined]
-    valued = select(col, ident).where(*where)
+    col, ident = spec.column, spec.ident
+    order = (col.desc(), ident.desc()) if descending else (col.asc(), ident.asc())
+    valued = spec.select(*where)
     if spec.nullable:
         valued = valued.where(col.is_not(None))
     valued = valued.order_by(*order)
     tail = None
     if spec.nullable:
-        tail_order = ident.desc() if reverse else ident.asc()  # type: ignore[union-attr,attr-defined]
-        tail = select(col, ident).where(*where, col.is_(None)).order_by(tail_order)
+        tail_order = ident.desc() if reverse else ident.asc()
+        tail = spec.select(*where, col.is_(None)).order_by(tail_order)
     return valued, tail
 
 
@@ -441,7 +466,7 @@ def _after(spec: SortSpec, cursor: Cursor, reverse: bool) -> Any:
     """Rows strictly beyond `cursor` in the reading direction (valued part only)."""
     descending = spec.descending != reverse
     value = sa.literal(cursor.value, type_=spec.column.type)
-    pair, bound = sa.tuple_(spec.column, Denial.id), sa.tuple_(value, sa.literal(cursor.id))
+    pair, bound = sa.tuple_(spec.column, spec.ident), sa.tuple_(value, sa.literal(cursor.id))
     return pair < bound if descending else pair > bound
 
 
@@ -477,7 +502,7 @@ def page(
             started = True
             if name == "tail":
                 assert cursor is not None
-                query = query.where(Denial.id < cursor.id if reverse else Denial.id > cursor.id)
+                query = query.where(spec.ident < cursor.id if reverse else spec.ident > cursor.id)
             elif cursor is not None:
                 query = query.where(_after(spec, cursor, reverse))
         rows.extend(session.exec(query.limit(limit - len(rows))).all())
@@ -502,7 +527,7 @@ def neighbours(
     """The denials before and after this one in the queue these filters give (keyset reads of
     one row each way from the denial's own position, whether or not it still matches)."""
     spec = SORTS[filters.sort]
-    here = Cursor(getattr(denial, spec.column.key), denial.id or 0).encode()
+    here = Cursor(spec.value_of(session, denial), denial.id or 0).encode()
     one = replace(filters, size=1)
     before = page(session, one, viewer, today, before=here).ids
     after = page(session, one, viewer, today, after=here).ids
@@ -539,6 +564,7 @@ def total_denied(session: Session, filters: QueueFilters, viewer: Viewer, today:
 @dataclass(frozen=True)
 class QueueRow:
     denial: Denial
+    score: DenialScore
     patient_last_name: str
     patient_first_name: str
     claim_number: str
@@ -584,6 +610,7 @@ def _row_select() -> Any:
     return (
         select(
             Denial,
+            DenialScore,
             Claim.patient_last_name,
             Claim.patient_first_name,
             Claim.payer_claim_control_number,
@@ -591,6 +618,7 @@ def _row_select() -> Any:
             ServiceLine.modifiers,
             User.username,
         )
+        .join(DenialScore, DenialScore.id == Denial.id)
         .join(Claim, Claim.id == Denial.claim_id)
         .join(Payer, Payer.id == Denial.payer_id)
         .join(ServiceLine, ServiceLine.id == Denial.line_id, isouter=True)
@@ -599,8 +627,8 @@ def _row_select() -> Any:
 
 
 def _to_row(values: Sequence[Any]) -> QueueRow:
-    denial, last, first, number, payer, modifiers, assignee = values
-    return QueueRow(denial, last, first, number, payer, modifiers or "", assignee or "")
+    denial, score, last, first, number, payer, modifiers, assignee = values
+    return QueueRow(denial, score, last, first, number, payer, modifiers or "", assignee or "")
 
 
 def rows_for(session: Session, ids: Sequence[int]) -> list[QueueRow]:
@@ -713,9 +741,9 @@ _EXPORT_COLUMNS = (
     Denial.category,
     Denial.action,
     Denial.denied_amount,
-    Denial.probability,
-    Denial.expected_recovery,
-    Denial.priority,
+    DenialScore.probability,
+    DenialScore.expected_recovery,
+    DenialScore.priority,
     Denial.deadline,
     Denial.status,
     Denial.recovered_amount,
@@ -740,12 +768,13 @@ def export_rows(
     """
     spec = SORTS[filters.sort]
     column, ident = spec.column, Denial.id
-    order = (column.desc(), ident.desc()) if spec.descending else (column.asc(), ident.asc())  # type: ignore[union-attr,attr-defined]
+    order = (column.desc(), ident.desc()) if spec.descending else (column.asc(), ident.asc())
     connection = session.connection()
     dialect = connection.dialect.name
     base = (
         sa.select(*(_export_column(c, dialect) for c in _EXPORT_COLUMNS))
         .select_from(Denial)
+        .join(DenialScore, DenialScore.id == Denial.id)
         .join(Claim, Claim.id == Denial.claim_id)
         .join(Payer, Payer.id == Denial.payer_id)
         .join(ServiceLine, ServiceLine.id == Denial.line_id, isouter=True)

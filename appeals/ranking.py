@@ -2,7 +2,8 @@
 
 The probability of recovery and the dollars at stake (the payer's usual allowed amount) come
 from `classifiers.recovery`: the trained model where it beat the smoothed prior on the newest
-outcomes, else the prior. Each denial keeps which one scored it and why, in plain words.
+outcomes, else the prior. Each denial keeps which one scored it and why, in plain words, in its
+`DenialScore` row.
 A new denial is scored by the import before it is stored (`score_new`, after its coding
 checks), as `rescore` scores stored ones.
 """
@@ -28,7 +29,7 @@ from sqlmodel import Session
 from appeals import db, heap
 from appeals.deadlines import days_left
 from appeals.formatting import json_list
-from appeals.models import AppState, Denial
+from appeals.models import AppState, DenialScore
 from classifiers import model as recovery_model
 from classifiers import recovery, scoring
 from classifiers.features import OPEN
@@ -202,13 +203,13 @@ def score_new(
     claims: dict[int, dict[str, Any]],
     payer_name: str,
     today: date,
-) -> None:
+) -> list[dict[str, Any]]:
     """Score denials before they are stored, as `rescore` would once they are: `rows` as the
     importer writes them (findings included), with their service lines and claims by id and
-    their payer's name. Each row gets its probability, stake, expected dollars, priority,
-    reasons and ranker, so a new denial is stored once, already ranked."""
+    their payer's name. Returns each row's `DenialScore` values but its id (probability, stake,
+    expected dollars, priority, reasons and ranker), so a new denial is stored already ranked."""
     if not rows:
-        return
+        return []
     live = _context(session, today, fresh=False)
     line_of = [lines.get(row["line_id"]) if row["line_id"] is not None else None for row in rows]
     cols = scoring.Columns(
@@ -230,9 +231,17 @@ def score_new(
         stored_stake=[None] * len(rows), stored_expected=[None] * len(rows),
     )  # fmt: skip
     bulk = scoring.score(cols, live.aggregates, live.model)
-    for row, values in zip(rows, _changed(cols, bulk, today), strict=True):
+    scores = _changed(cols, bulk, today)
+    for values in scores:
         del values["b_id"]
-        row.update(values)
+    return scores
+
+
+def score_of(session: Session, denial_id: int) -> DenialScore:
+    """A stored denial's score, as last written (every denial has one from its import on)."""
+    score = session.get(DenialScore, denial_id, populate_existing=True)
+    assert score is not None, "a denial stored without its score"
+    return score
 
 
 def _write(session: Session, values: list[dict[str, Any]], *, committing: bool = False) -> None:
@@ -242,7 +251,7 @@ def _write(session: Session, values: list[dict[str, Any]], *, committing: bool =
     batch is committed, so the single write lock is held `WRITE_BATCH` rows at a time and a
     login or a save waits a fraction of a second, not the whole rescore (seconds at 200,000).
     """
-    table = Denial.__table__  # type: ignore[attr-defined]
+    table = DenialScore.__table__  # type: ignore[attr-defined]
     if committing and session.get_bind().dialect.name == "sqlite":
         # In id order: each commit writes the table pages its batch changed, so rows in table
         # order are written once each (200,000 rows: 9.3 s against 12.1 s in priority order,

@@ -44,6 +44,7 @@ STAGED_TABLES = (
     "adjustment",
     "remark",
     "denial",
+    "denialscore",
     "provideradjustment",
 )
 # Columns the importer looks staged rows up by (the file's own earlier payments and claims).
@@ -215,11 +216,11 @@ class Stage:
     def _moved(column: sa.Column[Any], offsets: dict[str, int], quote: Callable[[str], str]) -> str:
         """SQL moving `column`'s staged ids (its own, or a staged parent's) to stored ones."""
         name = quote(column.name)
-        if column.primary_key:
-            target = column.table.name
+        parents = [key.column.table.name for key in column.foreign_keys]
+        if parents and parents[0] in offsets:
+            target = parents[0]  # a staged parent's id (a denial score's id is its denial's)
         else:
-            parents = [key.column.table.name for key in column.foreign_keys]
-            target = parents[0] if parents and parents[0] in offsets else ""
+            target = column.table.name if column.primary_key else ""
         if not target:
             return name
         shift = offsets[target] - BASE

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from appeals import audit
-from appeals.models import Denial, User, utcnow
+from appeals.models import Denial, DenialScore, User, utcnow
 
 STATUSES: dict[str, str] = {
     "new": "New",
@@ -127,15 +127,19 @@ def change_status(
 
 def _mark_worked(session: Session, denial: Denial) -> None:
     """Keep the score and queue rank a denial had when someone first took it up."""
+    probability, priority = session.execute(
+        sa.select(DenialScore.probability, DenialScore.priority).where(DenialScore.id == denial.id)
+    ).one()
     denial.worked_at = utcnow()
-    denial.worked_probability = denial.probability
+    denial.worked_probability = probability
     ahead = session.execute(
         sa.select(sa.func.count())
         .select_from(Denial)
+        .join(DenialScore, DenialScore.id == Denial.id)
         .where(
             Denial.practice_id == denial.practice_id,
             col(Denial.status).in_(OPEN_STATUSES),
-            Denial.priority > denial.priority,
+            DenialScore.priority > priority,
         )
     ).scalar_one()
     denial.worked_rank = int(ahead) + 1

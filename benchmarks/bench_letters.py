@@ -30,6 +30,7 @@ from appeals.models import (  # noqa: E402
     Adjustment,
     Claim,
     Denial,
+    DenialScore,
     DocumentationFact,
     Payer,
     PayerAppealAddress,
@@ -123,6 +124,7 @@ def populate(session: Session, claims: int) -> list[int]:
             )
             session.add(denial)
             session.flush()
+            session.add(DenialScore(id=denial.id))
             if line_number == 0:
                 first_ids.append(denial.id)
         for field, value in FACTS.items():

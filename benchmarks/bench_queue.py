@@ -28,7 +28,16 @@ from sqlmodel import Session, select
 
 from appeals import db, users
 from appeals.denials import CATEGORIES
-from appeals.models import Claim, Denial, Payer, Payment, Practice, RemittanceFile, ServiceLine
+from appeals.models import (
+    Claim,
+    Denial,
+    DenialScore,
+    Payer,
+    Payment,
+    Practice,
+    RemittanceFile,
+    ServiceLine,
+)
 from appeals.queue import SORTS, Cursor
 
 # Surnames from three syllables: about 8,000 distinct names, so a five-letter prefix matches a
@@ -77,7 +86,7 @@ def load(engine: sa.Engine, count: int, seed: int = 7) -> None:
     with engine.begin() as connection:
         claim_id = line_id = 0
         for start in range(0, count, batch):
-            claims, lines, denials = [], [], []
+            claims, lines, denials, scores = [], [], [], []
             for number in range(start, min(start + batch, count)):
                 claim_id += 1
                 line_id += 1
@@ -108,20 +117,24 @@ def load(engine: sa.Engine, count: int, seed: int = 7) -> None:
                 })  # fmt: skip
                 expected = (amount * Decimal(str(probability))).quantize(Decimal("0.01"))
                 denials.append({
-                    "practice_id": practice_id, "payer_id": payer_id, "claim_id": claim_id,
-                    "line_id": line_id, "patient_control_number": account,
+                    "id": claim_id, "practice_id": practice_id, "payer_id": payer_id,
+                    "claim_id": claim_id, "line_id": line_id, "patient_control_number": account,
                     "procedure_code": lines[-1]["procedure_code"], "service_date": service,
                     "denied_on": service + timedelta(days=25), "group_code": group, "carc": carc,
                     "carcs": carc, "rarc": rarc, "rarcs": rarc, "category": category,
                     "action": "appeal", "denied_amount": amount,
                     "status": "new" if number % 3 else "in_progress",
-                    "deadline": deadline, "probability": probability, "expected_recovery": expected,
+                    "deadline": deadline,
+                })  # fmt: skip
+                scores.append({
+                    "id": claim_id, "probability": probability, "expected_recovery": expected,
                     "priority": float(expected) * rng.choice([1.0, 1.0, 1.25, 1.5]),
                     "explanation": '["benchmark"]',
                 })  # fmt: skip
             connection.execute(Claim.__table__.insert(), claims)  # type: ignore[attr-defined]
             connection.execute(ServiceLine.__table__.insert(), lines)  # type: ignore[attr-defined]
             connection.execute(Denial.__table__.insert(), denials)  # type: ignore[attr-defined]
+            connection.execute(DenialScore.__table__.insert(), scores)  # type: ignore[attr-defined]
             print(f"  loaded {min(start + batch, count):,} denials", flush=True)
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
@@ -130,6 +143,9 @@ def load(engine: sa.Engine, count: int, seed: int = 7) -> None:
             )
             connection.execute(
                 sa.text("SELECT setval('serviceline_id_seq', (SELECT max(id) FROM serviceline))")
+            )
+            connection.execute(
+                sa.text("SELECT setval('denial_id_seq', (SELECT max(id) FROM denial))")
             )
             connection.execute(sa.text("ANALYZE"))
     else:
@@ -141,9 +157,10 @@ def deep_cursor(engine: sa.Engine, position: int) -> str:
     """The keyset cursor of the row at `position` in priority order (as "Next" links carry)."""
     with Session(engine) as session:
         value, ident = session.exec(
-            select(Denial.priority, Denial.id)
+            select(DenialScore.priority, DenialScore.id)
+            .join(Denial, Denial.id == DenialScore.id)
             .where(Denial.status.in_(("new", "in_progress")))  # type: ignore[attr-defined]
-            .order_by(Denial.priority.desc(), Denial.id.desc())  # type: ignore[attr-defined]
+            .order_by(DenialScore.priority.desc(), DenialScore.id.desc())  # type: ignore[attr-defined]
             .offset(position)
             .limit(1)
         ).one()

@@ -39,6 +39,7 @@ from appeals.models import (
     Appeal,
     Claim,
     Denial,
+    DenialScore,
     Payer,
     Payment,
     Practice,
@@ -179,6 +180,8 @@ def load(engine: sa.Engine, lines_wanted: int, denials_wanted: int, seed: int = 
             for model, rows in (
                 (Claim, claims), (ServiceLine, lines), (Adjustment, adjustments),
                 (Denial, denials), (Appeal, appeals),
+                (DenialScore, [{"id": row["id"], "priority": float(row["denied_amount"])
+                               * rng.random(), "explanation": '["benchmark"]'} for row in denials]),
             ):  # fmt: skip
                 if rows:
                     connection.execute(model.__table__.insert(), rows)  # type: ignore[attr-defined]
@@ -227,7 +230,6 @@ def _denial(
         "carcs": carc, "rarc": rarc, "rarcs": rarc, "category": rng.choice(categories),
         "action": "appeal", "denied_amount": amount, "status": status,
         "appeal_level": 1, "deadline": denied_on + timedelta(days=rng.choice((60, 120, 180))),
-        "priority": float(amount) * rng.random(), "explanation": '["benchmark"]',
         "findings": '[{"rule_id": "em_25", "message": "Add modifier 25", '
         '"suggested_change": "append modifier 25 to the E/M", "action": "corrected_claim"}]'
         if code == "99213" else "",

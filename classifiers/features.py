@@ -26,7 +26,16 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from appeals.models import Appeal, Claim, Denial, Payer, Payment, ServiceLine, paid_on
+from appeals.models import (
+    Appeal,
+    Claim,
+    Denial,
+    DenialScore,
+    Payer,
+    Payment,
+    ServiceLine,
+    paid_on,
+)
 from appeals.rules.tables import family
 from classifiers.priors import prior_for, shrink
 
@@ -129,7 +138,10 @@ def _findings(text: str) -> list[dict[str, Any]]:
 
 def load_records(session: Session, ids: Sequence[int] | None = None) -> list[Record]:
     """Denials with their features' raw facts and their outcome (label set where decided)."""
-    d, line, claim, payer = (t.__table__ for t in (Denial, ServiceLine, Claim, Payer))  # type: ignore[attr-defined]
+    d, line, claim, payer, scored = (
+        t.__table__  # type: ignore[attr-defined]
+        for t in (Denial, ServiceLine, Claim, Payer, DenialScore)
+    )
     query = (
         sa.select(
             d.c.id,
@@ -158,17 +170,18 @@ def load_records(session: Session, ids: Sequence[int] | None = None) -> list[Rec
             d.c.status,
             d.c.recovered_amount,
             d.c.closed_at,
-            d.c.probability,
-            d.c.priority,
-            d.c.explanation,
-            d.c.ranker,
-            d.c.stake,
-            d.c.expected_recovery,
+            scored.c.probability,
+            scored.c.priority,
+            scored.c.explanation,
+            scored.c.ranker,
+            scored.c.stake,
+            scored.c.expected_recovery,
             paid_on(d.c.closed_by_claim_id),
         )  # fmt: skip
         .join(claim, claim.c.id == d.c.claim_id)
         .join(payer, payer.c.id == d.c.payer_id)
         .outerjoin(line, line.c.id == d.c.line_id)
+        .outerjoin(scored, scored.c.id == d.c.id)
         .order_by(d.c.id)
     )
     rows: list[Any] = []

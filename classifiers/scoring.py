@@ -36,7 +36,16 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from appeals.files import private_folder, write_private
-from appeals.models import Appeal, Claim, Denial, Payer, Payment, ServiceLine, paid_on
+from appeals.models import (
+    Appeal,
+    Claim,
+    Denial,
+    DenialScore,
+    Payer,
+    Payment,
+    ServiceLine,
+    paid_on,
+)
 from appeals.rules.tables import family
 from classifiers import model as m
 from classifiers import recovery
@@ -307,7 +316,10 @@ def _cents(column: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]
 
 def load_open(session: Session, ids: Sequence[int] | None = None) -> Columns:
     """Open denials (new, in progress) with what scoring needs: one query (per 900 ids)."""
-    d, line, claim, payer = (t.__table__ for t in (Denial, ServiceLine, Claim, Payer))  # type: ignore[attr-defined]
+    d, line, claim, payer, scored = (
+        t.__table__  # type: ignore[attr-defined]
+        for t in (Denial, ServiceLine, Claim, Payer, DenialScore)
+    )
     dialect = session.get_bind().dialect.name
     sqlite = dialect == "sqlite"
     # SQLite keeps dates as ISO text and units as thousandths: read them raw, convert here.
@@ -340,13 +352,14 @@ def load_open(session: Session, ids: Sequence[int] | None = None) -> Columns:
             when(d.c.denied_on),
             when(d.c.deadline),
             d.c.findings,
-            d.c.probability,
-            d.c.priority,
-            d.c.explanation,
-            d.c.ranker,
-            _cents(d.c.stake, dialect),
-            _cents(d.c.expected_recovery, dialect),
+            scored.c.probability,
+            scored.c.priority,
+            scored.c.explanation,
+            scored.c.ranker,
+            _cents(scored.c.stake, dialect),
+            _cents(scored.c.expected_recovery, dialect),
         )  # fmt: skip
+        .join(scored, scored.c.id == d.c.id)
         .join(claim, claim.c.id == d.c.claim_id)
         .join(payer, payer.c.id == d.c.payer_id)
         .outerjoin(line, line.c.id == d.c.line_id)

@@ -22,6 +22,7 @@ from appeals.models import (
     Adjustment,
     Claim,
     Denial,
+    DenialScore,
     Payer,
     Payment,
     Practice,
@@ -174,5 +175,7 @@ def make_denial(
         denied_amount=line.charge if line else claim.charge,
     )
     session.add(denial)
+    session.flush()
+    session.add(DenialScore(id=denial.id or 0))  # as the importer stores every denial's
     session.flush()
     return denial

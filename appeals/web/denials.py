@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, request, url_for
 
-from appeals import audit, casefile, lifecycle, queue, workflow
+from appeals import audit, casefile, lifecycle, queue, ranking, workflow
 from appeals.models import Denial, User
 from appeals.web import get_session, params, record_read
 from appeals.web.auth import me
@@ -81,6 +81,7 @@ def render_detail(
         "denials/detail.html",
         status=status,
         case=casefile.load(get_session(), denial),
+        score=ranking.score_of(get_session(), denial.id or 0),
         history=_history(denial),
         note_errors={},
         note_form={},

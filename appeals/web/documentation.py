@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, g, redirect, request, url_for
 from sqlmodel import col, select
 
-from appeals import audit, documentation
+from appeals import audit, documentation, ranking
 from appeals.fields import FieldDef
 from appeals.findings import refresh_for_documentation
 from appeals.models import Claim, Denial, ServiceLine
@@ -334,6 +334,7 @@ def findings(denial_id: int) -> Response:
         "denials/_recommendation.html",
         "denials/_recommendation.html",
         d=denial,
+        score=ranking.score_of(db, denial_id),
         today=date.today(),
     )
 

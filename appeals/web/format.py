@@ -16,6 +16,7 @@ from appeals.deadlines import days_left
 from appeals.denials import action_label, category_label
 from appeals.fields import fields
 from appeals.formatting import day, json_list, money
+from appeals.models import Denial, DenialScore
 
 
 def when(value: datetime | None, zone: str = "UTC") -> str:
@@ -28,9 +29,9 @@ def percent(value: float | None) -> str:
     return "" if value is None else f"{value:.0%}"
 
 
-def reasons(denial: Any, today: date) -> list[str]:
-    """A denial's (or queue row's) reasons as shown today: `ranking.shown_reasons`."""
-    return ranking.shown_reasons(denial.explanation, denial.deadline, denial.status, today)
+def reasons(score: DenialScore, denial: Denial, today: date) -> list[str]:
+    """A denial's reasons as shown today: `ranking.shown_reasons`."""
+    return ranking.shown_reasons(score.explanation, denial.deadline, denial.status, today)
 
 
 def codes_of(text: str) -> list[str]:

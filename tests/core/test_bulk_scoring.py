@@ -25,7 +25,7 @@ from appeals.documentation import import_documentation_csv
 from appeals.findings import denial_ids_for_file, refresh_findings_for_files
 from appeals.history import import_appeal_history
 from appeals.importer import import_file
-from appeals.models import Denial
+from appeals.models import Denial, DenialScore
 from appeals.synth import generate
 from classifiers import model as m
 from classifiers import recovery, scoring
@@ -129,7 +129,7 @@ def test_rescore_stores_what_the_reference_path_would(
         assert ranking.rescore_open(session, today) == len(reference)
         session.commit()
         ranking.forget_context()
-        table = Denial.__table__  # type: ignore[attr-defined]
+        table = DenialScore.__table__  # type: ignore[attr-defined]
         stored = {
             row[0]: tuple(row[1:])
             for row in session.execute(
@@ -176,10 +176,11 @@ def test_a_new_files_denials_are_scored_from_the_kept_aggregates(
         assert written == []  # the import stored them scored: nothing left to change
         session.commit()
         reference = {s.id: s for s in recovery.score(session, ids, before_file)}
-        table = Denial.__table__  # type: ignore[attr-defined]
+        d, table = (t.__table__ for t in (Denial, DenialScore))  # type: ignore[attr-defined]
         stored = session.execute(
             sa.select(table.c.id, table.c.probability, table.c.explanation, table.c.stake,
-                      table.c.deadline).where(table.c.id.in_(list(reference)))
+                      d.c.deadline).join(d, d.c.id == table.c.id)
+            .where(table.c.id.in_(list(reference)))
         ).all()  # fmt: skip
     assert len(stored) == len(reference)
     for i, probability, explanation, stake, deadline in stored:

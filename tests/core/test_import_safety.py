@@ -26,7 +26,7 @@ from appeals.findings import (
     start_pending_checks,
 )
 from appeals.importer import import_file
-from appeals.models import AuditEvent, Claim, Denial, Payment, RemittanceFile
+from appeals.models import AuditEvent, Claim, Denial, DenialScore, Payment, RemittanceFile
 from tests.conftest import FIXTURES
 from tests.remits import Line, RemitClaim, remittance
 
@@ -272,7 +272,7 @@ def test_an_import_killed_after_its_commit_leaves_its_denials_checked(
     assert count(engine, Denial) == 2 and unchecked(engine) == 0
     assert pending_files(engine) == []
     with Session(engine) as session:
-        ranked = session.exec(select(Denial).where(Denial.explanation != "")).all()
+        ranked = session.exec(select(DenialScore).where(DenialScore.explanation != "")).all()
         assert len(ranked) == 2
 
 

@@ -18,6 +18,7 @@ from appeals.models import (
     AuditEvent,
     Claim,
     Denial,
+    DenialScore,
     Payer,
     Payment,
     Practice,
@@ -82,7 +83,9 @@ def test_it_finds_denials_with_category_deadline_and_priority(engine) -> None:
         assert em.deadline == date(2026, 3, 3)
         assert em.deadline_basis.startswith("Timely filing: 90 days from the 12/03/2025")
         assert em.payer_type == "commercial" and em.level_notice_on == em.denied_on
-        assert em.expected_recovery == Decimal("82.50") and em.priority > 0
+        score = session.get(DenialScore, em.id)
+        assert score is not None and score.expected_recovery == Decimal("82.50")
+        assert score.priority > 0
         whole = session.exec(select(Denial).where(Denial.line_id.is_(None))).one()
         assert (whole.carc, whole.denied_amount) == ("29", Decimal("500.00"))
 
@@ -181,21 +184,22 @@ def test_the_import_checks_and_ranks_the_denials_it_creates(engine) -> None:
         Denial.findings,
         Denial.action,
         Denial.deadline,
-        Denial.probability,
-        Denial.priority,
-        Denial.explanation,
-        Denial.ranker,
-        Denial.stake,
-        Denial.expected_recovery,
+        DenialScore.probability,
+        DenialScore.priority,
+        DenialScore.explanation,
+        DenialScore.ranker,
+        DenialScore.stake,
+        DenialScore.expected_recovery,
     )
+    query = select(*columns).join(DenialScore, DenialScore.id == Denial.id).order_by(Denial.id)
     with Session(engine) as session:
-        stored = session.exec(select(*columns).order_by(Denial.id)).all()
+        stored = session.exec(query).all()
         ids = [row.id for row in stored]
         assert len(ids) == 2 and all(row.findings and row.explanation for row in stored)
         assert refresh_findings(session, ids, rescore=False) == 0
         ranking.rescore(session, ids, TODAY)
         session.commit()
-        assert session.exec(select(*columns).order_by(Denial.id)).all() == stored
+        assert session.exec(query).all() == stored
 
 
 @pytest.mark.parametrize("enabled_before", [True, False])

@@ -26,6 +26,7 @@ from appeals.models import (
     AuditEvent,
     Claim,
     Denial,
+    DenialScore,
     DocumentationFact,
     Letter,
     Payer,
@@ -202,6 +203,7 @@ def make_world(
         session.add(denial)
         denials.append(denial)
     session.flush()
+    session.add_all(DenialScore(id=d.id or 0) for d in denials)  # as the importer stores them
     session.commit()
     return World(practice, payer, claim, lines, denials)
 

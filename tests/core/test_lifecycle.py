@@ -218,9 +218,9 @@ def test_priority_changes_the_next_day_without_a_command(engine: Engine, tmp_pat
     denial_id = _imported(engine, tmp_path, necessity("DAY1", "16"))  # deadline 10/03/2026
     with Session(engine) as session:
         assert ranking.rescore_daily(session, date(2026, 9, 18)) == 1
-        before = session.get(Denial, denial_id).priority  # type: ignore[union-attr]
+        before = ranking.score_of(session, denial_id).priority
         assert ranking.rescore_daily(session, date(2026, 9, 18)) is None  # once a day
         assert ranking.rescore_daily(session, date(2026, 9, 19)) == 1  # 14 days left: urgent
         session.expire_all()
-        after = session.get(Denial, denial_id).priority  # type: ignore[union-attr]
+        after = ranking.score_of(session, denial_id).priority
         assert after > before

@@ -111,8 +111,9 @@ def test_saving_moves_the_open_deadlines_of_that_payer_only(session: Session) ->
     assert fresh.deadline == NOTICE + timedelta(days=40)
     assert SOURCE in fresh.deadline_basis and "40 days" in fresh.deadline_basis
     # rescored with the new deadline: raised for its urgency, which its reasons name
-    assert fresh.priority == float(fresh.expected_recovery or 0) * 1.25
-    shown = ranking.shown_reasons(fresh.explanation, fresh.deadline, fresh.status, TODAY)
+    score = ranking.score_of(session, fresh.id or 0)
+    assert score.priority == float(score.expected_recovery or 0) * 1.25
+    shown = ranking.shown_reasons(score.explanation, fresh.deadline, fresh.status, TODAY)
     assert shown[-1] == "deadline in 21 days"
     for denial in (elsewhere, closed):
         again = _reload(session, denial)
@@ -169,7 +170,7 @@ def test_removing_a_window_goes_back_to_the_default(session: Session) -> None:
     values = WindowValues("commercial", 1, 30, 0, SOURCE)
     payer_windows.save_window(session, acme.id or 0, values, None, today=TODAY)
     session.commit()
-    urgent = _reload(session, denial)
+    urgent = ranking.score_of(session, denial.id or 0)
     assert urgent.priority == float(urgent.expected_recovery or 0) * 1.5  # 11 days left
     window = session.exec(select(PayerWindow)).one()
     moved = payer_windows.remove_window(session, window, None, today=TODAY)
@@ -178,8 +179,9 @@ def test_removing_a_window_goes_back_to_the_default(session: Session) -> None:
     assert session.exec(select(PayerWindow)).all() == []
     fresh = _reload(session, denial)
     assert (fresh.deadline, fresh.deadline_basis) == default
-    assert fresh.priority == float(fresh.expected_recovery or 0)  # 161 days left: not urgent
-    shown = ranking.shown_reasons(fresh.explanation, fresh.deadline, fresh.status, TODAY)
+    score = ranking.score_of(session, fresh.id or 0)
+    assert score.priority == float(score.expected_recovery or 0)  # 161 days left: not urgent
+    shown = ranking.shown_reasons(score.explanation, fresh.deadline, fresh.status, TODAY)
     assert not any("deadline" in reason for reason in shown)
     details = [json.loads(e.detail) for e in session.exec(select(AuditEvent)).all()]
     assert details[-1] == {

@@ -324,10 +324,9 @@ def test_cold_start_ranks_by_the_documented_prior_and_ten_outcomes_do_not_train(
     import_file(engine, path, today=date(2026, 8, 20))
     with Session(engine) as session:
         ranking.rescore_open(session, date(2026, 8, 20))
-        denial = session.get(Denial, 1)
-        assert denial is not None
-        assert denial.ranker == "prior" and denial.probability == pytest.approx(0.75)  # CO-197 MA
-        assert "CO-197" in denial.explanation
+        score = ranking.score_of(session, 1)
+        assert score.ranker == "prior" and score.probability == pytest.approx(0.75)  # CO-197 MA
+        assert "CO-197" in score.explanation
         for other in session.exec(select(Denial)).all():  # ten outcomes: not enough to learn
             decision = lifecycle.Decision("lost", date(2026, 8, 15), Decimal("0"), False)
             lifecycle.record_decision(session, other, decision, None, today=date(2026, 8, 20))

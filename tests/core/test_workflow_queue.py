@@ -9,7 +9,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from appeals import workflow
-from appeals.models import Denial, User
+from appeals.models import Denial, DenialScore, User
 from appeals.queue import EXPIRED_ACTION, SORTS, Cursor, QueueFilters, QueueRow
 
 
@@ -135,7 +135,7 @@ def test_an_expired_open_denial_reads_good_cause_or_write_off() -> None:
     def row(status: str, days: int | None) -> QueueRow:
         d = denial(status)
         d.deadline = None if days is None else today + timedelta(days=days)
-        return QueueRow(d, "Testpatient", "Synthetic", "", "Payer", "", "")
+        return QueueRow(d, DenialScore(id=1), "Testpatient", "Synthetic", "", "Payer", "", "")
 
     assert row("new", -1).action_text(today) == EXPIRED_ACTION
     assert row("in_progress", -30).expired(today)

@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from appeals import users
+from appeals import ranking, users
 from appeals.models import Denial, User
 from appeals.web import create_app, maintenance
 from tests.factories import make_claim, make_payer, make_practice
@@ -115,16 +115,18 @@ def add_denial(
     denial.rarc = rarc
     denial.rarcs = rarc
     denial.denied_amount = Decimal(amount)
-    denial.priority = priority
-    denial.probability = 0.5
-    denial.expected_recovery = (Decimal(amount) / 2).quantize(Decimal("0.01"))
     denial.deadline = None if deadline_days is None else TODAY + timedelta(days=deadline_days)
     denial.denied_on = TODAY - timedelta(days=denied_days_ago)
     denial.level_notice_on = denial.denied_on
     denial.payer_type = payer.payer_type
     denial.status = status
-    denial.explanation = '["Medical necessity: 50% recovered (category prior)"]'
     session.add(denial)
+    score = ranking.score_of(session, denial.id or 0)
+    score.priority = priority
+    score.probability = 0.5
+    score.expected_recovery = (Decimal(amount) / 2).quantize(Decimal("0.01"))
+    score.explanation = '["Medical necessity: 50% recovered (category prior)"]'
+    session.add(score)
     session.flush()
     return denial
 

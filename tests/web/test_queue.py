@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from appeals import queue as queue_core
+from appeals import ranking
 from appeals.models import AuditEvent, Denial, Letter, Payer, Practice
 from appeals.web.queue import EXPORT_INCOMPLETE
 from tests.web.conftest import HTMX, TODAY, World, add_denial
@@ -741,12 +742,13 @@ def test_an_export_row_has_every_cell_as_the_queue_reads_it(
         status="in_progress",
         service_date=TODAY - timedelta(days=41),
     )
-    denial.probability = 0.4567
-    denial.priority = 1234.5
+    score = ranking.score_of(session, denial.id or 0)
+    score.probability = 0.4567
+    score.priority = 1234.5
     denial.recovered_amount = Decimal("0.07")
     denial.carcs = "50 16"
     denial.rarcs = "N115 M15"
-    session.add(denial)
+    session.add_all([denial, score])
     session.commit()
     text = specialist.get("/queue/export.csv?view=expired&q=-EC1").get_data(as_text=True)
     (row,) = list(csv.DictReader(io.StringIO(text)))
@@ -792,8 +794,9 @@ def test_exported_money_is_the_stored_amount_to_the_cent(
         account="MONEY-1",
     )
     denial.denied_amount = Decimal(amount)
-    denial.expected_recovery = None
-    session.add(denial)
+    score = ranking.score_of(session, denial.id or 0)
+    score.expected_recovery = None
+    session.add_all([denial, score])
     session.commit()
     text = specialist.get("/queue/export.csv?view=all&q=MONEY-1").get_data(as_text=True)
     (row,) = list(csv.DictReader(io.StringIO(text)))
