@@ -231,7 +231,7 @@ def score_new(
         stored_stake=[None] * len(rows), stored_expected=[None] * len(rows),
     )  # fmt: skip
     bulk = scoring.score(cols, live.aggregates, live.model)
-    scores = _changed(cols, bulk, today)
+    scores = _changed(cols, bulk, today, every=True)
     for values in scores:
         del values["b_id"]
     return scores
@@ -271,9 +271,12 @@ def _explanation(factors: tuple[str, ...]) -> str:
     return json.dumps(list(factors))
 
 
-def _changed(cols: scoring.Columns, bulk: scoring.Bulk, today: date) -> list[dict[str, Any]]:
+def _changed(
+    cols: scoring.Columns, bulk: scoring.Bulk, today: date, *, every: bool = False
+) -> list[dict[str, Any]]:
     """The new values of the rows whose probability, priority, reasons, ranker, stake or
-    expected dollars differ from what is stored (compared as the reference path rounds them).
+    expected dollars differ from what is stored (compared as the reference path rounds them);
+    `every`: of every row (new denials, none stored yet).
 
     `combine` row by row, without a `Score` for each of 200,000 rows (a test compares them)."""
     values = []
@@ -285,7 +288,8 @@ def _changed(cols: scoring.Columns, bulk: scoring.Bulk, today: date) -> list[dic
         explanation = _explanation(tuple(bulk.reasons[i][:3]))  # as `combine` (a test compares)
         old_p, old_priority = cols.stored_probability[i], cols.stored_priority[i]
         if (
-            explanation == cols.stored_explanation[i]
+            not every
+            and explanation == cols.stored_explanation[i]
             and ranker == cols.stored_ranker[i]
             and stake_cents == cols.stored_stake[i]
             and expected == cols.stored_expected[i]

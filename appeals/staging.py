@@ -149,7 +149,7 @@ class Stage:
         `mark` is the `generation` read before staging began: if it moved, nothing is written and
         `Stale` is raised. `apply(connection, moved)` then makes the changes kept back, through
         `connection` (the live tables). Returns each table's id offset (stored id = staged id -
-        BASE + offset).
+        BASE + offset; a denial score's id moves by its denial's).
         """
         connection = self.connection
         connection.exec_driver_sql("ATTACH DATABASE ? AS live", (self.path,))

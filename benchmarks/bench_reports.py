@@ -177,11 +177,13 @@ def load(engine: sa.Engine, lines_wanted: int, denials_wanted: int, seed: int = 
                     "patient_last_name": "".join(rng.choices(SYLLABLES, k=3)).upper(),
                     "patient_first_name": rng.choice(FIRST_NAMES).upper(),
                 })  # fmt: skip
+            scores = [
+                {"id": row["id"], "priority": row.pop("priority"),
+                 "explanation": row.pop("explanation")} for row in denials
+            ]  # fmt: skip
             for model, rows in (
                 (Claim, claims), (ServiceLine, lines), (Adjustment, adjustments),
-                (Denial, denials), (Appeal, appeals),
-                (DenialScore, [{"id": row["id"], "priority": float(row["denied_amount"])
-                               * rng.random(), "explanation": '["benchmark"]'} for row in denials]),
+                (Denial, denials), (DenialScore, scores), (Appeal, appeals),
             ):  # fmt: skip
                 if rows:
                     connection.execute(model.__table__.insert(), rows)  # type: ignore[attr-defined]
@@ -230,6 +232,7 @@ def _denial(
         "carcs": carc, "rarc": rarc, "rarcs": rarc, "category": rng.choice(categories),
         "action": "appeal", "denied_amount": amount, "status": status,
         "appeal_level": 1, "deadline": denied_on + timedelta(days=rng.choice((60, 120, 180))),
+        "priority": float(amount) * rng.random(), "explanation": '["benchmark"]',  # its score's
         "findings": '[{"rule_id": "em_25", "message": "Add modifier 25", '
         '"suggested_change": "append modifier 25 to the E/M", "action": "corrected_claim"}]'
         if code == "99213" else "",

@@ -66,8 +66,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     for column in _columns(filled=True):
         op.add_column("denial", column)
+    filled = {"ranker": "''", "priority": "0", "explanation": "''"}  # the NOT NULL ones
     assignments = ", ".join(
-        f"{name} = (SELECT s.{name} FROM denialscore s WHERE s.id = denial.id)"
+        f"{name} = COALESCE((SELECT s.{name} FROM denialscore s WHERE s.id = denial.id), "
+        f"{filled.get(name, 'NULL')})"
         for name in SCORE_COLUMNS
     )
     op.execute(f"UPDATE denial SET {assignments}")

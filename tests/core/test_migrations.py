@@ -32,7 +32,21 @@ def _migrate(engine: Engine, revision: str) -> None:
             command.downgrade(config, revision)
 
 
+def _denial_triggers(engine: Engine) -> set[str]:
+    sql = (
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'denial'"
+        if engine.dialect.name == "sqlite"
+        else "SELECT tgname FROM pg_trigger WHERE tgrelid = 'denial'::regclass AND NOT tgisinternal"
+    )
+    with engine.connect() as connection:
+        return set(connection.exec_driver_sql(sql).scalars())
+
+
 def test_denial_scores_move_to_their_own_table_and_back(engine: Engine) -> None:
+    """Down to the scores on the denial row and up again: the score comes back whole, and the
+    report triggers on the denial table survive its columns being dropped."""
+    triggers = _denial_triggers(engine)
+    assert len(triggers) == 3  # the report aggregates' insert, update and delete triggers
     with Session(engine) as session:
         denial_id = (
             make_claim(session, [{"procedure": "11102", "adjustments": [("CO", "50", "100.00")]}])
@@ -60,3 +74,4 @@ def test_denial_scores_move_to_their_own_table_and_back(engine: Engine) -> None:
     with Session(engine) as session:
         score = ranking.score_of(session, denial_id)
         assert {name: getattr(score, name) for name in SCORE} == SCORE
+    assert _denial_triggers(engine) == triggers

@@ -35,6 +35,7 @@ from appeals.models import (
     Appeal,
     Claim,
     Denial,
+    DenialScore,
     Payer,
     Payment,
     Practice,
@@ -163,7 +164,7 @@ class Builder:
         payment = self.session.get(Payment, claim.payment_id)
         assert payment is not None
         closed = status in ("won", "partial", "lost", "written_off")
-        return self.add(
+        denial = self.add(
             Denial(
                 practice_id=claim.practice_id,
                 payer_id=claim.payer_id,
@@ -191,6 +192,8 @@ class Builder:
                 findings=findings,
             )
         )
+        self.add(DenialScore(id=denial.id))  # as the importer stores every denial's
+        return denial
 
     def appeal(
         self,
