@@ -137,6 +137,31 @@ def test_training_is_deterministic_and_survives_a_skops_round_trip(tmp_path: Pat
     assert m.latest(tmp_path)[0] is not loaded  # type: ignore[index]
 
 
+def test_many_rows_are_predicted_on_every_core_and_give_the_same_probabilities(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import joblib
+    import threadpoolctl
+
+    outcomes = practice()
+    x, _ = matrix(outcomes, History(outcomes))
+    fitted = m.fit_calibrated(x, np.array([r.label for r in outcomes]))
+    alone = m.predict(fitted, x)
+    seen: list[int] = []
+    real = threadpoolctl.threadpool_limits
+
+    def recorded(limits: int):  # type: ignore[no-untyped-def]
+        seen.append(limits)
+        return real(limits=limits)
+
+    monkeypatch.setattr(threadpoolctl, "threadpool_limits", recorded)
+    monkeypatch.setattr(joblib, "cpu_count", lambda: 2)
+    monkeypatch.setattr(m, "PARALLEL_FROM", len(x))
+    assert np.array_equal(m.predict(fitted, x), alone)  # as many rows as PARALLEL_FROM
+    assert np.array_equal(m.predict(fitted, x[:-1]), alone[:-1])  # one fewer
+    assert seen == [2, 1]
+
+
 def test_calibration_is_sigmoid_on_few_outcomes_and_isotonic_on_more() -> None:
     outcomes = practice()
     x, _ = matrix(outcomes, History(outcomes))
