@@ -91,11 +91,9 @@ class SortSpec:
             query = query.join(Denial, Denial.id == DenialScore.id)
         return query.where(*where)
 
-    def value_of(self, session: Session, denial: Denial) -> Any:
+    def value_of(self, denial: Denial, score: DenialScore) -> Any:
         """This denial's sort value."""
-        if not self.scored:
-            return getattr(denial, self.column.key)
-        return session.exec(select(self.column).where(DenialScore.id == denial.id)).one()
+        return getattr(score if self.scored else denial, self.column.key)
 
     def parse(self, text: str) -> Any:
         if self.key == "priority":
@@ -522,12 +520,17 @@ def page(
 
 
 def neighbours(
-    session: Session, filters: QueueFilters, viewer: Viewer, today: date, denial: Denial
+    session: Session,
+    filters: QueueFilters,
+    viewer: Viewer,
+    today: date,
+    denial: Denial,
+    score: DenialScore,
 ) -> tuple[int | None, int | None]:
     """The denials before and after this one in the queue these filters give (keyset reads of
     one row each way from the denial's own position, whether or not it still matches)."""
     spec = SORTS[filters.sort]
-    here = Cursor(spec.value_of(session, denial), denial.id or 0).encode()
+    here = Cursor(spec.value_of(denial, score), denial.id or 0).encode()
     one = replace(filters, size=1)
     before = page(session, one, viewer, today, before=here).ids
     after = page(session, one, viewer, today, after=here).ids
@@ -767,7 +770,7 @@ def export_rows(
     text; text from files and users goes through `csvsafe.neutralised`.
     """
     spec = SORTS[filters.sort]
-    column, ident = spec.column, Denial.id
+    column, ident = spec.column, spec.ident
     order = (column.desc(), ident.desc()) if spec.descending else (column.asc(), ident.asc())
     connection = session.connection()
     dialect = connection.dialect.name

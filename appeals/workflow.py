@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from appeals import audit
+from appeals import audit, ranking
 from appeals.models import Denial, DenialScore, User, utcnow
 
 STATUSES: dict[str, str] = {
@@ -127,11 +127,9 @@ def change_status(
 
 def _mark_worked(session: Session, denial: Denial) -> None:
     """Keep the score and queue rank a denial had when someone first took it up."""
-    probability, priority = session.execute(
-        sa.select(DenialScore.probability, DenialScore.priority).where(DenialScore.id == denial.id)
-    ).one()
+    score = ranking.score_of(session, denial.id or 0)
     denial.worked_at = utcnow()
-    denial.worked_probability = probability
+    denial.worked_probability = score.probability
     ahead = session.execute(
         sa.select(sa.func.count())
         .select_from(Denial)
@@ -139,7 +137,7 @@ def _mark_worked(session: Session, denial: Denial) -> None:
         .where(
             Denial.practice_id == denial.practice_id,
             col(Denial.status).in_(OPEN_STATUSES),
-            DenialScore.priority > priority,
+            DenialScore.priority > score.priority,
         )
     ).scalar_one()
     denial.worked_rank = int(ahead) + 1

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, request, url_for
 
 from appeals import audit, casefile, lifecycle, queue, ranking, workflow
-from appeals.models import Denial, User
+from appeals.models import Denial, DenialScore, User
 from appeals.web import get_session, params, record_read
 from appeals.web.auth import me
 from appeals.web.htmx import is_htmx, render_page_or_partial, trigger
@@ -56,11 +56,11 @@ def detail(denial_id: int) -> Response:
     return render_detail(denial)
 
 
-def queue_nav(denial: Denial) -> dict[str, Any]:
+def queue_nav(denial: Denial, score: DenialScore) -> dict[str, Any]:
     """The way back to the queue view the denial was opened from (`?queue=` keeps its
     filters), and the denials before and after it in that view."""
     filters = view_filters(request.args.get("queue", ""))
-    before, after = queue.neighbours(get_session(), filters, me().viewer, today(), denial)
+    before, after = queue.neighbours(get_session(), filters, me().viewer, today(), denial, score)
     view = view_query(filters)
     return {
         "back_url": queue_url(filters),
@@ -76,19 +76,20 @@ def render_detail(
     appeal: dict[str, Any] | None = None,
 ) -> Response:
     """The detail page (also re-rendered with errors when a plain form post fails)."""
+    score = ranking.score_of(get_session(), denial.id or 0)
     return render_page_or_partial(
         "denials/detail.html",
         "denials/detail.html",
         status=status,
         case=casefile.load(get_session(), denial),
-        score=ranking.score_of(get_session(), denial.id or 0),
+        score=score,
         history=_history(denial),
         note_errors={},
         note_form={},
         kinds=casefile.NOTE_KINDS,
         today=date.today(),
         appeal=appeal,
-        **queue_nav(denial),
+        **queue_nav(denial, score),
         **workflow_context(denial),
         **(
             doc if doc is not None else current_app.jinja_env.globals["documentation_panel"](denial)

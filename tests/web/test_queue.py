@@ -717,8 +717,15 @@ def test_neighbours_in_a_view_with_a_nullable_sort(session: Session, world: Worl
     auth = session.get(Denial, d["auth"])
     mohs = session.get(Denial, d["mohs"])
     assert auth is not None and mohs is not None
-    assert queue_core.neighbours(session, by_deadline, viewer, TODAY, auth) == (d["excision"], None)
-    assert queue_core.neighbours(session, by_deadline, viewer, TODAY, mohs) == (None, d["excision"])
+    scores = {i: ranking.score_of(session, i) for i in (d["auth"], d["mohs"])}
+    assert queue_core.neighbours(session, by_deadline, viewer, TODAY, auth, scores[d["auth"]]) == (
+        d["excision"],
+        None,
+    )
+    assert queue_core.neighbours(session, by_deadline, viewer, TODAY, mohs, scores[d["mohs"]]) == (
+        None,
+        d["excision"],
+    )
 
 
 def test_an_export_row_has_every_cell_as_the_queue_reads_it(
