@@ -54,7 +54,7 @@ from appeals.models import (
     ServiceLine,
 )
 from appeals.workflow import AWAITING_PAYMENT
-from appeals.write_thread import WriteThread
+from appeals.write_thread import WriteThread, writes_on_thread
 from appeals.x12 import X12Error, iter_remittance
 from appeals.x12 import model as x12
 
@@ -219,14 +219,8 @@ def _writes_for(connection: Connection) -> Iterator[WriteThread | None]:
     if connection.dialect.name != "postgresql":
         yield None
         return
-    writes = WriteThread(pending=WRITES_PENDING)
-    try:
+    with writes_on_thread(WRITES_PENDING) as writes:
         yield writes
-    except BaseException:
-        writes.abandon()
-        writes.close()
-        raise
-    writes.close()
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from appeals import db, heap
 from appeals.deadlines import days_left
 from appeals.formatting import json_list
 from appeals.models import AppState, DenialScore
+from appeals.write_thread import writes_on_thread
 from classifiers import model as recovery_model
 from classifiers import recovery, scoring
 from classifiers.features import OPEN
@@ -189,11 +190,28 @@ def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> 
     with heap.frozen() if denial_ids is None else contextlib.nullcontext():
         live = _context(session, today, fresh=denial_ids is None)
         cols = scoring.load_open(session, None if denial_ids is None else list(denial_ids))
-        if not len(cols):
-            return 0
-        bulk = scoring.score(cols, live.aggregates, live.model)
-        _write(session, _changed(cols, bulk, today), committing=denial_ids is None)
+        if denial_ids is None:
+            _rescore_all(session, cols, live, today)
+        elif len(cols):
+            _write(session, _changed(cols, scoring.score(cols, live.aggregates, live.model), today))
     return len(cols)
+
+
+# A full rescore scores this many rows at a time (two of SQLite's commits; see `_rescore_all`).
+SLICE = 2 * WRITE_BATCH
+
+
+def _rescore_all(session: Session, cols: scoring.Columns, live: _Live, today: date) -> None:
+    """Every open denial, scored `SLICE` rows at a time, each slice's changed rows written on
+    a thread of their own while the next slice is scored: the database takes one slice's rows
+    (on PostgreSQL the server's UPDATE, on SQLite the library's, both without the interpreter
+    lock) on one core while the next is scored on the other."""
+    with writes_on_thread(pending=1) as writes:
+        for start in range(0, len(cols), SLICE):
+            part = cols.part(start, start + SLICE)
+            values = _changed(part, scoring.score(part, live.aggregates, live.model), today)
+            writes.submit(partial(_write, session, values, committing=True))
+        writes.drain()
 
 
 def score_new(

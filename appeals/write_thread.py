@@ -4,14 +4,16 @@ An import on PostgreSQL spends about half its time waiting for the server to tak
 rows (index entries, foreign-key checks), and the server waits for the importer to parse the
 next batch: two cores, used one at a time. With the writes on a thread the server works on one
 batch while the importer parses and builds the next (the thread holds the interpreter lock only
-while it hands rows to the driver, which releases it to wait for the server).
+while it hands rows to the driver, which releases it to wait for the server). The daily full
+rescore writes each slice of scores the same way while it scores the next.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 
 class WriteThread:
@@ -61,3 +63,17 @@ class WriteThread:
             finally:
                 self._queue.task_done()
         self._queue.task_done()
+
+
+@contextmanager
+def writes_on_thread(pending: int = 0) -> Iterator[WriteThread]:
+    """A `WriteThread` for a block: when the block fails, the writes not started yet are
+    dropped (the caller rolls back); when it ends, the thread's first error is raised."""
+    writes = WriteThread(pending)
+    try:
+        yield writes
+    except BaseException:
+        writes.abandon()
+        writes.close()
+        raise
+    writes.close()

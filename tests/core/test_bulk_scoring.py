@@ -111,6 +111,7 @@ def test_rescore_stores_what_the_reference_path_would(
 ) -> None:  # type: ignore[no-untyped-def]
     today, _ = built
     monkeypatch.setattr(db, "BULK_UPDATE", 1)  # the daily rescore's bulk write, on few rows
+    monkeypatch.setattr(ranking, "SLICE", 7)  # scored and written in many slices
     with Session(engine) as session:
         reference = _reference(session, today, None)
         expected = {}
@@ -149,6 +150,26 @@ def test_rescore_stores_what_the_reference_path_would(
         cols = scoring.load_open(session)
         live = ranking._context(session, today, fresh=False)
         assert ranking._changed(cols, scoring.score(cols, live.aggregates, None), today) == []
+
+
+def test_a_failed_write_of_a_full_rescore_is_raised_by_the_rescore(
+    engine: Engine, built, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The slices' writes run on a thread: a failure there fails the rescore, and the slices
+    after it are not written."""
+    today, _ = built
+    monkeypatch.setattr(ranking, "SLICE", 5)
+    calls: list[int] = []
+
+    def failing_second(_session: Session, values: list[dict], **_: object) -> None:
+        calls.append(len(values))
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(ranking, "_write", failing_second)
+    with Session(engine) as session, pytest.raises(RuntimeError, match="went away"):
+        ranking.rescore_open(session, today)
+    assert len(calls) == 2
 
 
 def test_a_new_files_denials_are_scored_from_the_kept_aggregates(

@@ -1,5 +1,6 @@
-"""The import's write thread (PostgreSQL): writes run in order, a failed write surfaces at the
-next drain and skips the writes after it, and an import whose write fails stores nothing."""
+"""The write thread (the import's on PostgreSQL, the full rescore's): writes run in order, a
+failed write surfaces at the next drain and skips the writes after it, a failing block drops its
+pending writes, and an import whose write fails stores nothing."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlmodel import Session, func, select
 from appeals import importer
 from appeals.importer import import_file
 from appeals.models import Claim, RemittanceFile
-from appeals.write_thread import WriteThread
+from appeals.write_thread import WriteThread, writes_on_thread
 from tests.conftest import FIXTURES
 
 TODAY = date(2026, 1, 20)
@@ -59,6 +60,26 @@ def test_an_abandoned_thread_drops_pending_writes_and_ends() -> None:
     release.set()
     writes.close()
     assert done == []
+    assert not any(t.name == "appeals-writes" for t in threading.enumerate())
+
+
+def test_a_failing_block_drops_its_pending_writes_and_a_failed_write_fails_the_block() -> None:
+    done: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        started.set()
+        release.wait(5)
+
+    with pytest.raises(KeyError), writes_on_thread() as writes:
+        writes.submit(slow)
+        writes.submit(lambda: done.append("pending"))
+        started.wait(5)
+        threading.Timer(0.2, release.set).start()  # once the failure has dropped "pending"
+        raise KeyError("the caller failed")
+    assert done == []
+    with pytest.raises(ZeroDivisionError), writes_on_thread() as writes:
+        writes.submit(lambda: 1 / 0)
     assert not any(t.name == "appeals-writes" for t in threading.enumerate())
 
 
