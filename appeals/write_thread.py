@@ -4,8 +4,8 @@ An import on PostgreSQL spends about half its time waiting for the server to tak
 rows (index entries, foreign-key checks), and the server waits for the importer to parse the
 next batch: two cores, used one at a time. With the writes on a thread the server works on one
 batch while the importer parses and builds the next (the thread holds the interpreter lock only
-while it hands rows to the driver, which releases it to wait for the server). The daily full
-rescore writes each slice of scores the same way while it scores the next.
+while it hands rows to the driver, which releases it to wait for the server). On PostgreSQL the
+daily full rescore writes each slice of scores the same way while it scores the next.
 """
 
 from __future__ import annotations

@@ -155,8 +155,8 @@ def test_rescore_stores_what_the_reference_path_would(
 def test_a_failed_write_of_a_full_rescore_is_raised_by_the_rescore(
     engine: Engine, built, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    """The slices' writes run on a thread: a failure there fails the rescore, and the slices
-    after it are not written."""
+    """A failed write of one slice (on PostgreSQL, on the write thread) fails the rescore, and
+    the slices after it are not written."""
     today, _ = built
     monkeypatch.setattr(ranking, "SLICE", 5)
     calls: list[int] = []

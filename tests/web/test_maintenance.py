@@ -88,7 +88,7 @@ def test_the_daily_rescore_commits_in_batches_on_sqlite(
     import sqlalchemy as sa
 
     if engine.dialect.name != "sqlite":
-        pytest.skip("one write lock is SQLite's (PostgreSQL writes the scores in one UPDATE)")
+        pytest.skip("one write lock is SQLite's (PostgreSQL writes the scores in one transaction)")
     with engine.begin() as connection:
         open_ = Denial.closed_at.is_(None)  # type: ignore[union-attr]
         connection.execute(
