@@ -46,20 +46,12 @@ def normalise_url(url: str) -> str:
     return url
 
 
-# Page cache per SQLite connection, in KiB (SQLite's default is 2 MiB). The daily rescore's
-# 200,000 score rows and their priority index fit in 16 MiB: its first full rescore took about
-# a second less (paired runs: 9.4-13.2 s against 10.9-13.6 s; 64 MiB was no faster). SQLite
-# takes the pages as it reads them, so a connection that reads little stays small.
-SQLITE_CACHE_KIB = 16 * 1024
-
-
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 

@@ -82,17 +82,3 @@ def test_trained_model_files_are_owner_only(tmp_path: Path) -> None:
     path = model.save(tmp_path / "models" / "key", DummyClassifier(), card)
     assert mode(tmp_path / "models") == 0o700 and mode(path.parent) == 0o700
     assert mode(path) == 0o600 and mode(path.with_suffix(".json")) == 0o600
-
-
-def test_every_sqlite_connection_gets_the_projects_settings(tmp_path: Path) -> None:
-    """WAL, foreign keys, a wait for the write lock, and a page cache the daily rescore fits in
-    (set per connection: a pooled connection opened later has them too)."""
-    engine = db.create_engine(f"sqlite:///{tmp_path / 'practice.db'}")
-    with engine.connect() as first, engine.connect() as second:
-        for connection in (first, second):
-            pragma = connection.exec_driver_sql
-            assert pragma("PRAGMA journal_mode").scalar() == "wal"
-            assert pragma("PRAGMA foreign_keys").scalar() == 1
-            assert pragma("PRAGMA busy_timeout").scalar() == 10_000
-            assert pragma("PRAGMA cache_size").scalar() == -db.SQLITE_CACHE_KIB
-    engine.dispose()
