@@ -197,26 +197,30 @@ def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> 
     return len(cols)
 
 
-# A full rescore scores this many rows at a time (two of SQLite's commits; see `_rescore_all`).
-SLICE = 2 * WRITE_BATCH
+# A full rescore scores this many rows at a time on PostgreSQL: enough for the prediction to
+# run on every core (`classifiers.model.PARALLEL_FROM`), few enough that the writes of the first
+# slices overlap the scoring of the rest (a short last slice is predicted on one thread).
+SLICE = 40_000
 
 
 def _rescore_all(session: Session, cols: scoring.Columns, live: _Live, today: date) -> None:
-    """Every open denial, scored `SLICE` rows at a time. On PostgreSQL each slice's changed
-    rows are written on a thread of their own while the next slice is scored, so the server's
-    UPDATE of one slice runs on the other core. SQLite writes inside this process: there a
-    write thread only contended with the prediction's threads (more CPU, no sooner done)."""
-    slices = (
-        _changed(part, scoring.score(part, live.aggregates, live.model), today)
-        for part in (cols.part(start, start + SLICE) for start in range(0, len(cols), SLICE))
-    )
+    """Every open denial. On PostgreSQL, scored `SLICE` rows at a time, each slice's changed
+    rows written on a thread of their own while the next slice is scored, so the server's
+    UPDATE of one slice runs on the other core (all in the caller's transaction).
+
+    SQLite writes inside this process: there a write thread only contended with the
+    prediction's threads (more CPU, no sooner done). Every row is scored before any is written,
+    since its writes commit as they go: a failure while scoring leaves every row as it was.
+    """
     if session.get_bind().dialect.name != "postgresql":
-        for values in slices:
-            _write(session, values, committing=True)
+        bulk = scoring.score(cols, live.aggregates, live.model)
+        _write(session, _changed(cols, bulk, today), committing=True)
         return
     with writes_on_thread(pending=1) as writes:
-        for values in slices:
-            writes.submit(partial(_write, session, values, committing=True))
+        for start in range(0, len(cols), SLICE):
+            part = cols.part(start, start + SLICE)
+            values = _changed(part, scoring.score(part, live.aggregates, live.model), today)
+            writes.submit(partial(_write, session, values))
         writes.drain()
 
 

@@ -20,8 +20,8 @@ class WriteThread:
     """Runs submitted writes one after the other, on one thread.
 
     The submitter uses the connection again only after `drain()`, which waits for every write
-    submitted so far. The first write that fails is raised by the next `drain()` (or `close()`);
-    the writes submitted after it are skipped.
+    submitted so far. The first write that fails is raised by the next `submit()`, `drain()` or
+    `close()`; the writes submitted after it are skipped.
     """
 
     def __init__(self, pending: int = 0) -> None:
@@ -33,6 +33,10 @@ class WriteThread:
         self._thread.start()
 
     def submit(self, write: Callable[[], object]) -> None:
+        """Hand on a write; a write that already failed is raised here, so the caller stops
+        building more."""
+        if self._error is not None:
+            raise self._error
         self._queue.put(write)
 
     def drain(self) -> None:

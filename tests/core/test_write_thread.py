@@ -5,6 +5,7 @@ pending writes, and an import whose write fails stores nothing."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 from typing import Any
 
@@ -33,15 +34,20 @@ def test_writes_run_in_order_and_drain_waits_for_them() -> None:
 
 def test_a_failed_write_surfaces_at_the_next_drain_and_skips_the_rest() -> None:
     done: list[str] = []
+    gate = threading.Event()
     writes = WriteThread()
-    writes.submit(lambda: done.append("first"))
+    writes.submit(lambda: (gate.wait(5), done.append("first")))  # all three queued first
     writes.submit(lambda: 1 / 0)
     writes.submit(lambda: done.append("after the failure"))
+    gate.set()
     with pytest.raises(ZeroDivisionError):
         writes.drain()
     assert done == ["first"]
+    with pytest.raises(ZeroDivisionError):  # the next submit too: the caller stops building
+        writes.submit(lambda: done.append("later"))
     with pytest.raises(ZeroDivisionError):
         writes.close()
+    assert done == ["first"]
 
 
 def test_an_abandoned_thread_drops_pending_writes_and_ends() -> None:
@@ -65,17 +71,18 @@ def test_an_abandoned_thread_drops_pending_writes_and_ends() -> None:
 
 def test_a_failing_block_drops_its_pending_writes_and_a_failed_write_fails_the_block() -> None:
     done: list[str] = []
-    started, release = threading.Event(), threading.Event()
+    started = threading.Event()
 
     def slow() -> None:
         started.set()
-        release.wait(5)
+        give_up = time.monotonic() + 5
+        while not writes._discard and time.monotonic() < give_up:  # until "pending" is dropped
+            time.sleep(0.01)
 
     with pytest.raises(KeyError), writes_on_thread() as writes:
         writes.submit(slow)
         writes.submit(lambda: done.append("pending"))
         started.wait(5)
-        threading.Timer(0.2, release.set).start()  # once the failure has dropped "pending"
         raise KeyError("the caller failed")
     assert done == []
     with pytest.raises(ZeroDivisionError), writes_on_thread() as writes:
