@@ -174,6 +174,49 @@ def test_a_failed_write_of_one_slice_fails_the_full_rescore(
     assert len(calls) == 2
 
 
+def test_a_full_rescore_that_fails_while_scoring_leaves_every_score_as_it_was(
+    engine: Engine, built, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL the failure comes after two slices were handed to the write thread: their
+    writes are in the rescore's transaction, which the caller rolls back. SQLite scores every
+    row before writing any."""
+    import threading
+
+    today, _ = built
+    table = DenialScore.__table__  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        session.execute(sa.update(table).values(ranker=""))  # every score stale
+        session.commit()
+        before = session.execute(sa.select(table).order_by(table.c.id)).all()
+    monkeypatch.setattr(ranking, "SLICE", 5)
+    fail_at = 3 if engine.dialect.name == "postgresql" else 1
+    calls: list[int] = []
+    real_score = scoring.score
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == fail_at:
+            raise RuntimeError("scoring failed")
+        return real_score(*args, **kwargs)
+
+    monkeypatch.setattr(scoring, "score", failing)
+    writes: list[int] = []
+    real_write = ranking._write
+
+    def counted(session: Session, values: list[dict], **kwargs: bool) -> None:
+        writes.append(len(values))
+        real_write(session, values, **kwargs)
+
+    monkeypatch.setattr(ranking, "_write", counted)
+    with Session(engine) as session, pytest.raises(RuntimeError, match="scoring failed"):
+        ranking.rescore_open(session, today)
+    # PostgreSQL: the first slice's write had begun before the second was handed on
+    assert len(writes) >= (1 if engine.dialect.name == "postgresql" else 0)
+    assert not any(t.name == "appeals-writes" for t in threading.enumerate())
+    with Session(engine) as session:
+        assert session.execute(sa.select(table).order_by(table.c.id)).all() == before
+
+
 def test_a_new_files_denials_are_scored_from_the_kept_aggregates(
     engine: Engine, built, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
