@@ -190,10 +190,13 @@ def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> 
     with heap.frozen() if denial_ids is None else contextlib.nullcontext():
         live = _context(session, today, fresh=denial_ids is None)
         cols = scoring.load_open(session, None if denial_ids is None else list(denial_ids))
-        if denial_ids is None:
-            _rescore_all(session, cols, live, today)
-        elif len(cols):
-            _write(session, _changed(cols, scoring.score(cols, live.aggregates, live.model), today))
+        if not len(cols):
+            return 0
+        if denial_ids is None and session.get_bind().dialect.name == "postgresql":
+            _rescore_in_slices(session, cols, live, today)
+        else:
+            bulk = scoring.score(cols, live.aggregates, live.model)
+            _write(session, _changed(cols, bulk, today), committing=denial_ids is None)
     return len(cols)
 
 
@@ -203,19 +206,15 @@ def rescore(session: Session, denial_ids: Sequence[int] | None, today: date) -> 
 SLICE = 40_000
 
 
-def _rescore_all(session: Session, cols: scoring.Columns, live: _Live, today: date) -> None:
-    """Every open denial. On PostgreSQL, scored `SLICE` rows at a time, each slice's changed
-    rows written on a thread of their own while the next slice is scored, so the server's
-    UPDATE of one slice runs on the other core (all in the caller's transaction).
+def _rescore_in_slices(session: Session, cols: scoring.Columns, live: _Live, today: date) -> None:
+    """PostgreSQL's full rescore: `SLICE` rows scored at a time, each slice's changed rows
+    written on a thread of their own while the next slice is scored, so the server's UPDATE of
+    one slice runs on the other core (all in the caller's transaction).
 
-    SQLite writes inside this process: there a write thread only contended with the
-    prediction's threads (more CPU, no sooner done). Every row is scored before any is written,
-    since its writes commit as they go: a failure while scoring leaves every row as it was.
+    SQLite scores every row, then writes: it writes inside this process, where a write thread
+    only contended with the prediction's threads (more CPU, no sooner done), and its writes
+    commit as they go, so a failure while scoring must come before any of them.
     """
-    if session.get_bind().dialect.name != "postgresql":
-        bulk = scoring.score(cols, live.aggregates, live.model)
-        _write(session, _changed(cols, bulk, today), committing=True)
-        return
     with writes_on_thread(pending=1) as writes:
         for start in range(0, len(cols), SLICE):
             part = cols.part(start, start + SLICE)
