@@ -35,8 +35,9 @@ if TYPE_CHECKING:
 SEED = 20261203
 # The model's form: a card of an older one is retrained at the web app's next daily upkeep
 # (`recovery.due_for_training`) rather than when enough new outcomes arrive. Form 1 was five
-# 250-tree pipelines, each with its own encoder; its cards carry no form (0).
-FORM = 2
+# 250-tree pipelines, each with its own encoder; its cards carry no form (0). Form 2 learned
+# from decided denials only, leaving out the old ones still pending (`recovery.settled`).
+FORM = 3
 PARALLEL_FROM = 20_000  # rows from which `predict` uses every core
 MIN_OUTCOMES = 200  # fewer decided denials than this: the prior ranks
 MIN_PER_CLASS = 30

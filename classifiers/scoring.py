@@ -83,7 +83,8 @@ def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, s
     The same labels as `features.load_records` + `features.labelled`: won or partial with money
     back = 1 and lost or written off = 0, each on its last appeal decision (won, partial or lost
     only), else the day of the remittance that paid it, else the day it closed, else its arrival;
-    an open denial whose deadline passed = 0 on its deadline.
+    an open denial whose deadline passed = 0 on its deadline; a denial `SETTLE` old not
+    recovered by `as_of` = 0.
     """
     d, payer, appeal = (t.__table__ for t in (Denial, Payer, Appeal))  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
@@ -101,13 +102,16 @@ def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, s
     decided = sa.case(
         (won | lost, sa.func.coalesce(decision, paid, closed, arrived)), else_=d.c.deadline
     )
+    recovered = won & (decided <= as_of)
     settle = SETTLE.days
     if dialect == "sqlite":  # ISO date text compares in date order
-        counted = sa.func.max(decided, sa.func.date(arrived, f"+{settle} days"))
+        settles = sa.func.date(arrived, f"+{settle} days")
+        counted = sa.case((recovered, sa.func.max(decided, settles)), else_=settles)
     else:
-        counted = sa.func.greatest(decided, arrived + settle)
+        settles = arrived + settle
+        counted = sa.case((recovered, sa.func.greatest(decided, settles)), else_=settles)
     day = counted.label("day")
-    label = sa.case((won, 1), else_=0).label("label")
+    label = sa.case((recovered, 1), else_=0).label("label")
     payer_type = sa.func.coalesce(
         sa.func.nullif(d.c.payer_type, ""), sa.func.nullif(payer.c.payer_type, ""), "other"
     ).label("payer_type")
@@ -115,7 +119,7 @@ def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, s
         sa.select(d.c.carc, payer_type, d.c.payer_id, d.c.procedure_code, day, label)
         .join(payer, payer.c.id == d.c.payer_id)
         .outerjoin(decisions, decisions.c.denial_id == d.c.id)
-        .where(won | lost | expired, decided <= as_of)
+        .where(((won | lost | expired) & (decided <= as_of)) | (arrived <= as_of - SETTLE))
         .subquery()
     )
     query = sa.select(*counted_rows.c, sa.func.count()).group_by(*counted_rows.c)

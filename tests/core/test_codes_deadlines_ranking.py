@@ -161,7 +161,7 @@ def test_a_reason_names_the_procedure_or_says_the_whole_claim_was_denied() -> No
     counts = ((6, 3), (0, 0), (0, 0), (0, 0))
     words = recovery.reason_words("CO-197", "17311", "Cobalt", "commercial", counts, 0.3, "",
                                   None, 100.0)  # fmt: skip
-    assert words == ["CO-197 for 17311 at Cobalt came back 50% of the time (6 decided)"]
+    assert words == ["CO-197 for 17311 at Cobalt came back 50% of the time (of 6)"]
     whole = recovery.reason_words("CO-197", "", "Cobalt", "commercial", counts, 0.3, "", None,
                                   100.0)  # fmt: skip
-    assert whole == ["CO-197 on whole claims at Cobalt came back 50% of the time (6 decided)"]
+    assert whole == ["CO-197 on whole claims at Cobalt came back 50% of the time (of 6)"]

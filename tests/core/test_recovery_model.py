@@ -15,7 +15,7 @@ import pytest
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from appeals import lifecycle, ranking
 from appeals.importer import import_file
@@ -29,6 +29,7 @@ from classifiers.features import (
     SETTLE,
     History,
     Record,
+    counted_from,
     labelled,
     load_records,
     matrix,
@@ -107,14 +108,16 @@ def test_a_denials_features_never_see_its_own_or_later_outcomes() -> None:
 
 def test_an_outcome_counts_in_the_rates_once_its_cohort_has_settled() -> None:
     """A quick win decided 10 days after arriving counts from `SETTLE` after arriving, so
-    recent cohorts' fast wins do not outweigh their slower losses; a slow one from its day."""
+    recent cohorts' fast wins do not outweigh their slower losses; a slow win from its day; a
+    denial not recovered counts 0 from `SETTLE` on, however late its loss was decided."""
     quick = record(1, arrived=START, label=1, decided=START + timedelta(days=10))
-    slow = record(2, arrived=START, label=0, decided=START + SETTLE + timedelta(days=30))
-    history = History([quick, slow])
+    slow = record(2, arrived=START, label=1, decided=START + SETTLE + timedelta(days=30))
+    lost = record(3, arrived=START, label=0, decided=START + SETTLE + timedelta(days=60))
+    history = History([quick, slow, lost])
     key = ("carc_payer", quick.carc, quick.payer_id)
     assert history.before(key, START + timedelta(days=11)) == (0, 0)
-    assert history.before(key, START + SETTLE + timedelta(days=1)) == (1, 1)
-    assert history.before(key, START + SETTLE + timedelta(days=31)) == (2, 1)
+    assert history.before(key, START + SETTLE + timedelta(days=1)) == (2, 1)
+    assert history.before(key, START + SETTLE + timedelta(days=31)) == (3, 2)
 
 
 def test_training_is_deterministic_and_survives_a_skops_round_trip(tmp_path: Path) -> None:
@@ -295,6 +298,50 @@ def test_outcomes_count_toward_training_once_their_cohort_has_settled(
         assert arrived is not None
         assert recovery.outcome_count(session, arrived + SETTLE - timedelta(days=1)) == 0
         assert recovery.outcome_count(session, arrived + SETTLE) == 3
+
+
+def test_an_old_denial_still_pending_counts_as_not_recovered_until_it_is(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Once `SETTLE` old, a denial whose appeal is still pending counts 0 (as it stands), for
+    training and in the past rates alike: left out, the decided ones alone overrated their
+    kind (mostly quick wins). A win decided later counts 1 from its day, and a replay as of an
+    earlier day still sees the 0."""
+    claims = [_denied(f"PN{i}") for i in range(2)]
+    path = write_remittance(tmp_path, "pending.835", "T-PEND", date(2026, 1, 5), claims)
+    import_file(engine, path, today=date(2026, 1, 10))
+    sending = lifecycle.Sending(date(2026, 1, 20), "fax", "", None)
+    with Session(engine) as session:
+        pending, later = session.exec(select(Denial).order_by(col(Denial.id))).all()
+        lifecycle.send_appeal(session, [pending, later], sending, None, today=date(2026, 1, 20))
+        decision = lifecycle.Decision("won", date(2026, 9, 1), Decimal("150"), False)
+        lifecycle.record_decision(session, later, decision, None, today=date(2026, 9, 1))
+        session.commit()
+        arrived = pending.denied_on
+        assert arrived is not None
+        settles = arrived + SETTLE
+        assert settles < date(2026, 9, 1)
+
+        def counted(as_of: date) -> list[tuple[int, int, date]]:
+            found = labelled(load_records(session), as_of)
+            return sorted((r.id, r.label or 0, counted_from(r)) for r in found)
+
+        def sql(as_of: date) -> list[tuple[int, int, int]]:
+            rows = scoring.outcome_counts(session, as_of)
+            return sorted((day, label, n) for *_, day, label, n in rows)
+
+        assert counted(settles - timedelta(days=1)) == []
+        assert sql(settles - timedelta(days=1)) == []
+        assert recovery.outcome_count(session, settles) == 2
+        at_settling = [(pending.id, 0, settles), (later.id, 0, settles)]
+        assert counted(settles) == at_settling
+        assert sql(settles) == [(settles.toordinal(), 0, 2)]
+        after = date(2026, 9, 2)
+        assert counted(after) == [(pending.id, 0, settles), (later.id, 1, date(2026, 9, 1))]
+        assert sql(after) == [(settles.toordinal(), 0, 1), (date(2026, 9, 1).toordinal(), 1, 1)]
+        every = sorted(labelled(load_records(session), after), key=lambda r: r.id)
+        assert [r.label for r in recovery.settled(every, settles)] == [0, 0]  # as it stood
+        assert [r.label for r in recovery.settled(every, after)] == [0, 1]
 
 
 def test_a_denial_a_later_remittance_paid_is_decided_on_that_remittances_day(
