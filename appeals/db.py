@@ -55,6 +55,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+@contextmanager
+def sqlite_page_cache(connection: Connection, mebibytes: int) -> Iterator[None]:
+    """A larger page cache on this one SQLite connection while the block runs, then its own
+    size again (SQLite frees the pages above it): for a big write whose index pages the usual
+    2 MiB would evict and read again, without every pooled connection keeping that much."""
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{mebibytes * 1024}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+
+
 def create_engine(url: str) -> Engine:
     """A new engine for `url` with the project's connection settings (no schema work)."""
     url = normalise_url(url)

@@ -280,13 +280,19 @@ def _write(session: Session, values: list[dict[str, Any]], *, committing: bool =
     """
     table = DenialScore.__table__  # type: ignore[attr-defined]
     if committing and session.get_bind().dialect.name == "sqlite":
+        if not values:
+            return
         # In id order: each commit writes the table pages its batch changed, so rows in table
         # order are written once each (200,000 rows: 9.3 s against 12.1 s in priority order,
         # whose batches each touched pages all over the table).
         values = sorted(values, key=itemgetter("b_id"))
-        for start in range(0, len(values), WRITE_BATCH):
-            db.update_rows(session.connection(), table, values[start : start + WRITE_BATCH])
-            session.commit()
+        session.commit()  # what the session holds, as the first batch's commit would
+        # On a connection of their own, which keeps the priority index's pages in a larger cache
+        # across the batches' commits (a session's commit hands its connection back to the pool)
+        with session.get_bind().connect() as connection, db.sqlite_page_cache(connection, 16):
+            for start in range(0, len(values), WRITE_BATCH):
+                db.update_rows(connection, table, values[start : start + WRITE_BATCH])
+                connection.commit()
         return
     # In one transaction, in the new priority's order: the priority index takes its new entries
     # in sequence (about a fifth less work for SQLite than in id order).

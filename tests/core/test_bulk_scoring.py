@@ -152,6 +152,38 @@ def test_rescore_stores_what_the_reference_path_would(
         assert ranking._changed(cols, scoring.score(cols, live.aggregates, None), today) == []
 
 
+def test_sqlites_full_rescore_writes_with_a_larger_cache_on_its_own_connection_only(
+    engine: Engine, built, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Every batch's write goes through one connection holding the larger page cache, which
+    has its own size again afterwards, also when a write fails."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL writes in slices on a write thread")
+    today, _ = built
+    monkeypatch.setattr(ranking, "WRITE_BATCH", 7)  # many batches, each committed
+    writes: list[tuple[int, int]] = []
+    update_rows = db.update_rows
+
+    def recording(connection, table, rows):  # type: ignore[no-untyped-def]
+        size = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        writes.append((id(connection.connection.dbapi_connection), size))
+        update_rows(connection, table, rows)
+
+    monkeypatch.setattr(db, "update_rows", recording)
+    with Session(engine) as session:
+        count = ranking.rescore_open(session, today)
+        session.commit()
+    assert len(writes) > 2  # batches of 7 of the rows that changed
+    assert {size for _, size in writes} == {-16 * 1024}
+    assert len({connection for connection, _ in writes}) == 1
+    with engine.connect() as connection:
+        default = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        with pytest.raises(RuntimeError), db.sqlite_page_cache(connection, 16):
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == -16 * 1024
+            raise RuntimeError
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == default != -16 * 1024
+
+
 def test_a_failed_write_of_one_slice_fails_the_full_rescore(
     engine: Engine, built, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
