@@ -98,12 +98,21 @@ def test_the_daily_rescore_commits_in_batches_on_sqlite(
         )
     monkeypatch.setattr(db, "BULK_UPDATE", 2)
     monkeypatch.setattr(ranking, "WRITE_BATCH", 2)
-    commits: list[int] = []
-    sa.event.listen(session, "after_commit", lambda _s: commits.append(1))
+    events: list[str] = []
+    update_rows = db.update_rows
+
+    def writing(connection, table, rows):  # type: ignore[no-untyped-def]
+        events.append(f"{len(rows)} {table.name}")
+        update_rows(connection, table, rows)
+
+    monkeypatch.setattr(db, "update_rows", writing)
+    sa.event.listen(engine, "commit", lambda _connection: events.append("commit"))
     count = ranking.rescore_daily(session, date(2027, 2, 1), force=True)
     assert count is not None and count >= 4
-    # a commit per batch of two rows, besides the day's mark and the end
-    assert len(commits) == 2 + (count + 1) // 2
+    # each batch of two scores is committed before the next is written
+    writes = events[events.index("2 denialscore") :]
+    batches = [f"{min(2, count - start)} denialscore" for start in range(0, count, 2)]
+    assert writes[: 2 * len(batches)] == [e for b in batches for e in (b, "commit")]
     session.expire_all()
     left = session.exec(
         select(DenialScore.priority).join(Denial, Denial.id == DenialScore.id).where(open_)
