@@ -10,6 +10,7 @@ aggregates must score a new file's denials as a fresh full read would.
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -287,16 +288,31 @@ def test_a_new_files_denials_are_scored_from_the_kept_aggregates(
         assert (probability, explanation, stake) == (s.probability, s.explanation, r.stake)
 
 
-def test_kept_aggregates_are_refused_on_another_day_or_for_another_model(tmp_path: Path) -> None:
+def test_kept_aggregates_are_refused_on_another_day_for_another_model_or_in_another_form(
+    tmp_path: Path,
+) -> None:
     day = date(2026, 3, 2)
-    kept = scoring.Aggregates(day, "model A", [("50", "commercial", 1, "11102", 700_000, 1, 3)],
-                              {(1, "11102"): Decimal("81.25")})  # fmt: skip
+    rows = [
+        ("50", "commercial", 1, "11102", 700_000, 1, 3),
+        ("50", "medicare", 2, "", 700_001, 0, 1),
+    ]
+    kept = scoring.Aggregates(day, "model A", rows, {(1, "11102"): Decimal("81.25")})
     scoring.save(tmp_path, kept)
     loaded = scoring.load(tmp_path, day, "model A")
     assert loaded is not None
     assert (loaded.outcomes, loaded.payments) == (kept.outcomes, kept.payments)
+    for name in scoring.LEVELS:  # the kept columns answer as the rows they were made from
+        gids = np.array(list(kept.level(name).groups.values()) * 2)
+        days = np.array([700_000] * (len(gids) // 2) + [700_002] * (len(gids) // 2))
+        found, expected = loaded.level(name).before(gids, days), kept.level(name).before(gids, days)
+        assert [v.tolist() for v in found] == [v.tolist() for v in expected]
     assert scoring.load(tmp_path, day + timedelta(days=1), "model A") is None
     assert scoring.load(tmp_path, day, "model B") is None
+    path = tmp_path / scoring.SNAPSHOT
+    older = json.loads(path.read_text())
+    path.write_text(json.dumps({**older, "form": 1, "outcomes": [list(row) for row in rows]}))
+    assert scoring.load(tmp_path, day, "model A") is None  # kept row by row: built again
+    scoring.save(tmp_path, kept)
     assert oct((tmp_path / scoring.SNAPSHOT).stat().st_mode)[-3:] == "600"
     scoring.forget(tmp_path)
     assert scoring.load(tmp_path, day, "model A") is None
