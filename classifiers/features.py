@@ -308,7 +308,7 @@ class History:
     def __init__(self, outcomes: Iterable[Record]) -> None:
         grouped: dict[tuple[Any, ...], list[tuple[int, int]]] = defaultdict(list)
         for r in outcomes:
-            if r.label is None or r.decided_on is None:
+            if r.label is None:
                 continue
             day = counted_from(r).toordinal()
             for key in _keys(r):

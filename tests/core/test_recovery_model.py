@@ -307,13 +307,14 @@ def test_an_old_denial_still_pending_counts_as_not_recovered_until_it_is(
     training and in the past rates alike: left out, the decided ones alone overrated their
     kind (mostly quick wins). A win decided later counts 1 from its day, and a replay as of an
     earlier day still sees the 0."""
-    claims = [_denied(f"PN{i}") for i in range(2)]
+    claims = [_denied(f"PN{i}") for i in range(3)]
     path = write_remittance(tmp_path, "pending.835", "T-PEND", date(2026, 1, 5), claims)
     import_file(engine, path, today=date(2026, 1, 10))
     sending = lifecycle.Sending(date(2026, 1, 20), "fax", "", None)
     with Session(engine) as session:
-        pending, later = session.exec(select(Denial).order_by(col(Denial.id))).all()
+        pending, later, billed = session.exec(select(Denial).order_by(col(Denial.id))).all()
         lifecycle.send_appeal(session, [pending, later], sending, None, today=date(2026, 1, 20))
+        billed.status, billed.deadline = "billed_patient", None  # no window to close
         decision = lifecycle.Decision("won", date(2026, 9, 1), Decimal("150"), False)
         lifecycle.record_decision(session, later, decision, None, today=date(2026, 9, 1))
         session.commit()
@@ -332,16 +333,20 @@ def test_an_old_denial_still_pending_counts_as_not_recovered_until_it_is(
 
         assert counted(settles - timedelta(days=1)) == []
         assert sql(settles - timedelta(days=1)) == []
-        assert recovery.outcome_count(session, settles) == 2
-        at_settling = [(pending.id, 0, settles), (later.id, 0, settles)]
+        assert recovery.outcome_count(session, settles) == 3
+        at_settling = [(pending.id, 0, settles), (later.id, 0, settles), (billed.id, 0, settles)]
         assert counted(settles) == at_settling
-        assert sql(settles) == [(settles.toordinal(), 0, 2)]
+        assert sql(settles) == [(settles.toordinal(), 0, 3)]
         after = date(2026, 9, 2)
-        assert counted(after) == [(pending.id, 0, settles), (later.id, 1, date(2026, 9, 1))]
-        assert sql(after) == [(settles.toordinal(), 0, 1), (date(2026, 9, 1).toordinal(), 1, 1)]
+        won = (later.id, 1, date(2026, 9, 1))
+        assert counted(after) == [(pending.id, 0, settles), won, (billed.id, 0, settles)]
+        assert sql(after) == [(settles.toordinal(), 0, 2), (date(2026, 9, 1).toordinal(), 1, 1)]
+        history = History(labelled(load_records(session), after))
+        key = ("carc_payer", pending.carc, pending.payer_id)
+        assert history.before(key, date(2026, 9, 2)) == (3, 1)  # as the SQL counts them
         every = sorted(labelled(load_records(session), after), key=lambda r: r.id)
-        assert [r.label for r in recovery.settled(every, settles)] == [0, 0]  # as it stood
-        assert [r.label for r in recovery.settled(every, after)] == [0, 1]
+        assert [r.label for r in recovery.settled(every, settles)] == [0, 0, 0]  # as it stood
+        assert [r.label for r in recovery.settled(every, after)] == [0, 1, 0]
 
 
 def test_a_denial_a_later_remittance_paid_is_decided_on_that_remittances_day(
