@@ -149,7 +149,11 @@ def build_claims_facts(
     `original_procedure_code`, `service_date`); `cas` and `remarks`: the (group, reason,
     amount) adjustments and the remark codes of each (claim id, line id or None), in order.
     """
-    docs = documentation_for_claims(session, [(claim, lines.get(claim.id, [])) for claim in claims])
+    # each claim also gets a stand-in line with no procedure and id -claim id: its facts are the
+    # claim-wide ones of the claim's date, which a claim-level denial is judged with
+    docs = documentation_for_claims(
+        session, [(claim, [*lines.get(claim.id, []), _claim_wide(claim.id)]) for claim in claims]
+    )
     found: dict[int, tuple[ClaimFacts, list[int]]] = {}
     for claim in claims:
         own = lines.get(claim.id, [])
@@ -178,24 +182,36 @@ def build_claims_facts(
                 filing_indicator=claim.filing_indicator,
                 adjustments=tuple(cas.get((claim.id, None), ())),
                 rarcs=tuple(remarks.get((claim.id, None), ())),
+                docs=docs.get(-claim.id, {}),
             ),
             [line.id or 0 for line in own],
         )
     return found
 
 
+def _claim_wide(claim_id: int) -> SimpleNamespace:
+    """A line that reads only a claim's date-wide facts (`documentation_for_claims`)."""
+    return SimpleNamespace(
+        id=-claim_id, service_date=None, procedure_code="", original_procedure_code=""
+    )
+
+
 def findings_for(facts: ClaimFacts, line_ids: list[int], denial: Denial) -> list[Finding]:
     """The findings for a denial on an already-built claim (see `claim_facts`)."""
     if denial.line_id is not None and denial.line_id in line_ids:
         return check_line(facts, line_ids.index(denial.line_id))
-    # a claim-level denial: judge a stand-in line carrying the claim's codes
-    stand_in = LineFacts(procedure=denial.procedure_code, service_date=denial.service_date)
+    # a claim-level denial: judge a stand-in line carrying the claim's codes and its claim-wide
+    # documentation (an authorization number on file is not "missing")
+    stand_in = LineFacts(
+        procedure=denial.procedure_code, service_date=denial.service_date, docs=facts.docs
+    )
     facts = ClaimFacts(
         lines=(*facts.lines, stand_in),
         payer_type=facts.payer_type,
         filing_indicator=facts.filing_indicator,
         adjustments=facts.adjustments,
         rarcs=facts.rarcs,
+        docs=facts.docs,
     )
     return check_line(facts, len(facts.lines) - 1)
 

@@ -59,6 +59,9 @@ class ClaimFacts:
     filing_indicator: str = ""
     adjustments: tuple[tuple[str, str, Decimal], ...] = ()  # claim-level CAS
     rarcs: tuple[str, ...] = ()  # claim-level MOA/MIA remarks
+    # the claim-wide documentation facts of its service date, which a claim-level denial's
+    # stand-in line is judged with
+    docs: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_medicare_ffs(self) -> bool:

@@ -85,6 +85,7 @@ def reference_claim_facts(session: Session, claim: Claim) -> tuple[ClaimFacts, l
         select(Remark).where(Remark.claim_id == claim.id).order_by(col(Remark.id))
     ).all()
     docs = reference_docs(session, claim, lines)
+    claim_wide = reference_docs(session, claim, [ServiceLine(id=-1, procedure_code="")])[-1]
     payer = session.get(Payer, claim.payer_id)
 
     def cas(line_id: int | None) -> tuple[tuple[str, str, Decimal], ...]:
@@ -120,6 +121,7 @@ def reference_claim_facts(session: Session, claim: Claim) -> tuple[ClaimFacts, l
             filing_indicator=claim.filing_indicator,
             adjustments=cas(None),
             rarcs=remark_codes(None),
+            docs=claim_wide,
         ),
         [line.id or 0 for line in lines],
     )
@@ -164,6 +166,19 @@ def test_setwise_checks_find_what_the_per_claim_reading_found(
             assert denial.action == recommended_action(denial, expected)
             found += bool(expected)
         assert found > 10
+        # a claim-level denial is judged with its claim's date-wide facts: an authorization
+        # number on file is cited, not asked for
+        on_file = [
+            denial
+            for denial in denials
+            if denial.line_id is None
+            and reference[denial.claim_id][0].docs.get("authorization_number")
+            and denial.category == "authorization_precert"
+        ]
+        assert on_file
+        for denial in on_file:
+            missing = [name for f in json.loads(denial.findings) for name in f["missing"]]
+            assert "authorization_number" not in missing, denial.id
         listed = [(d.id, findings_json(f)) for d, f in iter_findings(session, denials, chunk=7)]
         assert listed == [(d.id, d.findings) for d in denials]
         assert refresh_findings(session, [d.id for d in denials if d.id]) == 0  # all current
