@@ -39,7 +39,7 @@ SEED = 20261203
 # from decided denials only, leaving out the old ones still pending (`recovery.settled`).
 FORM = 3
 PARALLEL_FROM = 20_000  # rows from which `predict` uses every core
-MIN_OUTCOMES = 200  # fewer decided denials than this: the prior ranks
+MIN_OUTCOMES = 200  # fewer outcomes than this (`recovery.outcome_count`): the prior ranks
 MIN_PER_CLASS = 30
 
 

@@ -110,7 +110,7 @@ def _split(outcomes: list[Record], as_of: date, share: float) -> date:
 
 
 def _outcomes(session: Session, as_of: date) -> list[Record]:
-    """Every decided denial (as of `as_of`), in arrival order."""
+    """Every denial whose outcome counts as of `as_of` (`labelled`), in arrival order."""
     return sorted(labelled(load_records(session), as_of), key=lambda r: (r.arrived, r.id))
 
 

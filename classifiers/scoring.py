@@ -61,7 +61,7 @@ from classifiers.features import (
 from classifiers.priors import STRENGTH, prior_for
 
 SNAPSHOT = "scoring-context.json"
-SNAPSHOT_FORM = 2  # the outcomes kept as columns (form 1: one list per row)
+SNAPSHOT_FORM = 3  # outcomes as columns, each counted and recovered from its own day
 LEVELS = ("carc", "carc_type", "carc_payer", "carc_payer_proc")
 _DAY_SPAN = 1 << 22  # above date.max.toordinal(): (group, day) packs into one int64
 _CHUNK = 900  # ids per IN (...) list
@@ -77,9 +77,12 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, str, int, int, int]]:
+def outcome_counts(
+    session: Session, as_of: date
+) -> list[tuple[str, str, int, str, int, int | None, int]]:
     """Outcomes counted by `as_of`, grouped: (carc, payer type, payer id, procedure, ordinal of
-    the day it counts from (`features.counted_from`), label, count).
+    the day they count from (`features.counted_from`), ordinal of the day they count as
+    recovered from (`features.recovered_from`) or None, count).
 
     The same labels as `features.load_records` + `features.labelled`: won or partial with money
     back = 1 and lost or written off = 0, each on its last appeal decision (won, partial or lost
@@ -107,17 +110,17 @@ def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, s
     settle = SETTLE.days
     if dialect == "sqlite":  # ISO date text compares in date order
         settles = sa.func.date(arrived, f"+{settle} days")
-        counted = sa.case((recovered, sa.func.max(decided, settles)), else_=settles)
+        latest = sa.func.max(decided, settles)
     else:
         settles = arrived + settle
-        counted = sa.case((recovered, sa.func.greatest(decided, settles)), else_=settles)
-    day = counted.label("day")
-    label = sa.case((recovered, 1), else_=0).label("label")
+        latest = sa.func.greatest(decided, settles)
+    day = settles.label("day")
+    won_day = sa.case((recovered, latest), else_=sa.null()).label("won_day")
     payer_type = sa.func.coalesce(
         sa.func.nullif(d.c.payer_type, ""), sa.func.nullif(payer.c.payer_type, ""), "other"
     ).label("payer_type")
     counted_rows = (
-        sa.select(d.c.carc, payer_type, d.c.payer_id, d.c.procedure_code, day, label)
+        sa.select(d.c.carc, payer_type, d.c.payer_id, d.c.procedure_code, day, won_day)
         .join(payer, payer.c.id == d.c.payer_id)
         .outerjoin(decisions, decisions.c.denial_id == d.c.id)
         .where(((won | lost | expired) & (decided <= as_of)) | (arrived <= as_of - SETTLE))
@@ -125,11 +128,12 @@ def outcome_counts(session: Session, as_of: date) -> list[tuple[str, str, int, s
     )
     query = sa.select(*counted_rows.c, sa.func.count()).group_by(*counted_rows.c)
     out = []
-    for carc, kind, payer_id, procedure, when, value, count in session.execute(query):
-        out.append(
-            (carc, kind, int(payer_id), procedure, _day(when).toordinal(), int(value), int(count))  # type: ignore[union-attr]
-        )
-    out.sort()
+    for carc, kind, payer_id, procedure, when, won, count in session.execute(query):
+        counted_day = _day(when).toordinal()  # type: ignore[union-attr]
+        won_on = _day(won)
+        recovered_day = won_on.toordinal() if won_on else None
+        out.append((carc, kind, int(payer_id), procedure, counted_day, recovered_day, int(count)))
+    out.sort(key=lambda row: (*row[:5], row[5] or 0))
     return out
 
 
@@ -184,7 +188,7 @@ class Aggregates:
 
     as_of: date
     model_key: str
-    outcomes: list[tuple[str, str, int, str, int, int, int]]
+    outcomes: list[tuple[str, str, int, str, int, int | None, int]]
     payments: dict[tuple[int, str], Decimal]
     _levels: dict[str, _Level] = field(default_factory=dict, repr=False)
     _columns: list[list[Any]] | None = field(default=None, repr=False)
@@ -212,10 +216,9 @@ def save(folder: Path, aggregates: Aggregates) -> Path:
     private_folder(folder)
     path = folder / SNAPSHOT
     data = {
-        "as_of": aggregates.as_of.isoformat(),
-        "model": aggregates.model_key,
-        "settle_days": SETTLE.days,
-        "form": SNAPSHOT_FORM,
+        # one key, which a version that kept "as_of" beside rows of outcomes does not read:
+        # it refuses this file and builds its own, rather than misread these columns
+        "built_for": _built_for(aggregates.as_of, aggregates.model_key),
         "outcomes": aggregates.columns(),
         "payments": [[p, c, str(v)] for (p, c), v in sorted(aggregates.payments.items())],
     }
@@ -233,8 +236,7 @@ def load(folder: Path, as_of: date, key: str) -> Aggregates | None:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    built_for = (data.get("as_of"), data.get("model"), data.get("settle_days"), data.get("form"))
-    if built_for != (as_of.isoformat(), key, SETTLE.days, SNAPSHOT_FORM):
+    if data.get("built_for") != _built_for(as_of, key):
         return None
     columns = data["outcomes"]
     return Aggregates(
@@ -246,18 +248,39 @@ def load(folder: Path, as_of: date, key: str) -> Aggregates | None:
     )
 
 
+def _built_for(as_of: date, key: str) -> list[Any]:
+    """What kept aggregates answer for: the day, the model, the settling window, the form."""
+    return [as_of.isoformat(), key, SETTLE.days, SNAPSHOT_FORM]
+
+
 def forget(folder: Path) -> None:
     """Drop the kept aggregates (after training: the next rescore builds them again)."""
     (folder / SNAPSHOT).unlink(missing_ok=True)
 
 
+class _Running:
+    """Counts of one kind per group, running over the days they count from, as sorted arrays."""
+
+    def __init__(self, gids: np.ndarray, days: np.ndarray, counts: np.ndarray, groups: int):
+        packed = gids * _DAY_SPAN + days
+        order = np.argsort(packed, kind="stable")
+        self.packed = packed[order]
+        self.total = np.concatenate(([0], np.cumsum(counts[order])))
+        self.start = np.searchsorted(self.packed, np.arange(groups) * _DAY_SPAN)
+
+    def before(self, gids: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """The count strictly before each day, per group id (all of them seen)."""
+        at = np.searchsorted(self.packed, gids * _DAY_SPAN + days, side="left")
+        return self.total[at] - self.total[self.start[gids]]
+
+
 class _Level:
-    """Decided and recovered counts before a day, for one level of keys, as sorted arrays."""
+    """Counted and recovered denials before a day, for one level of keys, as sorted arrays."""
 
     def __init__(self, columns: Sequence[Sequence[Any]], level: int) -> None:
         """`columns`: `outcome_counts`' rows as columns (row by row in Python, a year of a big
         practice's 80,000 rows took 0.5 s for the four levels)."""
-        carc, kind, payer_id, procedure, day, label, count = columns
+        carc, kind, payer_id, procedure, day, won_day, count = columns
         picked = ((carc,), (carc, kind), (carc, payer_id), (carc, payer_id, procedure))[level]
         groups: dict[tuple[Any, ...], int] = {}
         gids = np.fromiter(
@@ -267,21 +290,19 @@ class _Level:
         )
         self.groups = groups
         counts = np.array(count, dtype=np.int64)
-        packed = gids * _DAY_SPAN + np.array(day, dtype=np.int64)
-        order = np.argsort(packed, kind="stable")
-        self.packed = packed[order]
-        self.decided = np.concatenate(([0], np.cumsum(counts[order])))
-        self.won = np.concatenate(([0], np.cumsum((counts * np.array(label, np.int64))[order])))
-        self.start = np.searchsorted(self.packed, np.arange(len(self.groups)) * _DAY_SPAN)
+        won = np.array([w is not None for w in won_day], dtype=bool)
+        won_days = np.array([w for w in won_day if w is not None], dtype=np.int64)
+        self.counted = _Running(gids, np.array(day, dtype=np.int64), counts, len(groups))
+        self.recovered = _Running(gids[won], won_days, counts[won], len(groups))
 
     def before(self, gids: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(decided, recovered) strictly before each day, per group id (-1: never seen)."""
+        """(counted, recovered) strictly before each day, per group id (-1: never seen)."""
         seen = gids >= 0
+        if not self.groups:
+            return np.zeros(len(gids), dtype=np.int64), np.zeros(len(gids), dtype=np.int64)
         safe = np.where(seen, gids, 0)
-        at = np.searchsorted(self.packed, safe * _DAY_SPAN + days, side="left")
-        first = self.start[safe] if len(self.groups) else np.zeros_like(safe)
-        n = np.where(seen, self.decided[at] - self.decided[first], 0)
-        s = np.where(seen, self.won[at] - self.won[first], 0)
+        n = np.where(seen, self.counted.before(safe, days), 0)
+        s = np.where(seen, self.recovered.before(safe, days), 0)
         return n, s
 
 

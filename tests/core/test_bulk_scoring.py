@@ -30,7 +30,14 @@ from appeals.models import Denial, DenialScore
 from appeals.synth import generate
 from classifiers import model as m
 from classifiers import recovery, scoring
-from classifiers.features import History, expected_payments, labelled, load_records, matrix
+from classifiers.features import (
+    SETTLE,
+    History,
+    expected_payments,
+    labelled,
+    load_records,
+    matrix,
+)
 from tests.core.test_recovery_model import practice
 
 pytestmark = pytest.mark.slow
@@ -89,7 +96,8 @@ def test_sql_aggregates_and_bulk_scores_equal_the_python_path(engine: Engine, bu
         keys = [k for k in history.days if k[0] == name]
         assert len(keys) == len(level.groups)
         for key in keys:
-            days = sorted({*history.days[key], *(d + 1 for d in history.days[key]), 1})
+            changes = {*history.days[key], *history.wins.get(key, [])}
+            days = sorted({*changes, *(d + 1 for d in changes), 1})
             gids = np.full(len(days), level.groups[key[1:]])
             n, s = level.before(gids, np.array(days))
             expected = [history.before(key, date.fromordinal(d)) for d in days]
@@ -157,7 +165,7 @@ def test_sqlites_full_rescore_writes_with_a_larger_cache_on_its_own_connection_o
     engine: Engine, built, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     """Every batch's write goes through one connection holding the larger page cache, which
-    has its own size again afterwards, also when a write fails."""
+    has its own size again afterwards, also when the block inside fails."""
     if engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL writes in slices on a write thread")
     today, _ = built
@@ -293,8 +301,8 @@ def test_kept_aggregates_are_refused_on_another_day_for_another_model_or_in_anot
 ) -> None:
     day = date(2026, 3, 2)
     rows = [
-        ("50", "commercial", 1, "11102", 700_000, 1, 3),
-        ("50", "medicare", 2, "", 700_001, 0, 1),
+        ("50", "commercial", 1, "11102", 700_000, 700_001, 3),
+        ("50", "medicare", 2, "", 700_001, None, 1),
     ]
     kept = scoring.Aggregates(day, "model A", rows, {(1, "11102"): Decimal("81.25")})
     scoring.save(tmp_path, kept)
@@ -310,8 +318,10 @@ def test_kept_aggregates_are_refused_on_another_day_for_another_model_or_in_anot
     assert scoring.load(tmp_path, day, "model B") is None
     path = tmp_path / scoring.SNAPSHOT
     older = json.loads(path.read_text())
-    path.write_text(json.dumps({**older, "form": 1, "outcomes": [list(row) for row in rows]}))
+    as_before = {"as_of": day.isoformat(), "model": "model A", "settle_days": SETTLE.days}
+    path.write_text(json.dumps({**as_before, "outcomes": [list(row) for row in rows]}))
     assert scoring.load(tmp_path, day, "model A") is None  # kept row by row: built again
+    assert "as_of" not in older  # and a version that kept it so refuses this form
     scoring.save(tmp_path, kept)
     assert oct((tmp_path / scoring.SNAPSHOT).stat().st_mode)[-3:] == "600"
     scoring.forget(tmp_path)

@@ -177,8 +177,10 @@ def test_setwise_checks_find_what_the_per_claim_reading_found(
         ]
         assert on_file
         for denial in on_file:
-            missing = [name for f in json.loads(denial.findings) for name in f["missing"]]
-            assert "authorization_number" not in missing, denial.id
+            number = reference[denial.claim_id][0].docs["authorization_number"]
+            [found] = [f for f in json.loads(denial.findings) if f["rule_id"] == "authorization"]
+            assert found["cite"]["authorization_number"] == number, denial.id
+            assert "authorization_number" not in found["missing"]
         listed = [(d.id, findings_json(f)) for d, f in iter_findings(session, denials, chunk=7)]
         assert listed == [(d.id, d.findings) for d in denials]
         assert refresh_findings(session, [d.id for d in denials if d.id]) == 0  # all current

@@ -34,6 +34,7 @@ from classifiers.features import (
     load_records,
     matrix,
     rates,
+    recovered_from,
     row,
 )
 from tests.remits import Line, RemitClaim, write_remittance
@@ -107,16 +108,16 @@ def test_a_denials_features_never_see_its_own_or_later_outcomes() -> None:
 
 
 def test_an_outcome_counts_in_the_rates_once_its_cohort_has_settled() -> None:
-    """A quick win decided 10 days after arriving counts from `SETTLE` after arriving, so
-    recent cohorts' fast wins do not outweigh their slower losses; a slow win from its day; a
-    denial not recovered counts 0 from `SETTLE` on, however late its loss was decided."""
+    """Every denial counts from `SETTLE` after arriving, so recent cohorts' fast wins do not
+    outweigh their slower losses; it counts as recovered from then, or from a later win's day
+    (until then, as not recovered), however late its loss was decided."""
     quick = record(1, arrived=START, label=1, decided=START + timedelta(days=10))
     slow = record(2, arrived=START, label=1, decided=START + SETTLE + timedelta(days=30))
     lost = record(3, arrived=START, label=0, decided=START + SETTLE + timedelta(days=60))
     history = History([quick, slow, lost])
     key = ("carc_payer", quick.carc, quick.payer_id)
     assert history.before(key, START + timedelta(days=11)) == (0, 0)
-    assert history.before(key, START + SETTLE + timedelta(days=1)) == (2, 1)
+    assert history.before(key, START + SETTLE + timedelta(days=1)) == (3, 1)
     assert history.before(key, START + SETTLE + timedelta(days=31)) == (3, 2)
 
 
@@ -323,26 +324,34 @@ def test_an_old_denial_still_pending_counts_as_not_recovered_until_it_is(
         settles = arrived + SETTLE
         assert settles < date(2026, 9, 1)
 
-        def counted(as_of: date) -> list[tuple[int, int, date]]:
+        def counted(as_of: date) -> list[tuple[int, int, date, date | None]]:
             found = labelled(load_records(session), as_of)
-            return sorted((r.id, r.label or 0, counted_from(r)) for r in found)
+            return sorted((r.id, r.label or 0, counted_from(r), recovered_from(r)) for r in found)
 
-        def sql(as_of: date) -> list[tuple[int, int, int]]:
+        def sql(as_of: date) -> list[tuple[int, int | None, int]]:
             rows = scoring.outcome_counts(session, as_of)
-            return sorted((day, label, n) for *_, day, label, n in rows)
+            return sorted(((day, won, n) for *_, day, won, n in rows), key=lambda r: r[1] or 0)
 
         assert counted(settles - timedelta(days=1)) == []
         assert sql(settles - timedelta(days=1)) == []
         assert recovery.outcome_count(session, settles) == 3
-        at_settling = [(pending.id, 0, settles), (later.id, 0, settles), (billed.id, 0, settles)]
-        assert counted(settles) == at_settling
-        assert sql(settles) == [(settles.toordinal(), 0, 3)]
+        unrecovered = [(i, 0, settles, None) for i in (pending.id, later.id, billed.id)]
+        assert counted(settles) == unrecovered
+        assert sql(settles) == [(settles.toordinal(), None, 3)]
         after = date(2026, 9, 2)
-        won = (later.id, 1, date(2026, 9, 1))
-        assert counted(after) == [(pending.id, 0, settles), won, (billed.id, 0, settles)]
-        assert sql(after) == [(settles.toordinal(), 0, 2), (date(2026, 9, 1).toordinal(), 1, 1)]
+        won = (later.id, 1, settles, date(2026, 9, 1))
+        assert counted(after) == [unrecovered[0], won, unrecovered[2]]
+        recovered_on = date(2026, 9, 1).toordinal()
+        assert sql(after) == [
+            (settles.toordinal(), None, 2),
+            (settles.toordinal(), recovered_on, 1),
+        ]
         history = History(labelled(load_records(session), after))
         key = ("carc_payer", pending.carc, pending.payer_id)
+        # the later win counts from its settling day like the others, as not recovered until
+        # its decision: its presence says nothing of its future
+        assert history.before(key, settles + timedelta(days=1)) == (3, 0)
+        assert history.before(key, date(2026, 9, 1)) == (3, 0)
         assert history.before(key, date(2026, 9, 2)) == (3, 1)  # as the SQL counts them
         every = sorted(labelled(load_records(session), after), key=lambda r: r.id)
         assert [r.label for r in recovery.settled(every, settles)] == [0, 0, 0]  # as it stood
@@ -364,7 +373,8 @@ def test_a_denial_a_later_remittance_paid_is_decided_on_that_remittances_day(
         [won] = labelled(load_records(session), as_of)
         assert (won.status, won.label, won.decided_on) == ("won", 1, date(2026, 9, 10))
         counts = scoring.outcome_counts(session, as_of)
-    assert [(label, n) for *_, label, n in counts] == [(1, 1)]
+    settles = (won.arrived + SETTLE).toordinal()  # counted, and recovered, from its settling
+    assert [(day, recovered, n) for *_, day, recovered, n in counts] == [(settles, settles, 1)]
 
 
 def test_a_card_counted_with_another_settling_window_or_an_older_form_is_due_for_training(
