@@ -10,6 +10,7 @@ import json
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import islice
@@ -205,14 +206,7 @@ def findings_for(facts: ClaimFacts, line_ids: list[int], denial: Denial) -> list
     stand_in = LineFacts(
         procedure=denial.procedure_code, service_date=denial.service_date, docs=facts.docs
     )
-    facts = ClaimFacts(
-        lines=(*facts.lines, stand_in),
-        payer_type=facts.payer_type,
-        filing_indicator=facts.filing_indicator,
-        adjustments=facts.adjustments,
-        rarcs=facts.rarcs,
-        docs=facts.docs,
-    )
+    facts = replace(facts, lines=(*facts.lines, stand_in))
     return check_line(facts, len(facts.lines) - 1)
 
 

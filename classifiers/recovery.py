@@ -8,7 +8,7 @@ it on the most recent outcomes; each scored denial says which ranker scored it a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -96,11 +96,7 @@ def settled(outcomes: list[Record], as_of: date) -> list[Record]:
     90 decided by then came back 81 %, all 124 only 59 %.
     """
     last = as_of - SETTLE
-    return [
-        r if not r.label or (r.decided_on and r.decided_on <= as_of) else replace(r, label=0)
-        for r in outcomes
-        if r.arrived <= last
-    ]
+    return [r for r in labelled(outcomes, as_of) if r.arrived <= last]
 
 
 def _split(outcomes: list[Record], as_of: date, share: float) -> date:
