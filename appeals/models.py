@@ -456,6 +456,9 @@ class DenialScore(SQLModel, table=True):
     expected_recovery: Decimal | None = optional_money()
     priority: float = 0.0
     explanation: str = ""  # JSON: why this priority (deadline words added when shown)
+    # `scoring.fingerprints` of the features and model `probability` came from: the daily
+    # rescore predicts again only the rows whose digest differs
+    basis: int | None = Field(default=None, sa_type=sa.BigInteger)
 
 
 class Appeal(SQLModel, table=True):

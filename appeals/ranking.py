@@ -256,6 +256,7 @@ def score_new(
         stored_probability=[None] * len(rows), stored_priority=[None] * len(rows),
         stored_explanation=[""] * len(rows), stored_ranker=[""] * len(rows),
         stored_stake=[None] * len(rows), stored_expected=[None] * len(rows),
+        stored_basis=[None] * len(rows),
     )  # fmt: skip
     bulk = scoring.score(cols, live.aggregates, live.model)
     scores = _changed(cols, bulk, today, every=True)
@@ -326,6 +327,7 @@ def _changed(
             and ranker == cols.stored_ranker[i]
             and stake_cents == cols.stored_stake[i]
             and expected == cols.stored_expected[i]
+            and bulk.basis[i] == cols.stored_basis[i]
             # what was written last comes back exactly; rounding only decides the rest
             and (old_p == probability or round(old_p or 0.0, 6) == round(probability, 6))
             and (old_priority == priority or round(old_priority or 0.0, 4) == round(priority, 4))
@@ -340,6 +342,7 @@ def _changed(
                 "expected_recovery": Decimal(expected).scaleb(-2),
                 "priority": priority,
                 "explanation": explanation,
+                "basis": bulk.basis[i],
             }
         )
     return values

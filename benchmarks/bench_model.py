@@ -8,11 +8,13 @@
 2. Speed: training on N synthetic outcomes (features, fit, calibration, as `appeals model
    train` does: a time-split fit and a final fit), and rescoring N open denials in a database
    whose live ranker is a model trained on `--model-outcomes` synthetic outcomes (the daily
-   upkeep's cost: read, features, predict, write; the first rescore writes every row, the next
-   day's only what changed; below 20,000 outcomes the model is five cross-validated boosters,
-   its slowest case), then 1,000 denials against the aggregates the daily rescore kept, as a
-   file's import does in a new process. `--skip-quality --skip-training --database URL` times
-   only the rescore on an empty PostgreSQL database.
+   upkeep's cost: read, features, predict, write; the first rescore predicts and writes every
+   row, as after training, with the model as training left it in memory; the next day's
+   predicts only rows whose features changed and writes only what changed; below 20,000
+   outcomes the model is five cross-validated boosters, its slowest case), then 1,000 denials
+   against the aggregates the daily rescore kept, as a file's import does in a new process.
+   `--skip-quality --skip-training --database URL` times only the rescore on an empty
+   PostgreSQL database.
 
     python benchmarks/bench_model.py                                   # SQLite, demo size
     python benchmarks/bench_model.py --claims-per-month 5000           # a bigger practice
@@ -212,8 +214,10 @@ def live_model(engine: sa.Engine, outcomes: int) -> str:
 
 def scoring_speed(engine: sa.Engine, n: int, outcomes: int) -> None:
     """The daily full rescore of `n` open denials with a live model (read, aggregates,
-    features, predict, reasons, priority, write what changed): the first one writes every
-    row, the next day's only the rows whose deadline urgency changed; then a file's 1,000 new
+    features, predict, reasons, priority, write what changed): the first one predicts and
+    writes every row (as after training, with the model training left in memory), the next
+    day's predicts only rows whose features changed and writes only those whose deadline
+    urgency changed; then a file's 1,000 new
     denials scored against the aggregates the daily rescore kept (a new process: nothing
     cached in memory)."""
     load_open_denials(engine, n)
@@ -222,8 +226,8 @@ def scoring_speed(engine: sa.Engine, n: int, outcomes: int) -> None:
           f"speed index {speed_index():.2f} s):")  # fmt: skip
     today = date.today()
     steps = (
-        ("first full rescore, every row written", today),
-        ("the next day's full rescore, changed rows written", today + timedelta(1)),
+        ("first full rescore, every row predicted and written", today),
+        ("the next day's full rescore, changed rows predicted and written", today + timedelta(1)),
     )
     for step, day in steps:
         with Session(engine) as session:

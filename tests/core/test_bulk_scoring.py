@@ -31,6 +31,7 @@ from appeals.synth import generate
 from classifiers import model as m
 from classifiers import recovery, scoring
 from classifiers.features import (
+    FEATURES,
     SETTLE,
     History,
     expected_payments,
@@ -326,3 +327,49 @@ def test_kept_aggregates_are_refused_on_another_day_for_another_model_or_in_anot
     assert oct((tmp_path / scoring.SNAPSHOT).stat().st_mode)[-3:] == "600"
     scoring.forget(tmp_path)
     assert scoring.load(tmp_path, day, "model A") is None
+
+
+def test_the_daily_rescore_predicts_again_only_what_changed_since_it_was_stored(
+    engine: Engine, built, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    today, _ = built
+    monkeypatch.setenv(
+        "APPEALS_INSTANCE", str(tmp_path / "instance")
+    )  # its live model: this test's
+    model = _model()
+    card = m.Card("now", 600, 0.4, list(FEATURES), "", {}, recovery.MODEL, "test",
+                  versions=m.versions())  # fmt: skip
+    with Session(engine) as session:
+        m.save(ranking.model_folder(session), model, card)
+    predicted: list[int] = []
+    predict = m.predict
+
+    def counted(fitted, x, factors=None):  # type: ignore[no-untyped-def]
+        predicted.append(len(x))
+        return predict(fitted, x, factors)
+
+    monkeypatch.setattr(scoring.m, "predict", counted)
+    table = DenialScore.__table__  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        count = ranking.rescore_open(session, today)
+        session.commit()
+        assert sum(predicted) == count > 50  # a new model: every row
+        first = dict(session.execute(sa.select(table.c.id, table.c.probability)).all())
+        reference = _reference(session, today, model)
+        assert {i: first[i] for i in reference} == {i: p for i, (p, *_) in reference.items()}
+
+        predicted.clear()
+        ranking.rescore_open(session, today + timedelta(days=1))
+        session.commit()
+        assert predicted == []  # the next day: nothing to predict again
+
+        some = sorted(reference)[
+            :3
+        ]  # open denials stored without a basis (as before it was kept) or altered
+        session.execute(sa.update(table).where(table.c.id.in_(some[:2])).values(basis=None))
+        session.execute(sa.update(table).where(table.c.id == some[2]).values(basis=1))
+        session.commit()
+        ranking.rescore_open(session, today + timedelta(days=2))
+        session.commit()
+        assert predicted == [3]
+        assert dict(session.execute(sa.select(table.c.id, table.c.probability)).all()) == first

@@ -130,6 +130,8 @@ def test_training_is_deterministic_and_survives_a_skops_round_trip(tmp_path: Pat
     card = m.Card("now", len(y), float(y.mean()), list(FEATURES), "", {}, "model", "test",
                   versions=m.versions())  # fmt: skip
     m.save(tmp_path, first, card)
+    assert m.latest(tmp_path)[0] is first  # type: ignore[index]  # the rescore after training
+    m._LOADED.clear()  # as another process: read from the file
     loaded, loaded_card = m.latest(tmp_path)  # type: ignore[misc]
     assert loaded_card.live == "model"
     assert np.array_equal(m.predict(loaded, x), m.predict(first, x))
@@ -164,6 +166,25 @@ def test_many_rows_are_predicted_on_every_core_and_give_the_same_probabilities(
     assert np.array_equal(m.predict(fitted, x), alone)  # as many rows as PARALLEL_FROM
     assert np.array_equal(m.predict(fitted, x[:-1]), alone[:-1])  # one fewer
     assert seen == [2, 1]
+
+
+def test_prediction_maps_each_distinct_code_once_and_equals_the_pipelines_own() -> None:
+    outcomes = practice(400)
+    x, _ = matrix(outcomes, History(outcomes))
+    fitted = m.fit_calibrated(x, np.array([r.label for r in outcomes]))
+    unseen = x[:40].copy()
+    unseen[::2, 0] = "CARC NEVER SEEN"  # encoded as missing, as the pipeline's encoder does
+    unseen[1::4, 5] = "payer never seen"
+    for rows in (x, unseen, x[:1]):
+        factors = m.factorize(rows)
+        assert all(len(values) < len(rows) or len(rows) == 1 for values in factors.distinct)
+        expected = fitted.named_steps["encode"].transform(rows)
+        assert np.array_equal(m.encoded(fitted, rows, factors), expected, equal_nan=True)
+        assert np.array_equal(m.predict(fitted, rows), fitted.predict_proba(rows)[:, 1])
+    part = np.arange(len(x)) % 3 == 0
+    assert np.array_equal(
+        m.predict(fitted, x[part], m.factorize(x).rows(part)), m.predict(fitted, x[part])
+    )
 
 
 def test_calibration_is_sigmoid_on_few_outcomes_and_isotonic_on_more() -> None:
