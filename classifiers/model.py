@@ -190,9 +190,9 @@ class Factors:
 def factorize(x: np.ndarray) -> Factors:
     positions, distinct = [], []
     for j in range(len(CATEGORICAL)):
-        column = x[:, j].tolist()
-        index = {value: i for i, value in enumerate(dict.fromkeys(column))}
-        positions.append(np.fromiter(map(index.__getitem__, column), np.intp, len(column)))
+        index: dict[Any, int] = {}
+        first = index.setdefault  # a value's position: the number of values seen before it
+        positions.append(np.array([first(v, len(index)) for v in x[:, j].tolist()], np.intp))
         distinct.append(list(index))
     return Factors(positions, distinct)
 
