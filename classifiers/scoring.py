@@ -465,7 +465,7 @@ class Bulk:
     stake: list[Decimal]
     ranker: str
     reasons: list[list[str]]
-    basis: list[int]  # `fingerprints` of each row's features and the ranker
+    basis: list[int | None]  # `fingerprints` of each row's features and the model (None: prior)
 
 
 def _doc_facts(text: str) -> tuple[str, str, float, float]:
@@ -583,12 +583,14 @@ def score(cols: Columns, aggregates: Aggregates, model: Any) -> Bulk:
     x, found = features(cols, aggregates)
     if len(cols) == 0:
         return Bulk(np.zeros(0), [], recovery.PRIOR, [], [])
-    factors = m.factorize(x)
-    basis = fingerprints(x, factors, aggregates.model_key)
     if model is not None:
-        probability, ranker = _predicted(model, x, factors, basis, cols), recovery.MODEL
+        factors = m.factorize(x)
+        digests = fingerprints(x, factors, aggregates.model_key)
+        probability, ranker = _predicted(model, x, factors, digests, cols), recovery.MODEL
+        basis: list[int | None] = digests.tolist()
     else:
         probability, ranker = found["smoothed"]["carc_payer_proc"], recovery.PRIOR
+        basis = [None] * len(cols)  # the smoothed prior costs nothing to compute again
     payments = aggregates.payments
     denied = found["denied"]
     # per denial, its (decided, recovered) at each level, most specific first
@@ -620,7 +622,7 @@ def score(cols: Columns, aggregates: Aggregates, model: Any) -> Bulk:
                 amount,
             )
         )
-    return Bulk(np.asarray(probability, dtype=float), stakes, ranker, words, basis.tolist())
+    return Bulk(np.asarray(probability, dtype=float), stakes, ranker, words, basis)
 
 
 def _predicted(
@@ -666,12 +668,12 @@ def _code_digest(value: str) -> int:
 def fingerprints(x: np.ndarray, factors: m.Factors, model_key: str) -> np.ndarray:
     """A 63-bit digest of each row of the feature matrix and of the model it is scored with,
     stored beside the probability (`DenialScore.basis`) so an unchanged row is not predicted
-    again. Each column's values are mixed in turn: codes by a digest of their text, numbers by
-    their bits."""
+    again. Each column's values are mixed in turn: codes by a digest of their text (`repr`,
+    so None and "None" differ), numbers by their bits."""
     seed = _code_digest(f"{model_key}|{'|'.join(FEATURES)}")
     digest = np.full(len(x), seed, dtype=np.uint64)
     for positions, values in zip(factors.positions, factors.distinct, strict=True):
-        digests = np.array([_code_digest(str(value)) for value in values], dtype=np.uint64)
+        digests = np.array([_code_digest(repr(value)) for value in values], dtype=np.uint64)
         digest = _mixed(digest ^ digests[positions])
     numbers = np.ascontiguousarray(x[:, len(CATEGORICAL) :], dtype=np.float64).view(np.uint64)
     for j in range(numbers.shape[1]):

@@ -363,13 +363,23 @@ def test_the_daily_rescore_predicts_again_only_what_changed_since_it_was_stored(
         session.commit()
         assert predicted == []  # the next day: nothing to predict again
 
-        some = sorted(reference)[
-            :3
-        ]  # open denials stored without a basis (as before it was kept) or altered
+        # open denials stored without a basis (as before it was kept) or with another, and
+        # one whose documentation changed what the coding checks found
+        some = sorted(reference)[:4]
         session.execute(sa.update(table).where(table.c.id.in_(some[:2])).values(basis=None))
         session.execute(sa.update(table).where(table.c.id == some[2]).values(basis=1))
+        denials = Denial.__table__  # type: ignore[attr-defined]
+        findings = session.execute(sa.select(denials.c.findings).where(denials.c.id == some[3]))
+        missing = json.dumps([{"rule_id": "lcd_lesion", "missing": ["site", "size_cm"]}])
+        assert findings.scalar_one() != missing
+        session.execute(sa.update(denials).where(denials.c.id == some[3]).values(findings=missing))
         session.commit()
         ranking.rescore_open(session, today + timedelta(days=2))
         session.commit()
-        assert predicted == [3]
-        assert dict(session.execute(sa.select(table.c.id, table.c.probability)).all()) == first
+        assert predicted == [4]
+        again = dict(session.execute(sa.select(table.c.id, table.c.probability)).all())
+        assert {i: p for i, p in again.items() if i != some[3]} == {
+            i: p for i, p in first.items() if i != some[3]
+        }
+        changed = _reference(session, today + timedelta(days=2), model)[some[3]][0]
+        assert again[some[3]] == changed

@@ -187,6 +187,15 @@ def test_prediction_maps_each_distinct_code_once_and_equals_the_pipelines_own() 
     )
 
 
+def test_leaves_hold_120_denials_or_a_quarter_of_what_a_booster_learns_from() -> None:
+    sizes = {rows: m.build_booster(rows).min_samples_leaf for rows in (40, 168, 480, 20_000)}
+    assert sizes == {40: 20, 168: 42, 480: 120, 20_000: 120}
+    outcomes = practice(260)  # five folds of 208: leaves of 120 could not split
+    x, _ = matrix(outcomes, History(outcomes))
+    fitted = m.fit_calibrated(x, np.array([r.label for r in outcomes]))
+    assert len(set(m.predict(fitted, x).round(6).tolist())) > 5
+
+
 def test_calibration_is_sigmoid_on_few_outcomes_and_isotonic_on_more() -> None:
     outcomes = practice()
     x, _ = matrix(outcomes, History(outcomes))
@@ -212,7 +221,7 @@ def test_many_outcomes_calibrate_one_booster_on_the_newest_fifth(
     # the booster learned from the older 80 % only (the newest fifth calibrates it)
     cut = int(len(y) * 0.8)
     z = fitted["encode"].transform(x)
-    older = m.build_booster().fit(z[:cut], y[:cut])
+    older = m.build_booster(cut).fit(z[:cut], y[:cut])
     booster = calibrated.estimator.estimator
     assert np.array_equal(booster.predict_proba(z), older.predict_proba(z))
     # and it is calibrated on the newest fifth only

@@ -29,7 +29,7 @@ def test_the_digest_is_the_same_in_every_process() -> None:
     """Stored and compared across processes: Python's own string hash would change each run."""
     row = [f"code{j}" for j in range(len(CATEGORICAL))]
     row += [float(j) / 3 for j in range(len(FEATURES) - len(CATEGORICAL))]
-    assert _digest(np.array([row], dtype=object)).tolist() == [9029279379438010484]
+    assert _digest(np.array([row], dtype=object)).tolist() == [7474271739860211506]
 
 
 def test_every_feature_and_the_model_change_the_digest() -> None:
@@ -41,6 +41,11 @@ def test_every_feature_and_the_model_change_the_digest() -> None:
         changed = x.copy()
         changed[0, j] = "other" if j < len(CATEGORICAL) else changed[0, j] + 1.0
         assert _digest(changed)[0] != first, FEATURES[j]
+    none = x.copy()
+    none[0, 2] = None  # a missing code is not the text "None"
+    text = x.copy()
+    text[0, 2] = "None"
+    assert _digest(none)[0] != _digest(text)[0]
     swapped = x.copy()  # the same values in other columns are other features
     swapped[0, 0], swapped[0, 1] = x[0, 1], x[0, 0]
     assert x[0, 0] == x[0, 1] or _digest(swapped)[0] != first
