@@ -81,9 +81,8 @@ def build_encoder() -> ColumnTransformer:
     )
 
 
-LEAF = (
-    120  # denials a leaf holds at least (fewer where the booster learns from few: `build_booster`)
-)
+# Denials a leaf holds at least (fewer where a booster learns from few: `build_booster`)
+LEAF = 120
 
 
 def build_booster(rows: int) -> HistGradientBoostingClassifier:

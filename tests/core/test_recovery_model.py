@@ -187,6 +187,20 @@ def test_prediction_maps_each_distinct_code_once_and_equals_the_pipelines_own() 
     )
 
 
+def test_a_model_saved_before_the_shared_encoder_still_predicts() -> None:
+    """Form 0 and 1: the calibrated boosters over pipelines of their own (retrained at the next
+    upkeep, and predicting until then)."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.pipeline import make_pipeline
+
+    outcomes = practice(400)
+    x, _ = matrix(outcomes, History(outcomes))
+    y = np.array([r.label for r in outcomes])
+    older = make_pipeline(m.build_encoder(), m.build_booster(320))
+    fitted = CalibratedClassifierCV(older, method="sigmoid", cv=5).fit(x, y)
+    assert np.array_equal(m.predict(fitted, x), fitted.predict_proba(x)[:, 1])
+
+
 def test_leaves_hold_120_denials_or_a_quarter_of_what_a_booster_learns_from() -> None:
     sizes = {rows: m.build_booster(rows).min_samples_leaf for rows in (40, 168, 480, 20_000)}
     assert sizes == {40: 20, 168: 42, 480: 120, 20_000: 120}
