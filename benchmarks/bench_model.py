@@ -217,9 +217,8 @@ def scoring_speed(engine: sa.Engine, n: int, outcomes: int) -> None:
     features, predict, reasons, priority, write what changed): the first one predicts and
     writes every row (as after training, with the model training left in memory), the next
     day's predicts only rows whose features changed and writes only those whose deadline
-    urgency changed; then a file's 1,000 new
-    denials scored against the aggregates the daily rescore kept (a new process: nothing
-    cached in memory)."""
+    urgency changed; then a file's 1,000 new denials scored against the aggregates the daily
+    rescore kept (a new process: nothing cached in memory)."""
     load_open_denials(engine, n)
     print(f"ranker: {live_model(engine, outcomes)}")
     print(f"rescoring {n:,} open denials (load average {os.getloadavg()[0]:.1f}, "

@@ -181,12 +181,10 @@ def predict(model: Any, x: np.ndarray, factors: Factors | None = None) -> np.nda
     if len(x) == 0:
         return np.zeros(0)
     threads = cpu_count() if len(x) >= PARALLEL_FROM else 1  # the cores this process may use
-    if "encode" not in getattr(model, "named_steps", {}):  # saved before form 2: no shared encoder
-        with threadpool_limits(limits=threads):
-            return model.predict_proba(x)[:, 1]
-    codes = encoded(model, x, factors or factorize(x))
+    if "encode" in getattr(model, "named_steps", {}):  # saved before form 2: one whole pipeline
+        model, x = model.named_steps["calibrated"], encoded(model, x, factors or factorize(x))
     with threadpool_limits(limits=threads):
-        return model.named_steps["calibrated"].predict_proba(codes)[:, 1]
+        return model.predict_proba(x)[:, 1]
 
 
 @dataclass(frozen=True)

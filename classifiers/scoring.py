@@ -585,9 +585,8 @@ def score(cols: Columns, aggregates: Aggregates, model: Any) -> Bulk:
         return Bulk(np.zeros(0), [], recovery.PRIOR, [], [])
     if model is not None:
         factors = m.factorize(x)
-        digests = fingerprints(x, factors, aggregates.model_key)
-        probability, ranker = _predicted(model, x, factors, digests, cols), recovery.MODEL
-        basis: list[int | None] = digests.tolist()
+        basis: list[int | None] = fingerprints(x, factors, aggregates.model_key).tolist()
+        probability, ranker = _predicted(model, x, factors, basis, cols), recovery.MODEL
     else:
         probability, ranker = found["smoothed"]["carc_payer_proc"], recovery.PRIOR
         basis = [None] * len(cols)  # the smoothed prior costs nothing to compute again
@@ -626,7 +625,7 @@ def score(cols: Columns, aggregates: Aggregates, model: Any) -> Bulk:
 
 
 def _predicted(
-    model: Any, x: np.ndarray, factors: m.Factors, basis: np.ndarray, cols: Columns
+    model: Any, x: np.ndarray, factors: m.Factors, basis: list[int | None], cols: Columns
 ) -> np.ndarray:
     """The model's probabilities, predicted only for rows whose stored one came from other
     features or another model (a denial's features are fixed at its arrival, so from one day to
@@ -636,7 +635,7 @@ def _predicted(
         [
             p if p is not None and b == new and r == recovery.MODEL else np.nan
             for p, b, r, new in zip(
-                cols.stored_probability, cols.stored_basis, cols.stored_ranker, basis.tolist(),
+                cols.stored_probability, cols.stored_basis, cols.stored_ranker, basis,
                 strict=True,
             )
         ],
