@@ -191,10 +191,13 @@ def panel(seeds: list[int], months: int, per_month: int) -> None:
             min(r["dollars"][k]["vs oldest"] for k in ("10%", "25%")) >= 1.5 for r in rows
         ),
     }
-    mean = lambda key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
-    print(f"\nmeans: AUC {mean('auc'):.3f} (prior {mean('prior_auc'):.3f}), ECE {mean('ece'):.3f} "
-          f"(floor {mean('floor'):.3f}), |predicted − observed| "
-          f"{sum(abs(r['predicted'] - r['observed']) for r in rows) / len(rows):.3f}")  # fmt: skip
+    means = {
+        key: sum(r[key] for r in rows) / len(rows) for key in ("auc", "prior_auc", "ece", "floor")
+    }
+    shift = sum(abs(r["predicted"] - r["observed"]) for r in rows) / len(rows)
+    print(f"\nmeans: AUC {means['auc']:.3f} (prior {means['prior_auc']:.3f}), ECE "
+          f"{means['ece']:.3f} (floor {means['floor']:.3f}), "
+          f"|predicted − observed| {shift:.3f}")  # fmt: skip
     for target, count in met.items():
         print(f"  {target}: {count} of {len(rows)}")
 
@@ -370,8 +373,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.panel:
         first, _, last = args.panel.partition("-")
-        seeds = list(range(int(first), int(last or first) + 1))
-        return panel(seeds, args.months, args.claims_per_month)
+        panel(list(range(int(first), int(last or first) + 1)), args.months, args.claims_per_month)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         os.environ["APPEALS_INSTANCE"] = str(folder / "instance")
