@@ -333,30 +333,49 @@ def _percent(value: float) -> str:
     return f"{value:.0%}"
 
 
+# The levels of past rates a reason may quote, most specific first
+RATE_LEVELS = ("carc_payer_proc", "carc_payer", "carc_type", "carc")
+QUOTED_FROM = 5  # settled outcomes a level needs before a reason quotes its rate
+
+
+def rate_basis(counts: Sequence[tuple[int, int]]) -> tuple[int, int, int]:
+    """What the rate reason quotes, from each level's (decided, recovered) in `RATE_LEVELS`
+    order: (the most specific level with `QUOTED_FROM` or more, its decided, its recovered),
+    or (-1, 0, 0) when none has (the published rate is quoted)."""
+    for level, (n, s) in enumerate(counts):
+        if n >= QUOTED_FROM:
+            return level, n, s
+    return -1, 0, 0
+
+
 @lru_cache(maxsize=1 << 16)
 def _rate_reason(
     code: str,
     procedure: str,
     payer_name: str,
     payer_type: str,
-    counts: tuple[tuple[int, int], ...],
+    basis: tuple[int, int, int],
     prior: float,
 ) -> tuple[float, str]:
-    """How often the most specific group with 5+ settled came back (else the published rate)."""
-    subjects = (
+    """How often the level `basis` names came back (`rate_basis`), else the published rate."""
+    level, n, s = basis
+    if level < 0:
+        return 0.2, f"{code}: {_percent(prior)} likely to be recovered (published rates)"
+    if level == 0:
         # a whole-claim denial has no procedure: its group is the payer's whole-claim denials
-        f"{code} for {procedure} at {payer_name}"
-        if procedure
-        else f"{code} on whole claims at {payer_name}",
-        f"{code} at {payer_name}",
-        f"{code} with {TYPE_WORDS.get(payer_type, payer_type)}",
-        f"{code} at this practice",
-    )
-    for words, (n, s) in zip(subjects, counts, strict=True):
-        if n >= 5:
-            rate = s / n
-            return abs(rate - 0.5) + 0.3, f"{words} came back {_percent(rate)} of the time (of {n})"
-    return 0.2, f"{code}: {_percent(prior)} likely to be recovered (published rates)"
+        words = (
+            f"{code} for {procedure} at {payer_name}"
+            if procedure
+            else f"{code} on whole claims at {payer_name}"
+        )
+    elif level == 1:
+        words = f"{code} at {payer_name}"
+    elif level == 2:
+        words = f"{code} with {TYPE_WORDS.get(payer_type, payer_type)}"
+    else:
+        words = f"{code} at this practice"
+    rate = s / n
+    return abs(rate - 0.5) + 0.3, f"{words} came back {_percent(rate)} of the time (of {n})"
 
 
 @lru_cache(maxsize=1 << 14)
@@ -375,10 +394,10 @@ def _documentation_reason(findings_text: str) -> tuple[tuple[float, str], ...]:
 def reasons(r: Record, t: Rates, payments: dict[tuple[int, str], Decimal]) -> list[str]:
     """Up to three plain-words reasons, the strongest first (how far each moves the odds)."""
     code = f"{r.group_code}-{r.carc}" if r.group_code and r.carc else r.carc or r.category
-    counts = tuple(t.decided[key] for key in ("carc_payer_proc", "carc_payer", "carc_type", "carc"))
+    basis = rate_basis([t.decided[key] for key in RATE_LEVELS])
     allowed = payments.get((r.payer_id, r.procedure))
     return reason_words(
-        code, r.procedure, r.payer_name, r.payer_type, counts, t.prior, r.findings_text, allowed,
+        code, r.procedure, r.payer_name, r.payer_type, basis, t.prior, r.findings_text, allowed,
         r.denied_amount,
     )  # fmt: skip
 
@@ -388,14 +407,16 @@ def reason_words(
     procedure: str,
     payer_name: str,
     payer_type: str,
-    counts: tuple[tuple[int, int], ...],
+    basis: tuple[int, int, int],
     prior: float,
     findings_text: str,
     allowed: Decimal | None,
     denied_amount: float,
 ) -> list[str]:
-    """The reasons from plain values (shared by `reasons` and the bulk path in `scoring`)."""
-    found = _known_reasons(code, procedure, payer_name, payer_type, counts, prior, findings_text)
+    """The reasons from plain values (shared by `reasons` and the bulk path in `scoring`);
+    `basis`: `rate_basis` of the past rates."""
+    quoted = prior if basis[0] < 0 else 0.0  # only quoted when no level has enough outcomes
+    found = _known_reasons(code, procedure, payer_name, payer_type, basis, quoted, findings_text)
     if allowed and float(allowed) < denied_amount * 0.8:
         return [*found, _allowed_words(allowed, procedure, denied_amount)]
     return list(found)
@@ -407,7 +428,7 @@ def _known_reasons(
     procedure: str,
     payer_name: str,
     payer_type: str,
-    counts: tuple[tuple[int, int], ...],
+    basis: tuple[int, int, int],
     prior: float,
     findings_text: str,
 ) -> tuple[str, ...]:
@@ -417,7 +438,7 @@ def _known_reasons(
     where it applies: `_allowed_words`.
     """
     found = [
-        _rate_reason(code, procedure, payer_name, payer_type, counts, prior),
+        _rate_reason(code, procedure, payer_name, payer_type, basis, prior),
         *_documentation_reason(findings_text),
     ]
     found.sort(key=lambda item: -item[0])

@@ -592,12 +592,7 @@ def score(cols: Columns, aggregates: Aggregates, model: Any) -> Bulk:
         basis = [None] * len(cols)  # the smoothed prior costs nothing to compute again
     payments = aggregates.payments
     denied = found["denied"]
-    # per denial, its (decided, recovered) at each level, most specific first
-    pairs = [
-        zip(found["counts"][name][0].tolist(), found["counts"][name][1].tolist(), strict=True)
-        for name in ("carc_payer_proc", "carc_payer", "carc_type", "carc")
-    ]
-    counts = list(zip(*pairs, strict=True))
+    bases = _rate_bases(found["counts"])
     priors = found["prior"].tolist()
     stakes: list[Decimal] = []
     words: list[list[str]] = []
@@ -614,7 +609,7 @@ def score(cols: Columns, aggregates: Aggregates, model: Any) -> Bulk:
                 procedure,
                 cols.payer_name[i],
                 cols.payer_type[i],
-                counts[i],
+                bases[i],
                 priors[i],
                 cols.findings[i],
                 allowed,
@@ -622,6 +617,19 @@ def score(cols: Columns, aggregates: Aggregates, model: Any) -> Bulk:
             )
         )
     return Bulk(np.asarray(probability, dtype=float), stakes, ranker, words, basis)
+
+
+def _rate_bases(counts: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[tuple[int, int, int]]:
+    """`recovery.rate_basis` of every row at once, from each level's (decided, recovered)."""
+    decided = np.column_stack([counts[name][0] for name in recovery.RATE_LEVELS])
+    recovered = np.column_stack([counts[name][1] for name in recovery.RATE_LEVELS])
+    enough = decided >= recovery.QUOTED_FROM
+    quoted = enough.any(axis=1)
+    level = np.where(quoted, enough.argmax(axis=1), -1)
+    rows, at = np.arange(len(level)), np.maximum(level, 0)
+    n = np.where(quoted, decided[rows, at], 0)
+    s = np.where(quoted, recovered[rows, at], 0)
+    return list(zip(level.tolist(), n.tolist(), s.tolist(), strict=True))
 
 
 def _predicted(

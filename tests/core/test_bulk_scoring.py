@@ -383,3 +383,18 @@ def test_the_daily_rescore_predicts_again_only_what_changed_since_it_was_stored(
         }
         changed = _reference(session, today + timedelta(days=2), model)[some[3]][0]
         assert again[some[3]] == changed
+
+
+def test_the_rate_each_reason_quotes_is_chosen_alike_row_by_row_and_at_once() -> None:
+    """`scoring._rate_bases` (NumPy, every row) equals `recovery.rate_basis` (one row): the
+    most specific level with five settled outcomes, else none."""
+    rng = np.random.default_rng(3)
+    decided = rng.integers(0, 9, size=(500, len(recovery.RATE_LEVELS)))
+    recovered = rng.integers(0, 9, size=decided.shape) % (decided + 1)
+    counts = {name: (decided[:, j], recovered[:, j]) for j, name in enumerate(recovery.RATE_LEVELS)}
+    expected = [
+        recovery.rate_basis(list(zip(d.tolist(), r.tolist(), strict=True)))
+        for d, r in zip(decided, recovered, strict=True)
+    ]
+    assert scoring._rate_bases(counts) == expected
+    assert {level for level, _, _ in expected} == {-1, 0, 1, 2, 3}

@@ -157,11 +157,28 @@ def test_an_open_denials_deadline_is_a_reason_as_of_the_day_it_is_shown() -> Non
         ]
 
 
+def test_a_rate_reason_quotes_the_most_specific_level_with_five_settled_outcomes() -> None:
+    assert recovery.rate_basis(((4, 4), (7, 2), (30, 9), (90, 20))) == (1, 7, 2)
+    by_type = recovery.rate_basis(((0, 0), (4, 1), (30, 9), (90, 20)))
+    words = recovery.reason_words("CO-16", "11102", "Cobalt", "medicare", by_type, 0.4, "",
+                                  None, 100.0)  # fmt: skip
+    assert words == ["CO-16 with Medicare came back 30% of the time (of 30)"]
+    practice = recovery.rate_basis(((0, 0), (0, 0), (4, 4), (5, 1)))
+    words = recovery.reason_words("CO-16", "11102", "Cobalt", "medicare", practice, 0.4, "",
+                                  None, 100.0)  # fmt: skip
+    assert words == ["CO-16 at this practice came back 20% of the time (of 5)"]
+    none = recovery.rate_basis(((4, 1), (4, 1), (4, 1), (4, 1)))
+    assert none == (-1, 0, 0)
+    words = recovery.reason_words("CO-16", "11102", "Cobalt", "medicare", none, 0.4, "", None,
+                                  100.0)  # fmt: skip
+    assert words == ["CO-16: 40% likely to be recovered (published rates)"]
+
+
 def test_a_reason_names_the_procedure_or_says_the_whole_claim_was_denied() -> None:
-    counts = ((6, 3), (0, 0), (0, 0), (0, 0))
-    words = recovery.reason_words("CO-197", "17311", "Cobalt", "commercial", counts, 0.3, "",
+    basis = recovery.rate_basis(((6, 3), (0, 0), (0, 0), (0, 0)))
+    words = recovery.reason_words("CO-197", "17311", "Cobalt", "commercial", basis, 0.3, "",
                                   None, 100.0)  # fmt: skip
     assert words == ["CO-197 for 17311 at Cobalt came back 50% of the time (of 6)"]
-    whole = recovery.reason_words("CO-197", "", "Cobalt", "commercial", counts, 0.3, "", None,
+    whole = recovery.reason_words("CO-197", "", "Cobalt", "commercial", basis, 0.3, "", None,
                                   100.0)  # fmt: skip
     assert whole == ["CO-197 on whole claims at Cobalt came back 50% of the time (of 6)"]
