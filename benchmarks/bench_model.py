@@ -119,7 +119,7 @@ def quality(
     print(f"charts: {charts}")
 
 
-BASELINES = ("prior", "oldest first", "largest first", "deadline first")
+BASELINES = (recovery.PRIOR, "oldest first", "largest first", "deadline first")
 
 
 def panel_member(seed: int, drift: bool, months: int, per_month: int) -> dict[str, Any]:

@@ -339,6 +339,10 @@ class History:
         return found
 
 
+# The levels of a denial's past rates, broadest first: each is smoothed toward the one before
+LEVELS = ("carc", "carc_type", "carc_payer", "carc_payer_proc")
+
+
 def _keys(r: Record) -> tuple[tuple[Any, ...], ...]:
     return (
         ("carc", r.carc),
@@ -377,7 +381,7 @@ def _rates(record: Record, history: History, day: date) -> Rates:
     counts = {key[0]: history.before(key, day) for key in _keys(record)}
     level = p0.probability
     smoothed = []
-    for name in ("carc", "carc_type", "carc_payer", "carc_payer_proc"):
+    for name in LEVELS:
         n, s = counts[name]
         level = shrink(s, n, level)
         smoothed.append(level)

@@ -25,6 +25,7 @@ from classifiers import evaluate as ev
 from classifiers import model as m
 from classifiers.features import (
     FEATURES,
+    LEVELS,
     SETTLE,
     History,
     OutcomeSql,
@@ -333,8 +334,7 @@ def _percent(value: float) -> str:
     return f"{value:.0%}"
 
 
-# The levels of past rates a reason may quote, most specific first
-RATE_LEVELS = ("carc_payer_proc", "carc_payer", "carc_type", "carc")
+RATE_LEVELS = LEVELS[::-1]  # the levels of past rates a reason may quote, most specific first
 QUOTED_FROM = 5  # settled outcomes a level needs before a reason quotes its rate
 
 

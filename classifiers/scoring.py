@@ -54,6 +54,7 @@ from classifiers import recovery
 from classifiers.features import (
     CATEGORICAL,
     FEATURES,
+    LEVELS,
     OPEN,
     RECOVERED,
     SETTLE,
@@ -64,7 +65,6 @@ from classifiers.priors import STRENGTH, prior_for
 
 SNAPSHOT = "scoring-context.json"
 SNAPSHOT_FORM = 3  # outcomes as columns, each counted and recovered from its own day
-LEVELS = ("carc", "carc_type", "carc_payer", "carc_payer_proc")
 _DAY_SPAN = 1 << 22  # above date.max.toordinal(): (group, day) packs into one int64
 _CHUNK = 900  # ids per IN (...) list
 
